@@ -1,0 +1,67 @@
+// The container library: lifecycle operations the CLI commands call.
+// Every function throws kiln::Error with a runc-worded message on failure.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+// Global options (flags before the command name).
+struct Globals {
+    std::string root = "/run/kiln";  // state directory, absolute
+    bool debug = false;
+    bool systemd_cgroup = false;
+    std::string rootless = "auto";  // true|false|auto
+};
+
+struct CreateOptions {
+    std::string id;
+    std::string bundle;          // absolute; default: cwd
+    std::string console_socket;  // "" = none
+    std::string pidfd_socket;    // "" = none
+    std::string pid_file;        // absolute ("" = none)
+    bool no_pivot = false;
+    bool no_new_keyring = false;
+    unsigned preserve_fds = 0;
+};
+
+struct RunOptions : CreateOptions {
+    bool detach = false;
+    bool keep = false;
+    bool no_subreaper = false;
+};
+
+// What `state` and `list` report; status is computed on every call.
+struct ContainerState {
+    std::string ociVersion;
+    std::string id;
+    int pid = 0;  // 0 when stopped
+    std::string status;  // created running paused stopped
+    std::string bundle;
+    std::string rootfs;
+    std::string created;  // RFC3339Nano UTC
+    std::map<std::string, std::string> annotations;
+    std::string owner;  // user owning the state dir (list only)
+};
+
+// Throws Error("invalid container ID format") / ("container id cannot be empty").
+void validate_id(const std::string &id);
+
+// "9", "KILL", "sigkill", "SIGKILL" -> 9; throws Error("unknown signal \"X\"").
+int parse_signal(const std::string &s);
+
+void create(const Globals &g, const CreateOptions &o);
+void start(const Globals &g, const std::string &id);
+// Foreground: returns the container's exit status (128+signal when killed).
+// Detached: returns 0 once started.
+int run(const Globals &g, const RunOptions &o);
+void kill(const Globals &g, const std::string &id, int signal, bool all);
+void remove(const Globals &g, const std::string &id, bool force);  // `delete`
+ContainerState state(const Globals &g, const std::string &id);
+// Containers under g.root; entries that fail to load are reported on stderr
+// ("load container X: ...") and skipped. owner is filled in.
+std::vector<ContainerState> list(const Globals &g);
+
+}  // namespace kiln
