@@ -1,14 +1,459 @@
+// Container lifecycle on the runtime's side: create, start, run, kill,
+// delete, state and list. The init side lives in src/linux/init.cpp.
+#include <dirent.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "cgroups/cgroup.hpp"
+#include "container/state.hpp"
 #include "kiln/container.hpp"
 #include "kiln/error.hpp"
+#include "kiln/spec.hpp"
+#include "linux/init.hpp"
+#include "linux/namespaces.hpp"
 
 namespace kiln {
-void validate_id(const std::string &) { throw Error("not implemented yet"); }
-int parse_signal(const std::string &) { throw Error("not implemented yet"); }
-void create(const Globals &, const CreateOptions &) { throw Error("not implemented yet"); }
-void start(const Globals &, const std::string &) { throw Error("not implemented yet"); }
-int run(const Globals &, const RunOptions &) { throw Error("not implemented yet"); }
-void kill(const Globals &, const std::string &, int, bool) { throw Error("not implemented yet"); }
-void remove(const Globals &, const std::string &, bool) { throw Error("not implemented yet"); }
-ContainerState state(const Globals &, const std::string &) { throw Error("not implemented yet"); }
-std::vector<ContainerState> list(const Globals &) { throw Error("not implemented yet"); }
+namespace {
+
+int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
+// A live container init as the runtime's parent process sees it during
+// create/run. Its destructor undoes everything unless commit() was called.
+class Launch {
+public:
+    StateDir dir;
+    StoredState st;
+    cgroups::Cgroup cgroup;
+    UniqueFd sync;
+    pid_t pid = -1;
+    bool committed = false;
+
+    ~Launch() {
+        if (committed) return;
+        if (pid > 0) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+        cgroup.destroy();
+        dir.remove();
+    }
+};
+
+std::string absolute_rootfs(const spec::Spec &spec, const std::string &bundle) {
+    const std::string &p = spec.root->path;
+    return p[0] == '/' ? p : bundle + "/" + p;
+}
+
+void check_create_options(const spec::Spec &spec, const CreateOptions &o, bool detached) {
+    if (!spec.process) throw Error("process property must not be empty");
+    if (!spec.root || spec.root->path.empty()) throw Error("config.json: root.path: must not be empty");
+    bool tty = spec.process->terminal;
+    if (tty && detached && o.console_socket.empty())
+        throw Error("cannot allocate tty if runc will detach without setting console socket");
+    if (!tty && !o.console_socket.empty())
+        throw Error("cannot use console socket if runc will not detach or allocate tty");
+    if (tty) throw Error("process.terminal: terminals are not implemented yet");
+}
+
+// Namespaces with a path that must be joined before clone(): setns of pid and
+// time namespaces only affects children.
+unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns) {
+    unsigned long flags = 0;
+    cgroup_ns = false;
+    if (!spec.linux) return 0;
+    for (auto &n : spec.linux->namespaces) {
+        unsigned long f = ns::flag_of(n.type);
+        if (!n.path.empty()) {
+            if (f == CLONE_NEWPID || f == CLONE_NEWTIME) ns::join(n.path, f);
+            continue;
+        }
+        if (f == CLONE_NEWCGROUP)
+            cgroup_ns = true;
+        else
+            flags |= f;
+    }
+    return flags;
+}
+
+bool has_own_pid_ns(const spec::Spec &spec) {
+    if (!spec.linux) return false;
+    for (auto &n : spec.linux->namespaces)
+        if (n.type == "pid" && n.path.empty()) return true;
+    return false;
+}
+
+std::string map_text(const std::vector<spec::IdMapping> &maps) {
+    std::string out;
+    for (auto &m : maps)
+        out += std::to_string(m.containerID) + " " + std::to_string(m.hostID) + " " + std::to_string(m.size) + "\n";
+    return out;
+}
+
+void write_id_maps(pid_t pid, const spec::Spec &spec) {
+    std::string base = "/proc/" + std::to_string(pid);
+    write_file(base + "/uid_map", map_text(spec.linux->uidMappings));
+    write_file(base + "/gid_map", map_text(spec.linux->gidMappings));
+}
+
+// The parent half of the sync protocol: wait for kReady or an error.
+void wait_ready(Launch &l) {
+    char buf[4096];
+    ssize_t n;
+    do n = ::recv(l.sync.get(), buf, sizeof buf, 0);
+    while (n < 0 && errno == EINTR);
+    if (n >= 1 && buf[0] == linux_init::kReady) return;
+    if (n >= 1 && buf[0] == linux_init::kError)
+        throw Error("unable to start container process: " + std::string(buf + 1, static_cast<size_t>(n - 1)));
+    int status = 0;
+    ::waitpid(l.pid, &status, 0);
+    l.pid = -1;
+    throw Error("container init exited unexpectedly during setup");
+}
+
+void write_pid_file(const std::string &path, pid_t pid) {
+    if (path.empty()) return;
+    // runc: ".<name>" next to it, O_EXCL, then rename over the target.
+    auto slash = path.find_last_of('/');
+    std::string tmp = path.substr(0, slash + 1) + "." + path.substr(slash + 1);
+    UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+    if (!fd) throw_errno("open " + tmp);
+    std::string text = std::to_string(pid);
+    if (!write_all(fd.get(), text)) {
+        ::unlink(tmp.c_str());
+        throw_errno("write " + tmp);
+    }
+    fd.reset();
+    if (::rename(tmp.c_str(), path.c_str()) < 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw_errno("rename " + path, err);
+    }
+}
+
+// Everything up to a parked init: state dir, cgroup, namespaces, rootfs.
+// use_fifo: the init waits on exec.fifo (create); otherwise on the sync
+// socket (run, which starts it itself).
+std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool use_fifo, bool detached) {
+    validate_id(o.id);
+    spec::Spec spec = spec::load_config(o.bundle);
+    spec::validate(spec);
+    check_create_options(spec, o, detached);
+    // Relative paths of the config (root, bind sources) are relative to the bundle.
+    if (::chdir(o.bundle.c_str()) < 0) throw_errno("chdir " + o.bundle);
+
+    auto l = std::make_unique<Launch>();
+    l->dir = StateDir::create(g.root, o.id);
+    auto &st = l->st;
+    st.id = o.id;
+    st.ociVersion = spec.ociVersion;
+    st.bundle = o.bundle;
+    st.rootfs = absolute_rootfs(spec, o.bundle);
+    st.annotations = spec.annotations;
+    st.own_pid_ns = has_own_pid_ns(spec);
+
+    UniqueFd fifo;
+    if (use_fifo) {
+        std::string f = l->dir.fifo_path();
+        if (::mkfifo(f.c_str(), 0622) < 0 || ::chmod(f.c_str(), 0622) < 0) throw_errno("mkfifo " + f);
+        fifo.reset(::open(f.c_str(), O_PATH | O_CLOEXEC));
+        if (!fifo) throw_errno("open " + f);
+    }
+    const spec::Resources *res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
+    l->cgroup = cgroups::Cgroup::create(spec.linux ? spec.linux->cgroupsPath : "", o.id, res);
+    st.cgroup_dirs = l->cgroup.dirs;
+
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
+    l->sync.reset(sv[0]);
+    UniqueFd child_end(sv[1]);
+
+    linux_init::InitArgs args;
+    args.spec = &spec;
+    args.rootfs = st.rootfs;
+    args.sync_fd = child_end.get();
+    args.fifo_fd = fifo.get();
+    args.no_pivot = o.no_pivot;
+    args.preserve_fds = o.preserve_fds;
+    args.cgroup_dirs = l->cgroup.dirs;
+    args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns);
+
+    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, args.clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+    if (pid < 0) throw_errno("clone");
+    if (pid == 0) {
+        l->sync.reset();
+        l->dir.close();
+        linux_init::run(args);
+    }
+    l->pid = pid;
+    child_end.reset();
+
+    l->cgroup.add_pid(pid);
+    if (args.clone_flags & CLONE_NEWUSER) write_id_maps(pid, spec);
+    if (spec.process->oomScoreAdj)
+        write_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*spec.process->oomScoreAdj));
+    char go = linux_init::kGo;
+    if (::send(l->sync.get(), &go, 1, MSG_NOSIGNAL) != 1) throw Error("container init exited unexpectedly");
+    wait_ready(*l);
+
+    st.pid = pid;
+    st.start_time = process_start_time(pid);
+    st.created = now_rfc3339nano();
+    l->dir.save(st);
+    write_pid_file(o.pid_file, pid);
+    return l;
+}
+
+// Waits until exec.fifo is readable (the init is about to exec) or the init
+// has died. Returns false when it died first.
+bool release_init(const std::string &fifo_path, pid_t pid) {
+    UniqueFd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fifo) {
+        if (errno == ENOENT) throw Error("cannot start an already running container");
+        throw_errno("open " + fifo_path);
+    }
+    UniqueFd pidfd(pidfd_open(pid));
+    struct pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+    for (;;) {
+        int n = ::poll(fds, pidfd ? 2 : 1, pidfd ? -1 : 100);
+        if (n < 0 && errno != EINTR) throw_errno("poll exec fifo");
+        char c;
+        if (fds[0].revents & POLLIN) return ::read(fifo.get(), &c, 1) == 1;
+        if (fds[1].revents & POLLIN) return ::read(fifo.get(), &c, 1) == 1;
+        if (!pidfd && process_start_time(pid) == 0) return false;
+    }
+}
+
+bool wait_gone(pid_t pid, int timeout_ms) {
+    UniqueFd pidfd(pidfd_open(pid));
+    if (!pidfd) return errno == ESRCH;
+    struct pollfd p = {pidfd.get(), POLLIN, 0};
+    return ::poll(&p, 1, timeout_ms) == 1;
+}
+
+void signal_all(const StoredState &st, int sig) {
+    cgroups::Cgroup cg{st.cgroup_dirs};
+    for (pid_t p : cg.pids()) ::kill(p, sig);
+}
+
+// Sends sig to the init, guarding against the pid having been reused.
+void signal_init(const StoredState &st, int sig) {
+    UniqueFd pidfd(pidfd_open(st.pid));
+    if (!pidfd || process_start_time(st.pid) != st.start_time) throw Error("container not running");
+    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0) {
+        if (errno == ESRCH) throw Error("container not running");
+        throw_errno("kill container init");
+    }
+}
+
+void destroy(StateDir &dir, const StoredState &st) {
+    cgroups::Cgroup{st.cgroup_dirs}.destroy();
+    dir.remove();
+}
+
+// Foreground run: forward signals to the init until it exits.
+int supervise(pid_t init) {
+    sigset_t all;
+    sigfillset(&all);
+    for (;;) {
+        siginfo_t info;
+        int sig = ::sigwaitinfo(&all, &info);
+        if (sig < 0) continue;
+        if (sig == SIGCHLD) {
+            int status;
+            pid_t p;
+            while ((p = ::waitpid(-1, &status, WNOHANG)) > 0) {
+                if (p != init) continue;
+                if (WIFEXITED(status)) return WEXITSTATUS(status);
+                return 128 + WTERMSIG(status);
+            }
+            continue;
+        }
+        if (sig == SIGWINCH || sig == SIGURG) continue;
+        ::kill(init, sig);
+    }
+}
+
+struct SignalName {
+    const char *name;
+    int number;
+};
+
+const SignalName kSignals[] = {
+    {"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"BUS", SIGBUS},       {"CHLD", SIGCHLD}, {"CLD", SIGCHLD},
+    {"CONT", SIGCONT}, {"FPE", SIGFPE},   {"HUP", SIGHUP},       {"ILL", SIGILL},   {"INT", SIGINT},
+    {"IO", SIGIO},     {"IOT", SIGIOT},   {"KILL", SIGKILL},     {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},
+    {"PROF", SIGPROF}, {"PWR", SIGPWR},   {"QUIT", SIGQUIT},     {"SEGV", SIGSEGV}, {"STKFLT", SIGSTKFLT},
+    {"STOP", SIGSTOP}, {"SYS", SIGSYS},   {"TERM", SIGTERM},     {"TRAP", SIGTRAP}, {"TSTP", SIGTSTP},
+    {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG},       {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+    {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH}, {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+};
+
+ContainerState to_public(const StoredState &st, const std::string &dir) {
+    ContainerState cs;
+    cs.ociVersion = st.ociVersion;
+    cs.id = st.id;
+    cs.status = status_of(st, dir);
+    cs.pid = cs.status == "stopped" ? 0 : st.pid;
+    cs.bundle = st.bundle;
+    cs.rootfs = st.rootfs;
+    cs.created = st.created;
+    cs.annotations = st.annotations;
+    return cs;
+}
+
+}  // namespace
+
+void validate_id(const std::string &id) {
+    if (id.empty()) throw Error("container id cannot be empty");
+    for (char c : id)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '.' || c == '-'))
+            throw Error("invalid container ID format");
+    if (id == "." || id == "..") throw Error("invalid container ID format");
+}
+
+int parse_signal(const std::string &s) {
+    if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+        long n = std::strtol(s.c_str(), nullptr, 10);
+        if (n >= 0 && n <= 64) return static_cast<int>(n);
+        throw Error("unknown signal \"" + s + "\"");
+    }
+    std::string up;
+    for (char c : s) up += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    std::string_view name = up;
+    if (name.substr(0, 3) == "SIG") name.remove_prefix(3);
+    for (auto &sig : kSignals)
+        if (name == sig.name) return sig.number;
+    throw Error("unknown signal \"" + s + "\"");
+}
+
+void create(const Globals &g, const CreateOptions &o) {
+    auto l = launch(g, o, true, true);
+    l->committed = true;
+}
+
+void start(const Globals &g, const std::string &id) {
+    validate_id(id);
+    StateDir dir = StateDir::open(g.root, id);
+    StoredState st = dir.load();
+    std::string status = status_of(st, dir.path());
+    if (status == "stopped") throw Error("cannot start a container that has stopped");
+    if (status == "running") throw Error("cannot start an already running container");
+    if (status != "created") throw Error("cannot start a container in the " + status + " state");
+    if (!release_init(dir.fifo_path(), st.pid)) throw Error("cannot start a container that has stopped");
+    ::unlink(dir.fifo_path().c_str());
+}
+
+int run(const Globals &g, const RunOptions &o) {
+    // Signals are blocked from before clone() so none is lost; the init
+    // unblocks them for itself.
+    sigset_t all, old;
+    sigfillset(&all);
+    if (!o.detach) ::sigprocmask(SIG_BLOCK, &all, &old);
+    if (!o.detach && !o.no_subreaper) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    auto l = launch(g, o, false, o.detach);
+    char go = linux_init::kStart;
+    if (::send(l->sync.get(), &go, 1, MSG_NOSIGNAL) != 1) throw Error("container init exited unexpectedly");
+    l->sync.reset();
+    l->committed = true;
+    if (o.detach) return 0;
+
+    int status = supervise(l->pid);
+    if (!o.keep) {
+        signal_all(l->st, SIGKILL);
+        destroy(l->dir, l->st);
+    }
+    return status;
+}
+
+void kill(const Globals &g, const std::string &id, int signal, bool all) {
+    validate_id(id);
+    StoredState st = load_state(g.root, id);
+    std::string dir = g.root + "/" + id;
+    if (status_of(st, dir) == "stopped") {
+        if (all) return;
+        throw Error("container not running");
+    }
+    // Without its own pid namespace, killing the init leaves the rest running.
+    if (all || (signal == SIGKILL && !st.own_pid_ns)) {
+        signal_all(st, signal);
+        return;
+    }
+    signal_init(st, signal);
+}
+
+void remove(const Globals &g, const std::string &id, bool force) {
+    validate_id(id);
+    StateDir dir;
+    try {
+        dir = StateDir::open(g.root, id);
+    } catch (const Error &) {
+        if (force) return;
+        throw;
+    }
+    StoredState st;
+    try {
+        st = dir.load();
+    } catch (const Error &) {
+        // A create that died half-way: nothing to stop, just the directory.
+        dir.remove();
+        if (force) return;
+        throw Error("container does not exist");
+    }
+    std::string status = status_of(st, dir.path());
+    if (status == "running" || status == "paused") {
+        if (!force) throw Error("cannot delete container " + id + " that is not stopped: " + status);
+    }
+    if (status != "stopped") {
+        signal_all(st, SIGKILL);
+        ::kill(st.pid, SIGKILL);
+        wait_gone(st.pid, 10000);
+    } else if (!st.own_pid_ns && force) {
+        signal_all(st, SIGKILL);
+    }
+    destroy(dir, st);
+}
+
+ContainerState state(const Globals &g, const std::string &id) {
+    validate_id(id);
+    return to_public(load_state(g.root, id), g.root + "/" + id);
+}
+
+std::vector<ContainerState> list(const Globals &g) {
+    std::vector<ContainerState> out;
+    DIR *d = ::opendir(g.root.c_str());
+    if (!d) {
+        if (errno == ENOENT) return out;
+        throw_errno("open " + g.root);
+    }
+    while (auto *e = ::readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        std::string id = e->d_name, path = g.root + "/" + id;
+        struct stat sb;
+        if (::stat(path.c_str(), &sb) < 0 || !S_ISDIR(sb.st_mode)) continue;
+        try {
+            auto cs = to_public(load_state(g.root, id), path);
+            struct passwd *pw = ::getpwuid(sb.st_uid);
+            cs.owner = pw ? pw->pw_name : "#" + std::to_string(sb.st_uid);
+            out.push_back(std::move(cs));
+        } catch (const std::exception &ex) {
+            std::fprintf(stderr, "load container %s: %s\n", id.c_str(), ex.what());
+        }
+    }
+    ::closedir(d);
+    return out;
+}
+
 }  // namespace kiln

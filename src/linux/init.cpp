@@ -1,1 +1,199 @@
+// The container init. Runs in the child of clone(): joins namespaces, builds
+// the root filesystem, applies process attributes, tells the parent it is
+// ready, waits for `start`, and execs the payload. Errors go back to the
+// parent over the sync socket; nothing is printed here.
+#include "linux/init.hpp"
 
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "kiln/error.hpp"
+#include "linux/namespaces.hpp"
+#include "linux/process.hpp"
+#include "linux/rootfs.hpp"
+#include "util/fd.hpp"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+namespace kiln::ns {
+
+void join(const std::string &path, unsigned long flag) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno("open namespace " + path);
+    if (::setns(fd.get(), static_cast<int>(flag)) < 0) throw_errno("setns " + path);
+}
+
+}  // namespace kiln::ns
+
+namespace kiln::linux_init {
+namespace {
+
+void send_msg(int fd, char tag, std::string_view text = {}) {
+    std::string msg(1, tag);
+    msg.append(text);
+    while (::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) < 0 && errno == EINTR) {
+    }
+}
+
+char wait_msg(int fd) {
+    char c = 0;
+    ssize_t n;
+    do n = ::recv(fd, &c, 1, 0);
+    while (n < 0 && errno == EINTR);
+    return n == 1 ? c : 0;
+}
+
+// pid 1 of a namespace ignores signals it has no handler for. While waiting
+// for `start`, let SIGTERM and friends end the init as they end runc's.
+void exit_on_signal(int sig) { ::_exit(128 + sig); }
+
+void install_wait_handlers() {
+    struct sigaction sa{};
+    sa.sa_handler = exit_on_signal;
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE})
+        ::sigaction(sig, &sa, nullptr);
+}
+
+void join_namespaces(const spec::Spec &spec) {
+    if (!spec.linux) return;
+    // The user namespace first: it owns the others.
+    for (auto &n : spec.linux->namespaces)
+        if (n.type == "user" && !n.path.empty()) ns::join(n.path, CLONE_NEWUSER);
+    for (auto &n : spec.linux->namespaces) {
+        if (n.path.empty() || n.type == "user" || n.type == "pid" || n.type == "time") continue;
+        ns::join(n.path, ns::flag_of(n.type));
+    }
+}
+
+bool has_namespace(const spec::Spec &spec, const char *type) {
+    if (!spec.linux) return false;
+    for (auto &n : spec.linux->namespaces)
+        if (n.type == type) return true;
+    return false;
+}
+
+void set_sysctls(const spec::Spec &spec) {
+    if (!spec.linux) return;
+    for (auto &[key, value] : spec.linux->sysctl) {
+        std::string path = "/proc/sys/" + key;
+        for (size_t i = 10; i < path.size(); i++)
+            if (path[i] == '.') path[i] = '/';
+        write_file(path, value);
+    }
+}
+
+void set_hostname(const spec::Spec &spec) {
+    if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
+        throw_errno("sethostname");
+    if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
+        throw_errno("setdomainname");
+}
+
+void enter_cwd(const std::string &cwd) {
+    if (cwd.empty()) return;
+    if (::chdir(cwd.c_str()) == 0) return;
+    // runc creates a missing working directory.
+    if (errno != ENOENT) throw_errno("chdir to cwd (\"" + cwd + "\") set in config.json failed");
+    mkdir_all(cwd, 0755);
+    if (::chdir(cwd.c_str()) < 0) throw_errno("chdir to cwd (\"" + cwd + "\") set in config.json failed");
+}
+
+// Blocks until `start` opens the fifo for reading, then writes the byte it
+// waits for. The fifo is reopened through the host /proc opened before
+// pivot_root, so the container's /proc (or its absence) does not matter.
+void wait_for_start(const InitArgs &a, int proc_fd_dir) {
+    if (a.fifo_fd < 0) {
+        if (wait_msg(a.sync_fd) != kStart) ::_exit(1);
+        return;
+    }
+    UniqueFd fifo(::openat(proc_fd_dir, std::to_string(a.fifo_fd).c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fifo || ::write(fifo.get(), "0", 1) != 1) ::_exit(1);
+}
+
+[[noreturn]] void setup_and_exec(const InitArgs &a) {
+    const auto &spec = *a.spec;
+    const auto &proc = *spec.process;
+    ::umask(0);
+    if (wait_msg(a.sync_fd) != kGo) ::_exit(1);
+
+    join_namespaces(spec);
+    bool new_user_ns = a.clone_flags & CLONE_NEWUSER;
+    if (new_user_ns && (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
+        throw_errno("become root in the user namespace");
+    // Made now, a cgroup namespace is rooted at the container's cgroup,
+    // which the parent has just moved us into (clone() would root it at kiln's).
+    if (a.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) throw_errno("unshare cgroup namespace");
+    if (a.clone_flags & CLONE_NEWNET) netlink::loopback_up();
+    set_hostname(spec);
+    set_sysctls(spec);
+
+    UniqueFd proc_fd_dir(::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!proc_fd_dir) throw_errno("open /proc/self/fd");
+    if (has_namespace(spec, "mount")) {
+        rootfs::prepare(spec, a.rootfs, a.cgroup_dirs, new_user_ns);
+        rootfs::pivot(a.rootfs, a.no_pivot);
+        rootfs::finish(spec);
+    } else {
+        if (::chroot(a.rootfs.c_str()) < 0) throw_errno("chroot " + a.rootfs);
+        if (::chdir("/") < 0) throw_errno("chdir /");
+    }
+    process::set_rlimits(proc.rlimits);
+    std::vector<std::string> env = proc.env;
+    process::add_home(env, proc.user.uid);
+    enter_cwd(proc.cwd);
+    std::string exe = process::find_executable(proc.args[0], env);
+
+    if (proc.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
+    process::set_user_and_caps(proc, new_user_ns);
+    ::umask(proc.user.umask.value_or(022));
+
+    std::vector<char *> argv, envp;
+    for (auto &s : proc.args) argv.push_back(const_cast<char *>(s.c_str()));
+    argv.push_back(nullptr);
+    for (auto &s : env) envp.push_back(const_cast<char *>(s.c_str()));
+    envp.push_back(nullptr);
+
+    install_wait_handlers();
+    // From here the parent may exit at any time (create returns).
+    ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    send_msg(a.sync_fd, kReady);
+    wait_for_start(a, proc_fd_dir.get());
+
+    // No fd of ours may reach the payload (CVE-2024-21626): everything past
+    // stdio and the preserved fds is close-on-exec.
+    ::syscall(SYS_close_range, 3 + a.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    ::execve(exe.c_str(), argv.data(), envp.data());
+    int err = errno;
+    std::string msg = "exec " + exe + ": " + std::strerror(err) + "\n";
+    (void)!::write(2, msg.data(), msg.size());
+    ::_exit(127);
+}
+
+}  // namespace
+
+void run(const InitArgs &a) {
+    // Die with the parent while it still waits for us; not dumpable so no
+    // container process can ptrace us or open our /proc entries (CVE-2016-9962).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    try {
+        setup_and_exec(a);
+    } catch (const std::exception &e) {
+        send_msg(a.sync_fd, kError, e.what());
+    }
+    ::_exit(1);
+}
+
+}  // namespace kiln::linux_init

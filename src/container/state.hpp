@@ -1,0 +1,64 @@
+// The state store: <root>/<id>/state.json (kiln-private format, written
+// atomically), the exec.fifo between create and start, and a per-container
+// lock (flock on the directory) so concurrent commands on one id are safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kiln/container.hpp"
+#include "util/fd.hpp"
+
+namespace kiln {
+
+struct StoredState {
+    std::string id;
+    std::string ociVersion;
+    std::string bundle;
+    std::string rootfs;
+    std::string created;
+    pid_t pid = 0;
+    unsigned long long start_time = 0;  // /proc/<pid>/stat field 22, guards against pid reuse
+    bool own_pid_ns = true;
+    std::map<std::string, std::string> annotations;
+    std::vector<std::string> cgroup_dirs;
+};
+
+class StateDir {
+public:
+    // mkdir <root>/<id> and lock it; "container with given ID already exists".
+    static StateDir create(const std::string &root, const std::string &id);
+    // Opens and locks an existing one; "container does not exist".
+    static StateDir open(const std::string &root, const std::string &id, bool lock = true);
+
+    const std::string &path() const { return path_; }
+    std::string fifo_path() const { return path_ + "/exec.fifo"; }
+    void save(const StoredState &s) const;
+    StoredState load() const;
+    // Removes the directory and everything in it.
+    void remove();
+    // Drops the fd (and so the lock) without removing anything: the init
+    // must not hold the lock while it waits for `start`.
+    void close() { fd_.reset(); }
+
+private:
+    std::string path_;
+    UniqueFd fd_;
+};
+
+// Reads state.json only; no lock. Throws "container does not exist".
+StoredState load_state(const std::string &root, const std::string &id);
+
+// created | running | paused | stopped, computed from the process and the fifo.
+std::string status_of(const StoredState &s, const std::string &state_dir);
+
+// Start time of a live (non-zombie) process; 0 when it is gone.
+unsigned long long process_start_time(pid_t pid);
+
+// RFC3339Nano UTC "2026-11-23T08:45:05.824214735Z".
+std::string now_rfc3339nano();
+
+}  // namespace kiln

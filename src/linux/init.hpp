@@ -1,0 +1,33 @@
+// The container's init: what runs in the cloned child between clone() and
+// execve() of the payload. It reports errors to the parent over the sync
+// socket instead of printing them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kiln/spec.hpp"
+
+namespace kiln::linux_init {
+
+// Sync messages on the SOCK_SEQPACKET pair between parent and child.
+inline constexpr char kGo = 'G';     // parent -> child: cgroup joined, maps written
+inline constexpr char kReady = 'R';  // child -> parent: set up, waiting for start
+inline constexpr char kError = 'E';  // child -> parent: 'E' + message
+inline constexpr char kStart = 'S';  // parent -> child (run): exec now
+
+struct InitArgs {
+    const spec::Spec *spec = nullptr;
+    std::string rootfs;  // absolute
+    int sync_fd = -1;
+    int fifo_fd = -1;  // O_PATH exec.fifo (create), or -1: wait for kStart on sync_fd (run)
+    bool no_pivot = false;
+    unsigned preserve_fds = 0;
+    std::vector<std::string> cgroup_dirs;
+    unsigned long clone_flags = 0;  // namespaces created by clone()
+    bool new_cgroup_ns = false;     // unshared by the init once in its cgroup
+};
+
+[[noreturn]] void run(const InitArgs &args);
+
+}  // namespace kiln::linux_init

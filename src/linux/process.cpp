@@ -1,0 +1,169 @@
+#include "linux/process.hpp"
+
+#include <grp.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "kiln/error.hpp"
+#include "util/fd.hpp"
+
+namespace kiln::process {
+namespace {
+
+struct RlimitName {
+    const char *name;
+    int resource;
+};
+
+const RlimitName kRlimits[] = {
+    {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_DATA", RLIMIT_DATA},       {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+};
+
+// Capability values of the names in a set; names this kernel or libcap
+// does not know are skipped, as runc does.
+cap_value_t last_cap() {
+    static const cap_value_t last = [] {
+        std::string v;
+        if (try_read_file("/proc/sys/kernel/cap_last_cap", v)) return static_cast<cap_value_t>(std::stoi(v));
+        return static_cast<cap_value_t>(CAP_LAST_CAP);
+    }();
+    return last;
+}
+
+std::vector<cap_value_t> cap_values(const std::vector<std::string> &names) {
+    std::vector<cap_value_t> out;
+    for (auto &n : names) {
+        cap_value_t v;
+        if (cap_from_name(n.c_str(), &v) == 0 && v <= last_cap()) out.push_back(v);
+    }
+    return out;
+}
+
+bool contains(const std::vector<cap_value_t> &v, cap_value_t c) {
+    for (auto x : v)
+        if (x == c) return true;
+    return false;
+}
+
+void apply_caps(const spec::Capabilities &caps) {
+    auto bounding = cap_values(caps.bounding);
+    for (cap_value_t c = 0; c <= last_cap(); c++)
+        if (!contains(bounding, c) && cap_drop_bound(c) < 0 && errno != EINVAL) throw_errno("drop bounding capability");
+
+    cap_t state = cap_init();
+    if (!state) throw_errno("cap_init");
+    auto set = [&](cap_flag_t flag, const std::vector<std::string> &names) {
+        auto v = cap_values(names);
+        if (!v.empty() && cap_set_flag(state, flag, static_cast<int>(v.size()), v.data(), CAP_SET) < 0)
+            throw_errno("cap_set_flag");
+    };
+    set(CAP_EFFECTIVE, caps.effective);
+    set(CAP_PERMITTED, caps.permitted);
+    set(CAP_INHERITABLE, caps.inheritable);
+    int rc = cap_set_proc(state);
+    int err = errno;
+    cap_free(state);
+    if (rc < 0) throw_errno("capset", err);
+
+    if (cap_reset_ambient() < 0 && errno != EINVAL) throw_errno("reset ambient capabilities");
+    // runc only warns when an ambient capability cannot be raised (it must be
+    // in both the permitted and inheritable sets): so do we, silently.
+    for (auto c : cap_values(caps.ambient)) cap_set_ambient(c, CAP_SET);
+}
+
+}  // namespace
+
+void set_rlimits(const std::vector<spec::Rlimit> &rlimits) {
+    for (auto &r : rlimits) {
+        int res = -1;
+        for (auto &k : kRlimits)
+            if (r.type == k.name) res = k.resource;
+        if (res < 0) throw Error("config.json: process.rlimits: unknown rlimit type \"" + r.type + "\"");
+        struct rlimit rl{r.soft, r.hard};
+        if (::setrlimit(res, &rl) < 0) throw_errno("error setting rlimit type " + r.type);
+    }
+}
+
+void set_user_and_caps(const spec::Process &p, bool in_user_ns) {
+    const auto &u = p.user;
+    // setgroups is refused in a user namespace whose setgroups is "deny".
+    std::vector<gid_t> groups(u.additionalGids.begin(), u.additionalGids.end());
+    if (::setgroups(groups.size(), groups.data()) < 0 && !(in_user_ns && errno == EPERM))
+        throw_errno("setgroups");
+    if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
+    if (::setresgid(u.gid, u.gid, u.gid) < 0) throw_errno("setresgid " + std::to_string(u.gid));
+    if (::setresuid(u.uid, u.uid, u.uid) < 0) throw_errno("setresuid " + std::to_string(u.uid));
+    if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
+    apply_caps(p.capabilities ? *p.capabilities : spec::Capabilities{});
+}
+
+std::string find_executable(const std::string &arg0, const std::vector<std::string> &env) {
+    auto usable = [](const std::string &path, int &err) {
+        struct stat st;
+        if (::stat(path.c_str(), &st) < 0) return err = errno, false;
+        if (S_ISDIR(st.st_mode)) return err = EISDIR, false;
+        if (::access(path.c_str(), X_OK) < 0) return err = errno, false;
+        return true;
+    };
+    int err = 0;
+    if (arg0.find('/') != std::string::npos) {
+        if (usable(arg0, err)) return arg0;
+        throw Error("exec: \"" + arg0 + "\": stat " + arg0 + ": " + std::strerror(err), err);
+    }
+    std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (auto &e : env)
+        if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+    size_t start = 0;
+    for (;;) {
+        size_t colon = path.find(':', start);
+        std::string dir = path.substr(start, colon - start);
+        std::string cand = (dir.empty() ? "." : dir) + "/" + arg0;
+        if (usable(cand, err)) return cand;
+        if (colon == std::string::npos) break;
+        start = colon + 1;
+    }
+    throw Error("exec: \"" + arg0 + "\": executable file not found in $PATH", ENOENT);
+}
+
+void add_home(std::vector<std::string> &env, uid_t uid) {
+    for (auto &e : env)
+        if (e.rfind("HOME=", 0) == 0) return;
+    std::string home = "/", passwd;
+    if (try_read_file("/etc/passwd", passwd)) {
+        // name:x:uid:gid:gecos:home:shell
+        size_t pos = 0;
+        while (pos < passwd.size()) {
+            size_t end = passwd.find('\n', pos);
+            std::string line = passwd.substr(pos, end - pos);
+            pos = end == std::string::npos ? passwd.size() : end + 1;
+            std::vector<std::string> f;
+            size_t s = 0;
+            for (;;) {
+                size_t c = line.find(':', s);
+                f.push_back(line.substr(s, c - s));
+                if (c == std::string::npos) break;
+                s = c + 1;
+            }
+            if (f.size() >= 6 && f[2] == std::to_string(uid)) {
+                home = f[5];
+                break;
+            }
+        }
+    }
+    env.push_back("HOME=" + home);
+}
+
+}  // namespace kiln::process

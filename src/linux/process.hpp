@@ -1,0 +1,26 @@
+// Process attributes applied by the init right before execve: rlimits,
+// user and groups, capabilities, no_new_privs; and the payload lookup.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kiln/spec.hpp"
+
+namespace kiln::process {
+
+void set_rlimits(const std::vector<spec::Rlimit> &rlimits);
+// setgroups/setresgid/setresuid keeping capabilities, then the five sets.
+void set_user_and_caps(const spec::Process &p, bool in_user_ns);
+// The payload path as execvp would find it with the process's PATH;
+// errors worded like runc's ("exec: \"x\": executable file not found in $PATH").
+std::string find_executable(const std::string &arg0, const std::vector<std::string> &env);
+// HOME from /etc/passwd of the (already pivoted) root when env has none.
+void add_home(std::vector<std::string> &env, uid_t uid);
+
+}  // namespace kiln::process
+
+namespace kiln::netlink {
+// Brings "lo" up in the current network namespace (RTM_NEWLINK via libmnl).
+void loopback_up();
+}  // namespace kiln::netlink

@@ -1,0 +1,35 @@
+// Building the container's filesystem view: the config's mounts, default
+// devices, pivot_root, masked and read-only paths.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kiln/spec.hpp"
+#include "util/fd.hpp"
+
+namespace kiln::rootfs {
+
+struct MountOptions {
+    unsigned long flags = 0;        // MS_* for mount(2)
+    unsigned long clear = 0;        // MS_* flags explicitly cleared (rw, suid...)
+    unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC)
+    unsigned long long attr_set = 0, attr_clr = 0;  // recursive MOUNT_ATTR_* (rro, rnosuid...)
+    std::string data;               // filesystem-specific options
+};
+
+// Splits runtime-spec mount options into mount(2) flags and data.
+MountOptions parse_options(const std::vector<std::string> &options);
+
+// Opens path inside root (symlinks cannot leave it), creating missing
+// directories (and a final file when make_file) on the way. O_PATH fd.
+UniqueFd open_in_root(int root_fd, const std::string &path, bool create, bool make_file);
+
+// Everything before pivot_root. proc_fd is the host /proc (for /proc/self/fd paths).
+void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vector<std::string> &cgroup_dirs,
+             bool in_user_ns);
+void pivot(const std::string &rootfs, bool no_pivot);
+// After pivot_root: masked/readonly paths, read-only root, propagation.
+void finish(const spec::Spec &spec);
+
+}  // namespace kiln::rootfs

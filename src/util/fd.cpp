@@ -1,0 +1,80 @@
+#include "util/fd.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include "kiln/error.hpp"
+
+namespace kiln {
+
+std::string read_fd(int fd) {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+bool try_read_file(const std::string &path, std::string &out) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return false;
+    out = read_fd(fd.get());
+    return true;
+}
+
+std::string read_file(const std::string &path) {
+    std::string out;
+    if (!try_read_file(path, out)) throw_errno("open " + path);
+    return out;
+}
+
+bool write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+}
+
+void write_file(const std::string &path, std::string_view data) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+    if (!fd) throw_errno("open " + path);
+    if (!write_all(fd.get(), data)) throw_errno("write " + path);
+}
+
+void write_file_atomic(const std::string &path, std::string_view data, mode_t mode) {
+    std::string tmp = path + ".tmp";
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+    if (!fd) throw_errno("open " + tmp);
+    if (!write_all(fd.get(), data)) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw_errno("write " + tmp, err);
+    }
+    fd.reset();
+    if (::rename(tmp.c_str(), path.c_str()) < 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw_errno("rename " + path, err);
+    }
+}
+
+void mkdir_all(const std::string &path, mode_t mode) {
+    if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return;
+    if (errno != ENOENT) throw_errno("mkdir " + path);
+    auto slash = path.find_last_of('/');
+    if (slash == std::string::npos || slash == 0) throw_errno("mkdir " + path);
+    mkdir_all(path.substr(0, slash), mode);
+    if (::mkdir(path.c_str(), mode) < 0 && errno != EEXIST) throw_errno("mkdir " + path);
+}
+
+}  // namespace kiln
