@@ -171,8 +171,7 @@ void wait_for_start(const InitArgs &a, int proc_fd_dir) {
     // No fd of ours may reach the payload (CVE-2024-21626): everything past
     // stdio and the preserved fds is close-on-exec.
     ::syscall(SYS_close_range, 3 + a.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-    ::execve(exe.c_str(), argv.data(), envp.data());
-    int err = errno;
+    int err = process::exec_payload(exe, argv.data(), envp.data());
     std::string msg = "exec " + exe + ": " + std::strerror(err) + "\n";
     (void)!::write(2, msg.data(), msg.size());
     ::_exit(127);

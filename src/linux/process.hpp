@@ -15,6 +15,9 @@ void set_user_and_caps(const spec::Process &p, bool in_user_ns);
 // The payload path as execvp would find it with the process's PATH;
 // errors worded like runc's ("exec: \"x\": executable file not found in $PATH").
 std::string find_executable(const std::string &arg0, const std::vector<std::string> &env);
+// Execs exe with argv/envp via the sealed exec stub (CVE-2019-5736: the
+// payload never sees the host's kiln as /proc/self/exe). Returns errno.
+int exec_payload(const std::string &exe, char *const argv[], char *const envp[]);
 // HOME from /etc/passwd of the (already pivoted) root when env has none.
 void add_home(std::vector<std::string> &env, uid_t uid);
 
