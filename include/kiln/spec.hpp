@@ -229,6 +229,7 @@ struct IntelRdt {
     std::string closID, l3CacheSchema, memBwSchema;
     std::vector<std::string> schemata;
     bool enableMonitoring = false;
+    bool enableCMT = false, enableMBM = false;  // runtime-spec 1.2 monitoring switches
 };
 
 struct MemoryPolicy {
@@ -302,4 +303,10 @@ std::string features_json();
 std::string hook_state_json(std::string_view ociVersion, std::string_view id, std::string_view status, int pid,
                             std::string_view bundle, const std::map<std::string, std::string> &annotations);
 
+}  // namespace kiln::spec
+
+namespace kiln::spec {
+// Hooks as JSON text and back (kept in state.json for start and delete).
+std::string hooks_json(const Hooks &h);
+Hooks parse_hooks(std::string_view text);
 }  // namespace kiln::spec

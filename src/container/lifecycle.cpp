@@ -18,7 +18,9 @@
 #include <memory>
 
 #include "cgroups/cgroup.hpp"
+#include "container/hooks.hpp"
 #include "container/state.hpp"
+#include "kiln/log.hpp"
 #include "kiln/container.hpp"
 #include "kiln/error.hpp"
 #include "kiln/spec.hpp"
@@ -108,12 +110,31 @@ void write_id_maps(pid_t pid, const spec::Spec &spec) {
     write_file(base + "/gid_map", map_text(spec.linux->gidMappings));
 }
 
-// The parent half of the sync protocol: wait for kReady or an error.
-void wait_ready(Launch &l) {
+std::string hook_state(const StoredState &st, const char *status, int pid) {
+    return spec::hook_state_json(st.ociVersion, st.id, status, pid, st.bundle, st.annotations);
+}
+
+void send_tag(Launch &l, char tag, const std::string &text = {}) {
+    std::string msg(1, tag);
+    msg += text;
+    if (::send(l.sync.get(), msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size()))
+        throw Error("container init exited unexpectedly");
+}
+
+// The parent half of the sync protocol: wait for kReady or an error,
+// running the runtime-side creation hooks when the init asks for them.
+void wait_ready(Launch &l, const spec::Spec &spec) {
     char buf[4096];
     ssize_t n;
-    do n = ::recv(l.sync.get(), buf, sizeof buf, 0);
-    while (n < 0 && errno == EINTR);
+    for (;;) {
+        do n = ::recv(l.sync.get(), buf, sizeof buf, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 1 || buf[0] != linux_init::kHooks) break;
+        std::string state = hook_state(l.st, "creating", l.pid);
+        hooks::run(spec.hooks->prestart, "prestart", state, l.st.bundle);
+        hooks::run(spec.hooks->createRuntime, "createRuntime", state, l.st.bundle);
+        send_tag(l, linux_init::kGo);
+    }
     if (n >= 1 && buf[0] == linux_init::kReady) return;
     if (n >= 1 && buf[0] == linux_init::kError)
         throw Error("unable to start container process: " + std::string(buf + 1, static_cast<size_t>(n - 1)));
@@ -163,6 +184,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     st.rootfs = absolute_rootfs(spec, o.bundle);
     st.annotations = spec.annotations;
     st.own_pid_ns = has_own_pid_ns(spec);
+    if (spec.hooks) st.hooks = spec::hooks_json(*spec.hooks);
 
     UniqueFd fifo;
     if (use_fifo) {
@@ -182,6 +204,8 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
 
     linux_init::InitArgs args;
     args.spec = &spec;
+    args.id = o.id;
+    args.bundle = o.bundle;
     args.rootfs = st.rootfs;
     args.sync_fd = child_end.get();
     args.fifo_fd = fifo.get();
@@ -204,9 +228,8 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     if (args.clone_flags & CLONE_NEWUSER) write_id_maps(pid, spec);
     if (spec.process->oomScoreAdj)
         write_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*spec.process->oomScoreAdj));
-    char go = linux_init::kGo;
-    if (::send(l->sync.get(), &go, 1, MSG_NOSIGNAL) != 1) throw Error("container init exited unexpectedly");
-    wait_ready(*l);
+    send_tag(*l, linux_init::kGo, std::to_string(pid));
+    wait_ready(*l, spec);
 
     st.pid = pid;
     st.start_time = process_start_time(pid);
@@ -258,8 +281,28 @@ void signal_init(const StoredState &st, int sig) {
     }
 }
 
+// poststart failures are fatal in runc: the container is killed.
+void run_poststart(const StoredState &st) {
+    if (st.hooks.empty()) return;
+    auto h = spec::parse_hooks(st.hooks);
+    try {
+        hooks::run(h.poststart, "poststart", hook_state(st, "running", st.pid), st.bundle);
+    } catch (...) {
+        ::kill(st.pid, SIGKILL);
+        throw;
+    }
+}
+
+// poststop failures only warn (runtime-spec).
 void destroy(StateDir &dir, const StoredState &st) {
     cgroups::Cgroup{st.cgroup_dirs}.destroy();
+    if (!st.hooks.empty()) {
+        try {
+            hooks::run(spec::parse_hooks(st.hooks).poststop, "poststop", hook_state(st, "stopped", 0), st.bundle);
+        } catch (const std::exception &e) {
+            log::warn(e.what());
+        }
+    }
     dir.remove();
 }
 
@@ -354,6 +397,7 @@ void start(const Globals &g, const std::string &id) {
     if (status != "created") throw Error("cannot start a container in the " + status + " state");
     if (!release_init(dir.fifo_path(), st.pid)) throw Error("cannot start a container that has stopped");
     ::unlink(dir.fifo_path().c_str());
+    run_poststart(st);
 }
 
 int run(const Globals &g, const RunOptions &o) {
@@ -364,9 +408,9 @@ int run(const Globals &g, const RunOptions &o) {
     if (!o.detach) ::sigprocmask(SIG_BLOCK, &all, &old);
     if (!o.detach && !o.no_subreaper) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     auto l = launch(g, o, false, o.detach);
-    char go = linux_init::kStart;
-    if (::send(l->sync.get(), &go, 1, MSG_NOSIGNAL) != 1) throw Error("container init exited unexpectedly");
+    send_tag(*l, linux_init::kStart);
     l->sync.reset();
+    run_poststart(l->st);
     l->committed = true;
     if (o.detach) return 0;
 

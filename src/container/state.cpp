@@ -31,6 +31,7 @@ std::string serialize(const StoredState &s) {
     w.key("annotations").begin_object();
     for (auto &[k, v] : s.annotations) w.key(k).string(v);
     w.end_object();
+    if (!s.hooks.empty()) w.key("hooks").string(s.hooks);
     w.key("cgroup_dirs").begin_object();
     for (size_t i = 0; i < s.cgroup_dirs.size(); i++) w.key(std::to_string(i)).string(s.cgroup_dirs[i]);
     w.end_object();
@@ -51,6 +52,7 @@ StoredState deserialize(const std::string &text, const std::string &file) {
     s.own_pid_ns = doc.get_bool({"own_pid_ns"}, true);
     for (auto &[k, v] : doc.get_string_map({"annotations"})) s.annotations[k] = v;
     for (auto &kv : doc.get_string_map({"cgroup_dirs"})) s.cgroup_dirs.push_back(kv.second);
+    s.hooks = doc.get_string({"hooks"});
     return s;
 }
 

@@ -25,6 +25,7 @@ struct StoredState {
     bool own_pid_ns = true;
     std::map<std::string, std::string> annotations;
     std::vector<std::string> cgroup_dirs;
+    std::string hooks;  // spec::hooks_json of the config's hooks, "" when none
 };
 
 class StateDir {

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "container/hooks.hpp"
 #include "kiln/error.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
@@ -37,6 +38,8 @@ void join(const std::string &path, unsigned long flag) {
 namespace kiln::linux_init {
 namespace {
 
+bool released = false;  // `start` has let us go: the parent no longer listens
+
 void send_msg(int fd, char tag, std::string_view text = {}) {
     std::string msg(1, tag);
     msg.append(text);
@@ -44,12 +47,19 @@ void send_msg(int fd, char tag, std::string_view text = {}) {
     }
 }
 
-char wait_msg(int fd) {
-    char c = 0;
+// Returns the message's tag (0 when the parent is gone); its text in *text.
+char wait_msg(int fd, std::string *text = nullptr) {
+    char buf[64];
     ssize_t n;
-    do n = ::recv(fd, &c, 1, 0);
+    do n = ::recv(fd, buf, sizeof buf, 0);
     while (n < 0 && errno == EINTR);
-    return n == 1 ? c : 0;
+    if (n < 1) return 0;
+    if (text) text->assign(buf + 1, static_cast<size_t>(n - 1));
+    return buf[0];
+}
+
+std::string state_json(const InitArgs &a, const char *status, int pid) {
+    return spec::hook_state_json(a.spec->ociVersion, a.id, status, pid, a.bundle, a.spec->annotations);
 }
 
 // pid 1 of a namespace ignores signals it has no handler for. While waiting
@@ -119,11 +129,24 @@ void wait_for_start(const InitArgs &a, int proc_fd_dir) {
     if (!fifo || ::write(fifo.get(), "0", 1) != 1) ::_exit(1);
 }
 
+// prestart and createRuntime run in the runtime (the parent), createContainer
+// here in the container's namespaces: all after the mounts, before pivot_root.
+void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pid) {
+    if (!hooks.prestart.empty() || !hooks.createRuntime.empty()) {
+        send_msg(a.sync_fd, kHooks);
+        if (wait_msg(a.sync_fd) != kGo) ::_exit(1);
+    }
+    hooks::run(hooks.createContainer, "createContainer", state_json(a, "creating", host_pid), a.bundle);
+}
+
 [[noreturn]] void setup_and_exec(const InitArgs &a) {
     const auto &spec = *a.spec;
     const auto &proc = *spec.process;
     ::umask(0);
-    if (wait_msg(a.sync_fd) != kGo) ::_exit(1);
+    std::string host_pid;  // the parent sends our pid as the runtime sees it
+    if (wait_msg(a.sync_fd, &host_pid) != kGo) ::_exit(1);
+    const spec::Hooks no_hooks;
+    const spec::Hooks &hooks = spec.hooks ? *spec.hooks : no_hooks;
 
     join_namespaces(spec);
     bool new_user_ns = a.clone_flags & CLONE_NEWUSER;
@@ -140,9 +163,11 @@ void wait_for_start(const InitArgs &a, int proc_fd_dir) {
     if (!proc_fd_dir) throw_errno("open /proc/self/fd");
     if (has_namespace(spec, "mount")) {
         rootfs::prepare(spec, a.rootfs, a.cgroup_dirs, new_user_ns);
+        run_creation_hooks(a, hooks, std::atoi(host_pid.c_str()));
         rootfs::pivot(a.rootfs, a.no_pivot);
         rootfs::finish(spec);
     } else {
+        run_creation_hooks(a, hooks, std::atoi(host_pid.c_str()));
         if (::chroot(a.rootfs.c_str()) < 0) throw_errno("chroot " + a.rootfs);
         if (::chdir("/") < 0) throw_errno("chdir /");
     }
@@ -167,6 +192,8 @@ void wait_for_start(const InitArgs &a, int proc_fd_dir) {
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     send_msg(a.sync_fd, kReady);
     wait_for_start(a, proc_fd_dir.get());
+    released = true;
+    hooks::run(hooks.startContainer, "startContainer", state_json(a, "created", ::getpid()), "/");
 
     // No fd of ours may reach the payload (CVE-2024-21626): everything past
     // stdio and the preserved fds is close-on-exec.
@@ -190,7 +217,13 @@ void run(const InitArgs &a) {
     try {
         setup_and_exec(a);
     } catch (const std::exception &e) {
-        send_msg(a.sync_fd, kError, e.what());
+        // After `start` nobody listens on the socket: say it on stderr.
+        if (!released) {
+            send_msg(a.sync_fd, kError, e.what());
+        } else {
+            std::string msg = std::string("kiln: ") + e.what() + "\n";
+            (void)!::write(2, msg.data(), msg.size());
+        }
     }
     ::_exit(1);
 }

@@ -15,9 +15,11 @@ inline constexpr char kGo = 'G';     // parent -> child: cgroup joined, maps wri
 inline constexpr char kReady = 'R';  // child -> parent: set up, waiting for start
 inline constexpr char kError = 'E';  // child -> parent: 'E' + message
 inline constexpr char kStart = 'S';  // parent -> child (run): exec now
+inline constexpr char kHooks = 'H';  // child -> parent: mounts done, run prestart/createRuntime
 
 struct InitArgs {
     const spec::Spec *spec = nullptr;
+    std::string id, bundle;  // for the hooks' state
     std::string rootfs;  // absolute
     int sync_fd = -1;
     int fifo_fd = -1;  // O_PATH exec.fifo (create), or -1: wait for kStart on sync_fd (run)

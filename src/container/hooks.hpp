@@ -1,0 +1,17 @@
+// Running runtime-spec hooks: argv from `args` (path when empty), exactly
+// `env`, the state JSON on stdin, cwd the bundle, killed after `timeout`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kiln/spec.hpp"
+
+namespace kiln::hooks {
+
+// Runs the hooks in order; the first failure throws
+// Error("error running <name> hook #<i>: <reason>[, stderr: ...]").
+void run(const std::vector<spec::Hook> &hooks, const char *name, const std::string &state_json,
+         const std::string &cwd);
+
+}  // namespace kiln::hooks
