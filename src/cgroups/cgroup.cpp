@@ -95,7 +95,7 @@ bool has_controller(const Hierarchy &h, std::string_view c) {
 
 // mkdir each missing level below the hierarchy root; in v1 cpuset a new
 // level starts with empty cpus/mems and must inherit its parent's.
-void make_dirs(const Hierarchy &h, const std::string &rel) {
+void make_dirs(const Hierarchy &h, const std::string &rel, std::vector<std::string> &created) {
     bool cpuset = !h.v2 && has_controller(h, "cpuset");
     std::string dir = h.mount;
     for (auto &part : split(rel, '/')) {
@@ -106,6 +106,7 @@ void make_dirs(const Hierarchy &h, const std::string &rel) {
             if (errno == EEXIST) continue;
             throw_errno("mkdir " + dir);
         }
+        created.push_back(dir);
         if (!cpuset) continue;
         for (const char *f : {"/cpuset.cpus", "/cpuset.mems"}) {
             std::string v;
@@ -140,6 +141,7 @@ void apply_v1(const Hierarchy &h, const std::string &dir, const spec::Resources 
         if (m.swap) w("memory.memsw.limit_in_bytes", std::to_string(*m.swap));
         if (m.swappiness && *m.swappiness <= 100) w("memory.swappiness", std::to_string(*m.swappiness));
         if (m.disableOOMKiller && *m.disableOOMKiller) w("memory.oom_control", "1");
+        if (m.kernelTCP) w("memory.kmem.tcp.limit_in_bytes", std::to_string(*m.kernelTCP));
     }
     if (has_controller(h, "cpu") && r.cpu) {
         auto &c = *r.cpu;
@@ -235,17 +237,23 @@ std::string relative_path(const Hierarchy &h, const std::string &cgroups_path, c
 
 Cgroup Cgroup::create(const std::string &cgroups_path, const std::string &id, const spec::Resources *res) {
     Cgroup cg;
+    std::vector<std::string> created;
+    auto &hs = hierarchies();
+    // On a hybrid host the cgroup2 mount is only joined, as runc does: its
+    // controllers are not delegated to children, so there is nothing to set.
+    bool hybrid = hs.size() > 1;
     try {
-        for (auto &h : hierarchies()) {
+        for (auto &h : hs) {
             std::string rel = relative_path(h, cgroups_path, id);
-            // cgroup2 in a hybrid host has no controllers worth a directory
-            // unless it is the only hierarchy; runc still joins it.
-            make_dirs(h, rel);
+            make_dirs(h, rel, created);
             cg.dirs.push_back(h.mount + (rel == "/" ? "" : rel));
-            if (res) h.v2 ? apply_v2(cg.dirs.back(), *res) : apply_v1(h, cg.dirs.back(), *res);
+            if (!res) continue;
+            if (!h.v2) apply_v1(h, cg.dirs.back(), *res);
+            else if (!hybrid) apply_v2(cg.dirs.back(), *res);
         }
     } catch (...) {
-        cg.destroy();
+        // Remove every level we made, deepest first.
+        for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
         throw;
     }
     return cg;

@@ -64,9 +64,9 @@ void check_create_options(const spec::Spec &spec, const CreateOptions &o, bool d
     if (!spec.root || spec.root->path.empty()) throw Error("config.json: root.path: must not be empty");
     bool tty = spec.process->terminal;
     if (tty && detached && o.console_socket.empty())
-        throw Error("cannot allocate tty if runc will detach without setting console socket");
+        throw Error("cannot allocate tty if kiln will detach without setting console socket");
     if (!tty && !o.console_socket.empty())
-        throw Error("cannot use console socket if runc will not detach or allocate tty");
+        throw Error("cannot use console socket if kiln will not detach or allocate tty");
     if (tty) throw Error("process.terminal: terminals are not implemented yet");
 }
 

@@ -58,11 +58,14 @@ bool contains(const std::vector<cap_value_t> &v, cap_value_t c) {
     return false;
 }
 
-void apply_caps(const spec::Capabilities &caps) {
+// Needs CAP_SETPCAP, so it runs before the uid changes.
+void drop_bounding(const spec::Capabilities &caps) {
     auto bounding = cap_values(caps.bounding);
     for (cap_value_t c = 0; c <= last_cap(); c++)
         if (!contains(bounding, c) && cap_drop_bound(c) < 0 && errno != EINVAL) throw_errno("drop bounding capability");
+}
 
+void apply_caps(const spec::Capabilities &caps) {
     cap_t state = cap_init();
     if (!state) throw_errno("cap_init");
     auto set = [&](cap_flag_t flag, const std::vector<std::string> &names) {
@@ -99,6 +102,9 @@ void set_rlimits(const std::vector<spec::Rlimit> &rlimits) {
 
 void set_user_and_caps(const spec::Process &p, bool in_user_ns) {
     const auto &u = p.user;
+    const spec::Capabilities none;
+    const auto &caps = p.capabilities ? *p.capabilities : none;
+    drop_bounding(caps);
     // setgroups is refused in a user namespace whose setgroups is "deny".
     std::vector<gid_t> groups(u.additionalGids.begin(), u.additionalGids.end());
     if (::setgroups(groups.size(), groups.data()) < 0 && !(in_user_ns && errno == EPERM))
@@ -107,7 +113,7 @@ void set_user_and_caps(const spec::Process &p, bool in_user_ns) {
     if (::setresgid(u.gid, u.gid, u.gid) < 0) throw_errno("setresgid " + std::to_string(u.gid));
     if (::setresuid(u.uid, u.uid, u.uid) < 0) throw_errno("setresuid " + std::to_string(u.uid));
     if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
-    apply_caps(p.capabilities ? *p.capabilities : spec::Capabilities{});
+    apply_caps(caps);
 }
 
 std::string find_executable(const std::string &arg0, const std::vector<std::string> &env) {

@@ -1,0 +1,13 @@
+// kiln pause <container-id>  (parsed; not implemented yet)
+
+#include "cli.hpp"
+
+namespace kiln::cli {
+
+int cmd_pause(Context &c) {
+    Options app;
+    app.parse(c, {"<container-id>", 1, 1});
+    not_implemented(c);
+}
+
+}  // namespace kiln::cli

@@ -1,0 +1,14 @@
+// kiln start <container-id>
+
+#include "cli.hpp"
+
+namespace kiln::cli {
+
+int cmd_start(Context &c) {
+    Options app;
+    auto pos = app.parse(c, {"<container-id>", 1, 1});
+    kiln::start(c.g, pos[0]);
+    return 0;
+}
+
+}  // namespace kiln::cli
