@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "kiln/error.hpp"
+#include "kiln/log.hpp"
 #include "util/fd.hpp"
 
 namespace kiln::hooks {
@@ -110,6 +111,15 @@ void run(const std::vector<spec::Hook> &hooks, const char *name, const std::stri
         std::string reason = run_one(hooks[i], state_json, cwd);
         if (!reason.empty())
             throw Error("error running " + std::string(name) + " hook #" + std::to_string(i) + ": " + reason);
+    }
+}
+
+void run_warn_only(const std::vector<spec::Hook> &hooks, const char *name, const std::string &state_json,
+                   const std::string &cwd) {
+    for (size_t i = 0; i < hooks.size(); i++) {
+        std::string reason = run_one(hooks[i], state_json, cwd);
+        if (!reason.empty())
+            log::warn("error running " + std::string(name) + " hook #" + std::to_string(i) + ": " + reason);
     }
 }
 

@@ -14,4 +14,9 @@ namespace kiln::hooks {
 void run(const std::vector<spec::Hook> &hooks, const char *name, const std::string &state_json,
          const std::string &cwd);
 
+// poststart and poststop (runtime-spec): a failure is logged as a warning
+// and the remaining hooks still run.
+void run_warn_only(const std::vector<spec::Hook> &hooks, const char *name, const std::string &state_json,
+                   const std::string &cwd);
+
 }  // namespace kiln::hooks

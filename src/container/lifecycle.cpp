@@ -281,28 +281,20 @@ void signal_init(const StoredState &st, int sig) {
     }
 }
 
-// poststart failures are fatal in runc: the container is killed.
+// runc makes a failing poststart hook fatal; the runtime-spec says warn
+// and go on, and kiln follows the spec here.
 void run_poststart(const StoredState &st) {
     if (st.hooks.empty()) return;
-    auto h = spec::parse_hooks(st.hooks);
-    try {
-        hooks::run(h.poststart, "poststart", hook_state(st, "running", st.pid), st.bundle);
-    } catch (...) {
-        ::kill(st.pid, SIGKILL);
-        throw;
-    }
+    hooks::run_warn_only(spec::parse_hooks(st.hooks).poststart, "poststart", hook_state(st, "running", st.pid),
+                         st.bundle);
 }
 
 // poststop failures only warn (runtime-spec).
 void destroy(StateDir &dir, const StoredState &st) {
     cgroups::Cgroup{st.cgroup_dirs}.destroy();
-    if (!st.hooks.empty()) {
-        try {
-            hooks::run(spec::parse_hooks(st.hooks).poststop, "poststop", hook_state(st, "stopped", 0), st.bundle);
-        } catch (const std::exception &e) {
-            log::warn(e.what());
-        }
-    }
+    if (!st.hooks.empty())
+        hooks::run_warn_only(spec::parse_hooks(st.hooks).poststop, "poststop", hook_state(st, "stopped", 0),
+                             st.bundle);
     dir.remove();
 }
 

@@ -43,11 +43,13 @@ cap_value_t last_cap() {
     return last;
 }
 
+// Also skipped: capabilities outside kiln's own bounding set (a host that
+// withholds one, e.g. CAP_SYS_RESOURCE in a sandbox): no process could get it.
 std::vector<cap_value_t> cap_values(const std::vector<std::string> &names) {
     std::vector<cap_value_t> out;
     for (auto &n : names) {
         cap_value_t v;
-        if (cap_from_name(n.c_str(), &v) == 0 && v <= last_cap()) out.push_back(v);
+        if (cap_from_name(n.c_str(), &v) == 0 && v <= last_cap() && cap_get_bound(v) == 1) out.push_back(v);
     }
     return out;
 }
