@@ -59,8 +59,13 @@ std::string absolute_rootfs(const spec::Spec &spec, const std::string &bundle) {
     return p[0] == '/' ? p : bundle + "/" + p;
 }
 
-void check_create_options(const spec::Spec &spec, const CreateOptions &o, bool detached) {
-    if (!spec.process) throw Error("process property must not be empty");
+void check_create_options(const spec::Spec &spec, const CreateOptions &o, bool detached, bool use_fifo) {
+    // create may park an init without a process (runtime-spec: `start` must
+    // then fail); run would have nothing to run.
+    if (!spec.process) {
+        if (!use_fifo) throw Error("process property must not be empty");
+        return;
+    }
     if (!spec.root || spec.root->path.empty()) throw Error("config.json: root.path: must not be empty");
     bool tty = spec.process->terminal;
     if (tty && detached && o.console_socket.empty())
@@ -171,7 +176,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     validate_id(o.id);
     spec::Spec spec = spec::load_config(o.bundle);
     spec::validate(spec);
-    check_create_options(spec, o, detached);
+    check_create_options(spec, o, detached, use_fifo);
     // Relative paths of the config (root, bind sources) are relative to the bundle.
     if (::chdir(o.bundle.c_str()) < 0) throw_errno("chdir " + o.bundle);
 
@@ -184,6 +189,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     st.rootfs = absolute_rootfs(spec, o.bundle);
     st.annotations = spec.annotations;
     st.own_pid_ns = has_own_pid_ns(spec);
+    st.has_process = spec.process.has_value();
     if (spec.hooks) st.hooks = spec::hooks_json(*spec.hooks);
 
     UniqueFd fifo;
@@ -226,7 +232,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
 
     l->cgroup.add_pid(pid);
     if (args.clone_flags & CLONE_NEWUSER) write_id_maps(pid, spec);
-    if (spec.process->oomScoreAdj)
+    if (spec.process && spec.process->oomScoreAdj)
         write_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*spec.process->oomScoreAdj));
     send_tag(*l, linux_init::kGo, std::to_string(pid));
     wait_ready(*l, spec);
@@ -387,6 +393,10 @@ void start(const Globals &g, const std::string &id) {
     if (status == "stopped") throw Error("cannot start a container that has stopped");
     if (status == "running") throw Error("cannot start an already running container");
     if (status != "created") throw Error("cannot start a container in the " + status + " state");
+    if (!st.has_process) {
+        signal_init(st, SIGKILL);
+        throw Error("process property must not be empty");
+    }
     if (!release_init(dir.fifo_path(), st.pid)) throw Error("cannot start a container that has stopped");
     ::unlink(dir.fifo_path().c_str());
     run_poststart(st);

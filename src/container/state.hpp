@@ -23,6 +23,7 @@ struct StoredState {
     pid_t pid = 0;
     unsigned long long start_time = 0;  // /proc/<pid>/stat field 22, guards against pid reuse
     bool own_pid_ns = true;
+    bool has_process = true;  // false: created from a config without a process
     std::map<std::string, std::string> annotations;
     std::vector<std::string> cgroup_dirs;
     std::string hooks;  // spec::hooks_json of the config's hooks, "" when none

@@ -1,4 +1,5 @@
-// The init's last step: exec the payload through the sealed exec stub.
+// The init's last step: hand over to the sealed exec stub (exec_stub.c),
+// which waits for `start` and execs the payload.
 #include "linux/process.hpp"
 
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "kiln/error.hpp"
 #include "util/fd.hpp"
 
 #if __has_include("linux/exec_stub.h")
@@ -21,42 +23,39 @@
 #endif
 
 namespace kiln::process {
-namespace {
 
-#ifdef KILN_HAVE_EXEC_STUB
-// A sealed, unwritable memfd holding the stub; -1 if memfds cannot be
-// executed here (vm.memfd_noexec), in which case the caller must refuse.
 int sealed_stub() {
+#ifdef KILN_HAVE_EXEC_STUB
     int fd = ::memfd_create("kiln-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
     if (fd < 0 && errno == EINVAL) fd = ::memfd_create("kiln-exec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd < 0) return -1;
+    if (fd < 0) throw_errno("memfd_create for the exec stub");
+    UniqueFd guard(fd);
     if (!write_all(fd, std::string_view(reinterpret_cast<const char *>(kExecStub), sizeof kExecStub)) ||
-        ::fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
+        ::fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+        throw_errno("seal the exec stub");
+    return guard.release();
+#else
+    return -1;
 #endif
+}
 
-}  // namespace
-
-int exec_payload(const std::string &exe, char *const argv[], char *const envp[]) {
-#ifdef KILN_HAVE_EXEC_STUB
-    int stub = sealed_stub();
-    if (stub < 0) return errno ? errno : EACCES;
-    std::vector<char *> stub_argv{const_cast<char *>("kiln-exec"), const_cast<char *>(exe.c_str())};
+int exec_via_stub(int stub, const StubWait &wait, const std::string &exe, char *const argv[], char *const envp[]) {
+    if (stub < 0) {
+        // No stub for this architecture: the caller waited; exec directly.
+        ::execve(exe.c_str(), argv, envp);
+        return errno;
+    }
+    // The fds the stub waits on must survive this exec; it closes them.
+    for (int fd : {wait.fd1, wait.fd2})
+        if (fd >= 0) ::fcntl(fd, F_SETFD, 0);
+    std::string fd1 = std::to_string(wait.fd1), fd2 = std::to_string(wait.fd2);
+    char mode[2] = {wait.mode, 0};
+    std::vector<char *> stub_argv{const_cast<char *>("kiln-exec"), mode, fd1.data(), fd2.data(),
+                                  const_cast<char *>(exe.c_str())};
     for (auto p = argv; *p; p++) stub_argv.push_back(*p);
     stub_argv.push_back(nullptr);
     ::syscall(SYS_execveat, stub, "", stub_argv.data(), envp, AT_EMPTY_PATH);
-    int err = errno;
-    ::close(stub);
-    return err;
-#else
-    // No stub for this architecture: the payload is exec'd directly.
-    ::execve(exe.c_str(), argv, envp);
     return errno;
-#endif
 }
 
 }  // namespace kiln::process

@@ -139,9 +139,18 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     hooks::run(hooks.createContainer, "createContainer", state_json(a, "creating", host_pid), a.bundle);
 }
 
+// A config without a process can be created (runtime-spec); `start` must
+// then fail, and kills this init when it finds no process to start.
+[[noreturn]] void park_without_process(const InitArgs &a, int proc_fd_dir) {
+    install_wait_handlers();
+    ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    send_msg(a.sync_fd, kReady);
+    wait_for_start(a, proc_fd_dir);
+    ::_exit(1);
+}
+
 [[noreturn]] void setup_and_exec(const InitArgs &a) {
     const auto &spec = *a.spec;
-    const auto &proc = *spec.process;
     ::umask(0);
     std::string host_pid;  // the parent sends our pid as the runtime sees it
     if (wait_msg(a.sync_fd, &host_pid) != kGo) ::_exit(1);
@@ -171,6 +180,8 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
         if (::chroot(a.rootfs.c_str()) < 0) throw_errno("chroot " + a.rootfs);
         if (::chdir("/") < 0) throw_errno("chdir /");
     }
+    if (!spec.process) park_without_process(a, proc_fd_dir.get());
+    const auto &proc = *spec.process;
     process::set_rlimits(proc.rlimits);
     std::vector<std::string> env = proc.env;
     process::add_home(env, proc.user.uid);
@@ -188,17 +199,30 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     envp.push_back(nullptr);
 
     install_wait_handlers();
+    UniqueFd stub(process::sealed_stub());
+    // startContainer hooks run after `start`, so then kiln itself waits.
+    bool wait_here = !hooks.startContainer.empty() || !stub;
+    process::StubWait wait;
+    if (!wait_here) {
+        wait.mode = a.fifo_fd >= 0 ? 'f' : 's';
+        wait.fd1 = a.fifo_fd >= 0 ? proc_fd_dir.get() : a.sync_fd;
+        wait.fd2 = a.fifo_fd;
+    }
     // From here the parent may exit at any time (create returns).
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     send_msg(a.sync_fd, kReady);
-    wait_for_start(a, proc_fd_dir.get());
-    released = true;
-    hooks::run(hooks.startContainer, "startContainer", state_json(a, "created", ::getpid()), "/");
+    if (wait_here) {
+        wait_for_start(a, proc_fd_dir.get());
+        released = true;
+        hooks::run(hooks.startContainer, "startContainer", state_json(a, "created", ::getpid()), "/");
+    }
 
     // No fd of ours may reach the payload (CVE-2024-21626): everything past
-    // stdio and the preserved fds is close-on-exec.
+    // stdio and the preserved fds is close-on-exec (the stub closes the
+    // ones it waits on).
     ::syscall(SYS_close_range, 3 + a.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-    int err = process::exec_payload(exe, argv.data(), envp.data());
+    int err = process::exec_via_stub(stub.get(), wait, exe, argv.data(), envp.data());
+    released = true;
     std::string msg = "exec " + exe + ": " + std::strerror(err) + "\n";
     (void)!::write(2, msg.data(), msg.size());
     ::_exit(127);

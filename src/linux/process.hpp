@@ -15,9 +15,19 @@ void set_user_and_caps(const spec::Process &p, bool in_user_ns);
 // The payload path as execvp would find it with the process's PATH;
 // errors worded like runc's ("exec: \"x\": executable file not found in $PATH").
 std::string find_executable(const std::string &arg0, const std::vector<std::string> &env);
-// Execs exe with argv/envp via the sealed exec stub (CVE-2019-5736: the
-// payload never sees the host's kiln as /proc/self/exe). Returns errno.
-int exec_payload(const std::string &exe, char *const argv[], char *const envp[]);
+// The sealed memfd holding the exec stub (CVE-2019-5736: no container
+// process ever has the host's kiln as /proc/<pid>/exe); -1 on an
+// architecture without a stub. Throws when memfds cannot be made.
+int sealed_stub();
+
+// What the stub waits for before it execs the payload (see exec_stub.c).
+struct StubWait {
+    char mode = 'x';  // 'f' exec.fifo, 's' sync socket, 'x' nothing
+    int fd1 = -1, fd2 = -1;
+};
+
+// Execs the stub, which waits and then execs exe. Returns errno on failure.
+int exec_via_stub(int stub, const StubWait &wait, const std::string &exe, char *const argv[], char *const envp[]);
 // HOME from /etc/passwd of the (already pivoted) root when env has none.
 void add_home(std::vector<std::string> &env, uid_t uid);
 

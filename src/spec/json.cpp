@@ -1,1 +1,213 @@
-#include "kiln/spec.hpp"
+// kiln::json::Writer / Doc over yajl, and the shared guarded tree parser.
+#include "kiln/json.hpp"
+
+#include <yajl/yajl_gen.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kiln/error.hpp"
+#include "tree.hpp"
+
+namespace kiln::spec::detail {
+namespace {
+
+// One pass over the text counting bracket nesting outside strings; cheap next
+// to the parse itself and it keeps deep input away from yajl's recursion.
+bool too_deep(const char *p, const char *end) {
+    int depth = 0;
+    while (p < end) {
+        char c = *p++;
+        if (c == '"') {
+            while (p < end) {
+                char d = *p++;
+                if (d == '\\')
+                    ++p;
+                else if (d == '"')
+                    break;
+            }
+        } else if (c == '[' || c == '{') {
+            if (++depth > kMaxDepth) return true;
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return false;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// yajl's verbose message is three lines (message, text excerpt, caret);
+// runtime errors must be one line, so keep the message and the excerpt.
+std::string one_line(std::string_view msg) {
+    auto nl = msg.find('\n');
+    std::string_view first = trim(msg.substr(0, nl));
+    if (first.substr(0, 13) == "parse error: ") first.remove_prefix(13);
+    std::string out(first);
+    if (nl != std::string_view::npos) {
+        std::string_view rest = msg.substr(nl + 1);
+        std::string_view excerpt = trim(rest.substr(0, rest.find('\n')));
+        if (!excerpt.empty()) out += " near '" + std::string(excerpt) + "'";
+    }
+    if (out.empty()) out = "malformed JSON";
+    return out;
+}
+
+}  // namespace
+
+Tree parse_tree(const char *text, size_t len, std::string_view file) {
+    std::string prefix = std::string(file) + ": parse error: ";
+    if (too_deep(text, text + len))
+        throw Error(prefix + "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+    char err[512];
+    err[0] = '\0';
+    yajl_val v = yajl_tree_parse(text, err, sizeof err);
+    if (!v) throw Error(prefix + one_line(err));
+    return Tree(v);
+}
+
+}  // namespace kiln::spec::detail
+
+namespace kiln::json {
+namespace {
+
+struct Gen {
+    yajl_gen g = nullptr;
+    std::string indent;  // yajl keeps only the pointer, so we own the bytes
+};
+
+Gen *gen(void *p) { return static_cast<Gen *>(p); }
+
+void check(yajl_gen_status st) {
+    // Only misuse (a value where a key belongs, unbalanced close) gets here.
+    if (st != yajl_gen_status_ok)
+        throw Error("json writer: invalid call sequence (yajl status " + std::to_string(st) + ")");
+}
+
+const unsigned char *bytes(std::string_view s) { return reinterpret_cast<const unsigned char *>(s.data()); }
+
+yajl_val lookup(void *tree, std::initializer_list<const char *> path) {
+    std::vector<const char *> keys(path.begin(), path.end());
+    keys.push_back(nullptr);
+    return yajl_tree_get(static_cast<yajl_val>(tree), keys.data(), yajl_t_any);
+}
+
+}  // namespace
+
+Writer::Writer(const char *indent) : gen_(new Gen) {
+    Gen *w = gen(gen_);
+    w->indent = indent ? indent : "";
+    w->g = yajl_gen_alloc(nullptr);
+    if (!w->g) {
+        delete w;
+        throw Error("json writer: out of memory");
+    }
+    if (!w->indent.empty()) {
+        yajl_gen_config(w->g, yajl_gen_beautify, 1);
+        yajl_gen_config(w->g, yajl_gen_indent_string, w->indent.c_str());
+    }
+}
+
+Writer::~Writer() {
+    yajl_gen_free(gen(gen_)->g);
+    delete gen(gen_);
+}
+
+Writer &Writer::begin_object() {
+    check(yajl_gen_map_open(gen(gen_)->g));
+    return *this;
+}
+Writer &Writer::end_object() {
+    check(yajl_gen_map_close(gen(gen_)->g));
+    return *this;
+}
+Writer &Writer::begin_array() {
+    check(yajl_gen_array_open(gen(gen_)->g));
+    return *this;
+}
+Writer &Writer::end_array() {
+    check(yajl_gen_array_close(gen(gen_)->g));
+    return *this;
+}
+Writer &Writer::key(std::string_view k) { return string(k); }
+Writer &Writer::string(std::string_view v) {
+    check(yajl_gen_string(gen(gen_)->g, bytes(v), v.size()));
+    return *this;
+}
+Writer &Writer::integer(long long v) {
+    check(yajl_gen_integer(gen(gen_)->g, v));
+    return *this;
+}
+Writer &Writer::uinteger(unsigned long long v) {
+    // yajl_gen_integer is signed; write the digits ourselves so values above
+    // LLONG_MAX (seccomp masks, "unlimited" rlimits) survive.
+    std::string digits = std::to_string(v);
+    check(yajl_gen_number(gen(gen_)->g, digits.data(), digits.size()));
+    return *this;
+}
+Writer &Writer::boolean(bool v) {
+    check(yajl_gen_bool(gen(gen_)->g, v));
+    return *this;
+}
+Writer &Writer::null() {
+    check(yajl_gen_null(gen(gen_)->g));
+    return *this;
+}
+
+std::string Writer::str() const {
+    const unsigned char *buf = nullptr;
+    size_t len = 0;
+    yajl_gen_get_buf(gen(gen_)->g, &buf, &len);
+    std::string out(reinterpret_cast<const char *>(buf), len);
+    // Beautified output ends with a newline once complete; callers add their own.
+    if (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+}
+
+Doc Doc::parse(std::string_view text, std::string_view file) {
+    std::string copy(text);  // yajl_tree_parse needs NUL termination
+    Doc d;
+    d.tree_ = spec::detail::parse_tree(copy.c_str(), copy.size(), file).release();
+    return d;
+}
+
+Doc::Doc(Doc &&o) noexcept : tree_(o.tree_) { o.tree_ = nullptr; }
+
+Doc::~Doc() { yajl_tree_free(static_cast<yajl_val>(tree_)); }
+
+std::string Doc::get_string(std::initializer_list<const char *> path, std::string def) const {
+    yajl_val v = lookup(tree_, path);
+    return YAJL_IS_STRING(v) ? std::string(YAJL_GET_STRING(v)) : def;
+}
+
+long long Doc::get_int(std::initializer_list<const char *> path, long long def) const {
+    yajl_val v = lookup(tree_, path);
+    return YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : def;
+}
+
+bool Doc::get_bool(std::initializer_list<const char *> path, bool def) const {
+    yajl_val v = lookup(tree_, path);
+    if (YAJL_IS_TRUE(v)) return true;
+    if (YAJL_IS_FALSE(v)) return false;
+    return def;
+}
+
+bool Doc::has(std::initializer_list<const char *> path) const { return lookup(tree_, path) != nullptr; }
+
+std::vector<std::pair<std::string, std::string>> Doc::get_string_map(std::initializer_list<const char *> path) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    yajl_val v = lookup(tree_, path);
+    if (!YAJL_IS_OBJECT(v)) return out;
+    for (size_t i = 0; i < v->u.object.len; ++i) {
+        yajl_val val = v->u.object.values[i];
+        if (YAJL_IS_STRING(val)) out.emplace_back(v->u.object.keys[i], YAJL_GET_STRING(val));
+    }
+    return out;
+}
+
+}  // namespace kiln::json

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# tests/run-all.sh - THE test command of kiln (run as root on Debian 12):
+#
+#   sudo tests/run-all.sh
+#
+# 1. installs the build and test dependencies that are missing (apt-get);
+# 2. builds: meson setup build -Dwerror=true && ninja -C build;
+# 3. runs the Catch2 unit tests (build/tests/kiln-unit), counted per test case;
+# 4. runs the end-to-end suite tests/e2e/run.sh against build/kiln;
+# 5. runs the runtime-tools conformance suite (runtime-tools-conformance/run.sh):
+#    reported on its own line "conformance: N passed, N failed", NOT added to
+#    the totals and NOT failing the run (kiln does not pass all of it yet).
+#
+# The last line is exactly "N passed, N failed" (unit test cases + e2e tests);
+# the exit status is non-zero if the build failed or any unit/e2e test failed.
+#
+# Environment:
+#   KILN_SKIP_CONFORMANCE=1   skip step 5
+#   KILN_SKIP_DEPS=1          do not apt-get anything
+#   KILN_BUILD_DIR=build      build directory
+#   KILN_CONFORMANCE_STRICT=1 count conformance failures as a failure of the run
+#   E2E_*                     passed on to tests/e2e/run.sh (see there)
+set -uo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO" || exit 2
+BUILD=${KILN_BUILD_DIR:-build}
+PKGS="meson ninja-build pkg-config g++ libyajl-dev libcli11-dev libseccomp-dev libcap-dev
+ libmnl-dev catch2 libsystemd-dev busybox-static iproute2"
+
+say() { printf '\n=== %s\n' "$*"; }
+
+# need_pkgs PKG...: apt-get install the missing ones; "apt-get update" only
+# when the install fails for want of package lists (as ../shared/bench/pkgs.sh).
+need_pkgs() {
+	local missing=() p log_f rc=0 lock
+	for p in "$@"; do
+		dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	command -v apt-get >/dev/null || { echo "missing packages ${missing[*]} and no apt-get" >&2; return 1; }
+	[ -d /run/lock ] && lock=/run/lock/oci-tools-apt.lock || lock=${TMPDIR:-/tmp}/oci-tools-apt.lock
+	lock=${APT_LOCK:-$lock}
+	echo "apt-get install ${missing[*]}"
+	log_f=$(mktemp "${TMPDIR:-/tmp}/kiln-apt.XXXXXX") || return 1
+	(
+		flock -w 1800 9 || { echo "apt lock busy: $lock" >&2; exit 1; }
+		apt=(apt-get -q -y -o DPkg::Lock::Timeout=600 --no-install-recommends)
+		export DEBIAN_FRONTEND=noninteractive
+		"${apt[@]}" install "${missing[@]}" && exit 0
+		grep -Eq 'Unable to locate package|has no installation candidate|Failed to fetch|404 +Not Found' "$log_f" || exit 1
+		"${apt[@]}" update && "${apt[@]}" install "${missing[@]}"
+	) 9>"$lock" >"$log_f" 2>&1 || rc=$?
+	[ $rc = 0 ] || { echo "apt-get install ${missing[*]} failed:" >&2; tail -n 20 "$log_f" >&2; }
+	rm -f "$log_f"
+	return $rc
+}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "run-all: must run as root (the e2e and conformance tests create real containers)" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+total_pass=0 total_fail=0
+fatal() {
+	echo "run-all: $*" >&2
+	echo "$total_pass passed, $((total_fail + 1)) failed"
+	exit 1
+}
+
+# ------------------------------------------------------------------- deps ---
+if [ "${KILN_SKIP_DEPS:-0}" != 1 ]; then
+	say "dependencies"
+	# shellcheck disable=SC2086
+	need_pkgs $PKGS || fatal "could not install the build dependencies"
+fi
+
+# ------------------------------------------------------------------ build ---
+say "build ($BUILD)"
+if [ ! -f "$BUILD/build.ninja" ]; then
+	meson setup "$BUILD" -Dwerror=true || fatal "meson setup failed"
+else
+	meson configure "$BUILD" -Dwerror=true >/dev/null 2>&1 || true
+fi
+ninja -C "$BUILD" || fatal "build failed"
+KILN_BIN=$REPO/$BUILD/kiln
+[ -x "$KILN_BIN" ] || fatal "no $BUILD/kiln after the build"
+
+# ------------------------------------------------------------------- unit ---
+say "unit tests ($BUILD/tests/kiln-unit)"
+UNIT=$BUILD/tests/kiln-unit
+unit_pass=0 unit_fail=0
+if [ -x "$UNIT" ]; then
+	ulog=$(mktemp "${TMPDIR:-/tmp}/kiln-unit.XXXXXX")
+	"$UNIT" 2>&1 | tee "$ulog"
+	urc=${PIPESTATUS[0]}
+	# Catch2 v2 summaries:
+	#   All tests passed (N assertions in M test cases)
+	#   test cases: M | P passed | F failed       (also "| S skipped" in v3)
+	if line=$(grep -E '^All tests passed \([0-9]+ assertions? in [0-9]+ test cases?\)' "$ulog" | tail -n1) && [ -n "$line" ]; then
+		unit_pass=$(sed -E 's/.* in ([0-9]+) test cases?\).*/\1/' <<<"$line")
+	elif line=$(grep -E '^test cases: *[0-9]+' "$ulog" | tail -n1) && [ -n "$line" ]; then
+		unit_pass=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || echo 0)
+		unit_fail=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+' || echo 0)
+		[ -n "$unit_pass" ] || unit_pass=0
+		# "test cases: 3 | 3 failed" has no passed field
+		[ -n "$unit_fail" ] || unit_fail=0
+	else
+		echo "run-all: could not parse the unit test summary (exit $urc)"
+		unit_fail=1
+	fi
+	[ "$urc" = 0 ] || [ "$unit_fail" -gt 0 ] || unit_fail=1
+	rm -f "$ulog"
+else
+	echo "run-all: $UNIT not built"
+	unit_fail=1
+fi
+echo "unit: $unit_pass passed, $unit_fail failed"
+total_pass=$((total_pass + unit_pass)) total_fail=$((total_fail + unit_fail))
+
+# -------------------------------------------------------------------- e2e ---
+say "end-to-end tests (tests/e2e/run.sh, KILN=$BUILD/kiln)"
+elog=$(mktemp "${TMPDIR:-/tmp}/kiln-e2e-log.XXXXXX")
+KILN=$KILN_BIN bash tests/e2e/run.sh 2>&1 | tee "$elog"
+e2e_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$elog" | tail -n1)
+rm -f "$elog"
+if [ -n "$e2e_line" ]; then
+	e2e_pass=${e2e_line%% passed*}
+	e2e_fail=${e2e_line#*passed, }
+	e2e_fail=${e2e_fail%% failed}
+else
+	echo "run-all: the e2e suite did not finish"
+	e2e_pass=0 e2e_fail=1
+fi
+echo "e2e: $e2e_pass passed, $e2e_fail failed"
+total_pass=$((total_pass + e2e_pass)) total_fail=$((total_fail + e2e_fail))
+
+# ------------------------------------------------------------ conformance ---
+conf_line="conformance: skipped (KILN_SKIP_CONFORMANCE=1)"
+if [ "${KILN_SKIP_CONFORMANCE:-0}" != 1 ]; then
+	say "runtime-tools conformance (runtime-tools-conformance/run.sh; not counted in the totals)"
+	clog=$(mktemp "${TMPDIR:-/tmp}/kiln-conf-log.XXXXXX")
+	bash runtime-tools-conformance/run.sh "$KILN_BIN" 2>&1 | tee "$clog"
+	c=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$clog" | tail -n1)
+	rm -f "$clog"
+	if [ -n "$c" ]; then
+		conf_line="conformance: $c"
+		if [ "${KILN_CONFORMANCE_STRICT:-0}" = 1 ]; then
+			cf=${c#*passed, }
+			cf=${cf%% failed}
+			[ "$cf" = 0 ] || total_fail=$((total_fail + 1))
+		fi
+	else
+		conf_line="conformance: did not run (harness error, see above)"
+	fi
+fi
+
+# ---------------------------------------------------------------- summary ---
+say "summary"
+echo "unit: $unit_pass passed, $unit_fail failed"
+echo "e2e: $e2e_pass passed, $e2e_fail failed"
+echo "$conf_line"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" = 0 ]
