@@ -158,6 +158,10 @@ test_proc_exe_overwrite_exec() {
 	expect_ok "run -d attacker"
 	_result() { grep -q '^result:' "$b/share/result" 2>/dev/null; }
 	_opened() { grep -q '^scan-done' "$b/share/result" 2>/dev/null; }
+	cap rt exec "$id" true
+	# kiln's exec comes with the engine-surface issue; until then this attack
+	# route does not exist and the test cannot run.
+	[[ $ERR == *"not implemented yet"* ]] && skip "exec is not implemented yet"
 	for i in $(seq 30); do
 		cap rt exec "$id" /evil
 		# RC: the runtime binary run as "RUNTIME /evil" (3, unknown command);
