@@ -65,3 +65,29 @@ ContainerState state(const Globals &g, const std::string &id);
 std::vector<ContainerState> list(const Globals &g);
 
 }  // namespace kiln
+
+namespace kiln {
+
+struct ExecOptions {
+    std::string id;
+    std::vector<std::string> args;  // command and its arguments (unless process_file)
+    std::string process_file;       // --process: a runtime-spec process object; other flags then ignored
+    std::string cwd;
+    std::vector<std::string> env;
+    std::string user;  // uid[:gid]
+    std::vector<std::string> additional_gids;
+    std::vector<std::string> caps;
+    bool tty = false;
+    bool detach = false;
+    bool no_new_privs = false;
+    bool ignore_paused = false;
+    std::string pid_file;  // absolute
+    unsigned preserve_fds = 0;
+};
+
+// Runs a process in a running (or created) container. Foreground: returns its
+// exit status (128+signal when killed); detached: 0 once it runs. Throws
+// Error when the process cannot be started (the CLI exits 255).
+int exec(const Globals &g, const ExecOptions &o);
+
+}  // namespace kiln

@@ -1,6 +1,8 @@
-// kiln exec [options] <container-id> <command> [args...]  (parsed; not implemented yet)
+// kiln exec [options] <container-id> <command> [args...]  |  kiln exec -p process.json <container-id>
 
 #include "cli.hpp"
+#include "kiln/error.hpp"
+#include "kiln/log.hpp"
 
 namespace kiln::cli {
 
@@ -39,12 +41,46 @@ void add_exec_flags(Options &app, ExecOptions &o) {
 
 }  // namespace
 
+// Flags whose machinery arrives with later work: refused clearly, never ignored.
+void refuse_unsupported(const ExecOptions &o) {
+    auto refuse = [](bool used, const char *flag) {
+        if (used) throw kiln::Error(std::string(flag) + " is not supported yet");
+    };
+    refuse(!o.console_socket.empty(), "--console-socket");
+    refuse(!o.pidfd_socket.empty(), "--pidfd-socket");
+    refuse(!o.process_label.empty(), "--process-label");
+    refuse(!o.apparmor.empty(), "--apparmor");
+    refuse(!o.cgroups.empty(), "--cgroup");
+}
+
 int cmd_exec(Context &c) {
     Options app;
     ExecOptions o;
     add_exec_flags(app, o);
-    app.parse(c, {"<container-id> <command> [command options]  || -p process.json <container-id>", 1, -1, true});
-    not_implemented(c);
+    auto pos = app.parse(c, {"<container-id> <command> [command options]  || -p process.json <container-id>", 1, -1, true});
+    kiln::ExecOptions x;
+    x.id = pos[0];
+    x.args.assign(pos.begin() + 1, pos.end());
+    x.process_file = o.process.empty() ? "" : absolute_path(o.process);
+    x.cwd = o.cwd;
+    x.env = o.env;
+    x.user = o.user;
+    x.additional_gids = o.additional_gids;
+    x.caps = o.caps;
+    x.tty = o.tty;
+    x.detach = o.detach;
+    x.no_new_privs = o.no_new_privs;
+    x.ignore_paused = o.ignore_paused;
+    x.pid_file = o.pid_file.empty() ? "" : absolute_path(o.pid_file);
+    x.preserve_fds = o.preserve_fds;
+    // runc: a process that could not be started is exit status 255.
+    try {
+        refuse_unsupported(o);
+        return kiln::exec(c.g, x);
+    } catch (const kiln::Error &e) {
+        kiln::log::fatal(std::string("exec failed: ") + e.what());
+        return 255;
+    }
 }
 
 }  // namespace kiln::cli

@@ -441,3 +441,31 @@ test_delete_missing() {
 	cap rt delete -f no-such-ctr
 	expect_ok "delete -f of a missing container"
 }
+
+test_exec_basics() {
+	local id b
+	id=$(new_id)
+	b=$(mkb "$id" sleep 60)
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	cap rt exec "$id" sh -c 'echo in-exec $(hostname); exit 7'
+	expect_rc 7 "exec exit status"
+	expect_out_has "in-exec" "exec output"
+	cap rt exec -u 1000:1000 -e EXTRA=yes "$id" sh -c 'echo $(id -u):$(id -g):$EXTRA'
+	expect_ok "exec --user --env"
+	expect_out_eq "1000:1000:yes" "exec --user --env"
+	cap rt exec --cwd /tmp "$id" pwd
+	expect_out_eq "/tmp" "exec --cwd"
+	cap rt exec "$id" /no/such/binary
+	expect_rc 255 "exec of a missing binary"
+	expect_err_has "exec failed" "exec of a missing binary"
+	cap rt exec -d --pid-file "$TD/exec.pid" "$id" sleep 5
+	expect_ok "exec -d"
+	[ -s "$TD/exec.pid" ] || fail "exec --pid-file not written"
+	grep -qx "$(cat "$TD/exec.pid")" /sys/fs/cgroup/pids/kiln-test-*/"$id"/cgroup.procs 2>/dev/null ||
+		[ ! -d /sys/fs/cgroup/pids ] || fail "exec'd process is not in the container's cgroup"
+	cap rt delete -f "$id"
+	expect_ok
+	cap rt exec "$id" true
+	expect_rc 255 "exec into a deleted container"
+}

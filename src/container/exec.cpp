@@ -1,0 +1,226 @@
+// `exec`: a new process in an existing container. The child joins the init's
+// namespaces and cgroup, takes the process attributes, and execs through the
+// sealed stub like the init does.
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "cgroups/cgroup.hpp"
+#include "container/state.hpp"
+#include "kiln/container.hpp"
+#include "kiln/error.hpp"
+#include "kiln/spec.hpp"
+#include "linux/process.hpp"
+#include "util/fd.hpp"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+namespace kiln {
+namespace {
+
+struct NsEntry {
+    const char *name;
+    int flag;
+};
+// The user namespace first (it owns the rest), the mount namespace last (it
+// changes our root). pid and time only apply to children: joined before fork.
+const NsEntry kJoinOrder[] = {{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},     {"uts", CLONE_NEWUTS},
+                              {"net", CLONE_NEWNET},   {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
+
+bool same_ns(pid_t pid, const char *name) {
+    struct stat a, b;
+    std::string theirs = "/proc/" + std::to_string(pid) + "/ns/" + name, ours = std::string("/proc/self/ns/") + name;
+    return ::stat(theirs.c_str(), &a) == 0 && ::stat(ours.c_str(), &b) == 0 && a.st_ino == b.st_ino &&
+           a.st_dev == b.st_dev;
+}
+
+void join(pid_t pid, const char *name, int flag) {
+    if (same_ns(pid, name)) return;
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/" + name;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return;  // the kernel lacks this namespace type
+        throw_errno("open " + path);
+    }
+    if (::setns(fd.get(), flag) < 0) throw_errno("setns " + std::string(name));
+}
+
+uint32_t parse_id(const std::string &s, const char *what) {
+    char *end = nullptr;
+    errno = 0;
+    unsigned long v = std::strtoul(s.c_str(), &end, 10);
+    if (s.empty() || *end || errno || v > 0xffffffffUL || s[0] == '-') throw Error(std::string(what) + s);
+    return static_cast<uint32_t>(v);
+}
+
+// The process to run: -p FILE as given, else the config's process with the
+// command-line overrides (runc ignores the flags when -p is given).
+spec::Process build_process(const StoredState &st, const ExecOptions &o) {
+    if (!o.process_file.empty()) {
+        auto p = spec::parse_process(read_file(o.process_file), o.process_file);
+        if (p.args.empty()) throw Error("args must not be empty");
+        return p;
+    }
+    auto spec = spec::load_config(st.bundle);
+    if (!spec.process) throw Error("process property must not be empty");
+    spec::Process p = *spec.process;
+    p.args = o.args;
+    if (p.args.empty()) throw Error("exec args cannot be empty");
+    p.terminal = o.tty;
+    for (auto &e : o.env) p.env.push_back(e);
+    if (!o.cwd.empty()) p.cwd = o.cwd;
+    if (!o.user.empty()) {
+        auto colon = o.user.find(':');
+        p.user.uid = parse_id(o.user.substr(0, colon), "bad uid: ");
+        if (colon != std::string::npos) p.user.gid = parse_id(o.user.substr(colon + 1), "bad gid: ");
+    }
+    for (auto &g : o.additional_gids) {
+        if (!g.empty() && g[0] == '-') throw Error("additional-gids must be a positive number " + g);
+        p.user.additionalGids.push_back(parse_id(g, "invalid additional-gids value "));
+    }
+    if (o.no_new_privs) p.noNewPrivileges = true;
+    if (!o.caps.empty()) {
+        if (!p.capabilities) p.capabilities.emplace();
+        for (auto &c : o.caps) {
+            p.capabilities->bounding.push_back(c);
+            p.capabilities->effective.push_back(c);
+            p.capabilities->permitted.push_back(c);
+        }
+    }
+    return p;
+}
+
+void send_error(int fd, const std::string &msg) {
+    std::string m = "E" + msg;
+    (void)!::send(fd, m.data(), m.size(), MSG_NOSIGNAL);
+}
+
+[[noreturn]] void child(pid_t init, const spec::Process &p, int sync_fd, unsigned preserve_fds) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    try {
+        char go;
+        if (::recv(sync_fd, &go, 1, 0) != 1) ::_exit(1);
+        bool new_user_ns = !same_ns(init, "user");
+        for (auto &ns : kJoinOrder) join(init, ns.name, ns.flag);
+        if (::chdir(p.cwd.empty() ? "/" : p.cwd.c_str()) < 0)
+            throw_errno("chdir to cwd (\"" + p.cwd + "\") set in config.json failed");
+        process::set_rlimits(p.rlimits);
+        std::vector<std::string> env = p.env;
+        process::add_home(env, p.user.uid);
+        std::string exe = process::find_executable(p.args[0], env);
+        if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
+        process::set_user_and_caps(p, new_user_ns);
+        if (p.user.umask) ::umask(*p.user.umask);
+        UniqueFd stub(process::sealed_stub());
+
+        std::vector<char *> argv, envp;
+        for (auto &s : p.args) argv.push_back(const_cast<char *>(s.c_str()));
+        argv.push_back(nullptr);
+        for (auto &s : env) envp.push_back(const_cast<char *>(s.c_str()));
+        envp.push_back(nullptr);
+        // `exec -d` returns at once: the process must outlive us.
+        ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        // The sync socket is close-on-exec: the parent sees EOF once we exec.
+        ::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+        int err = process::exec_via_stub(stub.get(), process::StubWait{}, exe, argv.data(), envp.data());
+        throw_errno("exec " + exe, err);
+    } catch (const std::exception &e) {
+        send_error(sync_fd, e.what());
+    }
+    ::_exit(1);
+}
+
+int wait_child(pid_t pid) {
+    sigset_t all;
+    sigfillset(&all);
+    for (;;) {
+        siginfo_t info;
+        int sig = ::sigwaitinfo(&all, &info);
+        if (sig < 0) continue;
+        if (sig != SIGCHLD) {
+            if (sig != SIGWINCH && sig != SIGURG) ::kill(pid, sig);
+            continue;
+        }
+        int status;
+        pid_t r;
+        while ((r = ::waitpid(-1, &status, WNOHANG)) > 0)
+            if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+}
+
+void write_pid(const std::string &path, pid_t pid) {
+    if (path.empty()) return;
+    auto slash = path.find_last_of('/');
+    std::string tmp = path.substr(0, slash + 1) + "." + path.substr(slash + 1);
+    UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+    if (!fd || !write_all(fd.get(), std::to_string(pid))) throw_errno("write " + tmp);
+    fd.reset();
+    if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename " + path);
+}
+
+}  // namespace
+
+int exec(const Globals &g, const ExecOptions &o) {
+    validate_id(o.id);
+    StoredState st = load_state(g.root, o.id);
+    std::string status = status_of(st, g.root + "/" + o.id);
+    if (status == "stopped") throw Error("cannot exec in a stopped container");
+    if (status == "paused" && !o.ignore_paused)
+        throw Error("cannot exec in a paused container (use --ignore-paused to override)");
+    spec::Process p = build_process(st, o);
+    if (p.terminal) throw Error("exec with a terminal is not implemented yet");
+
+    sigset_t all;
+    sigfillset(&all);
+    if (!o.detach) ::sigprocmask(SIG_BLOCK, &all, nullptr);
+    // pid and time namespaces take effect for our children.
+    join(st.pid, "pid", CLONE_NEWPID);
+    join(st.pid, "time", CLONE_NEWTIME);
+
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
+    UniqueFd parent_end(sv[0]), child_end(sv[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) throw_errno("fork");
+    if (pid == 0) {
+        parent_end.reset();
+        child(st.pid, p, child_end.get(), o.preserve_fds);
+    }
+    child_end.reset();
+    try {
+        cgroups::Cgroup{st.cgroup_dirs}.add_pid(pid);
+        char go = 'G';
+        if (::send(parent_end.get(), &go, 1, MSG_NOSIGNAL) != 1) throw Error("exec process exited unexpectedly");
+        char buf[4096];
+        ssize_t n;
+        do n = ::recv(parent_end.get(), buf, sizeof buf, 0);
+        while (n < 0 && errno == EINTR);
+        if (n > 0 && buf[0] == 'E') throw Error("unable to start container process: " + std::string(buf + 1, n - 1));
+        write_pid(o.pid_file, pid);
+    } catch (...) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        throw;
+    }
+    if (o.detach) return 0;
+    return wait_child(pid);
+}
+
+}  // namespace kiln
