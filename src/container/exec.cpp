@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "cgroups/cgroup.hpp"
+#include "container/runner.hpp"
 #include "container/state.hpp"
 #include "kiln/container.hpp"
 #include "kiln/error.hpp"
@@ -130,11 +131,7 @@ void send_error(int fd, const std::string &msg) {
         if (p.user.umask) ::umask(*p.user.umask);
         UniqueFd stub(process::sealed_stub());
 
-        std::vector<char *> argv, envp;
-        for (auto &s : p.args) argv.push_back(const_cast<char *>(s.c_str()));
-        argv.push_back(nullptr);
-        for (auto &s : env) envp.push_back(const_cast<char *>(s.c_str()));
-        envp.push_back(nullptr);
+        auto argv = process::c_strings(p.args), envp = process::c_strings(env);
         // `exec -d` returns at once: the process must outlive us.
         ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         // The sync socket is close-on-exec: the parent sees EOF once we exec.
@@ -147,33 +144,7 @@ void send_error(int fd, const std::string &msg) {
     ::_exit(1);
 }
 
-int wait_child(pid_t pid) {
-    sigset_t all;
-    sigfillset(&all);
-    for (;;) {
-        siginfo_t info;
-        int sig = ::sigwaitinfo(&all, &info);
-        if (sig < 0) continue;
-        if (sig != SIGCHLD) {
-            if (sig != SIGWINCH && sig != SIGURG) ::kill(pid, sig);
-            continue;
-        }
-        int status;
-        pid_t r;
-        while ((r = ::waitpid(-1, &status, WNOHANG)) > 0)
-            if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-}
 
-void write_pid(const std::string &path, pid_t pid) {
-    if (path.empty()) return;
-    auto slash = path.find_last_of('/');
-    std::string tmp = path.substr(0, slash + 1) + "." + path.substr(slash + 1);
-    UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
-    if (!fd || !write_all(fd.get(), std::to_string(pid))) throw_errno("write " + tmp);
-    fd.reset();
-    if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename " + path);
-}
 
 }  // namespace
 
@@ -213,14 +184,14 @@ int exec(const Globals &g, const ExecOptions &o) {
         do n = ::recv(parent_end.get(), buf, sizeof buf, 0);
         while (n < 0 && errno == EINTR);
         if (n > 0 && buf[0] == 'E') throw Error("unable to start container process: " + std::string(buf + 1, n - 1));
-        write_pid(o.pid_file, pid);
+        write_pid_file(o.pid_file, pid);
     } catch (...) {
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
         throw;
     }
     if (o.detach) return 0;
-    return wait_child(pid);
+    return supervise(pid);
 }
 
 }  // namespace kiln

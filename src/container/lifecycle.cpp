@@ -19,6 +19,7 @@
 
 #include "cgroups/cgroup.hpp"
 #include "container/hooks.hpp"
+#include "container/runner.hpp"
 #include "container/state.hpp"
 #include "kiln/log.hpp"
 #include "kiln/container.hpp"
@@ -149,25 +150,6 @@ void wait_ready(Launch &l, const spec::Spec &spec) {
     throw Error("container init exited unexpectedly during setup");
 }
 
-void write_pid_file(const std::string &path, pid_t pid) {
-    if (path.empty()) return;
-    // runc: ".<name>" next to it, O_EXCL, then rename over the target.
-    auto slash = path.find_last_of('/');
-    std::string tmp = path.substr(0, slash + 1) + "." + path.substr(slash + 1);
-    UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
-    if (!fd) throw_errno("open " + tmp);
-    std::string text = std::to_string(pid);
-    if (!write_all(fd.get(), text)) {
-        ::unlink(tmp.c_str());
-        throw_errno("write " + tmp);
-    }
-    fd.reset();
-    if (::rename(tmp.c_str(), path.c_str()) < 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        throw_errno("rename " + path, err);
-    }
-}
 
 // Everything up to a parked init: state dir, cgroup, namespaces, rootfs.
 // use_fifo: the init waits on exec.fifo (create); otherwise on the sync
@@ -304,28 +286,6 @@ void destroy(StateDir &dir, const StoredState &st) {
     dir.remove();
 }
 
-// Foreground run: forward signals to the init until it exits.
-int supervise(pid_t init) {
-    sigset_t all;
-    sigfillset(&all);
-    for (;;) {
-        siginfo_t info;
-        int sig = ::sigwaitinfo(&all, &info);
-        if (sig < 0) continue;
-        if (sig == SIGCHLD) {
-            int status;
-            pid_t p;
-            while ((p = ::waitpid(-1, &status, WNOHANG)) > 0) {
-                if (p != init) continue;
-                if (WIFEXITED(status)) return WEXITSTATUS(status);
-                return 128 + WTERMSIG(status);
-            }
-            continue;
-        }
-        if (sig == SIGWINCH || sig == SIGURG) continue;
-        ::kill(init, sig);
-    }
-}
 
 struct SignalName {
     const char *name;
@@ -356,6 +316,48 @@ ContainerState to_public(const StoredState &st, const std::string &dir) {
 }
 
 }  // namespace
+
+void write_pid_file(const std::string &path, pid_t pid) {
+    if (path.empty()) return;
+    // runc: ".<name>" next to it, O_EXCL, then rename over the target.
+    auto slash = path.find_last_of('/');
+    std::string tmp = path.substr(0, slash + 1) + "." + path.substr(slash + 1);
+    UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+    if (!fd) throw_errno("open " + tmp);
+    std::string text = std::to_string(pid);
+    if (!write_all(fd.get(), text)) {
+        ::unlink(tmp.c_str());
+        throw_errno("write " + tmp);
+    }
+    fd.reset();
+    if (::rename(tmp.c_str(), path.c_str()) < 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw_errno("rename " + path, err);
+    }
+}
+
+int supervise(pid_t init) {
+    sigset_t all;
+    sigfillset(&all);
+    for (;;) {
+        siginfo_t info;
+        int sig = ::sigwaitinfo(&all, &info);
+        if (sig < 0) continue;
+        if (sig == SIGCHLD) {
+            int status;
+            pid_t p;
+            while ((p = ::waitpid(-1, &status, WNOHANG)) > 0) {
+                if (p != init) continue;
+                if (WIFEXITED(status)) return WEXITSTATUS(status);
+                return 128 + WTERMSIG(status);
+            }
+            continue;
+        }
+        if (sig == SIGWINCH || sig == SIGURG) continue;
+        ::kill(init, sig);
+    }
+}
 
 void validate_id(const std::string &id) {
     if (id.empty()) throw Error("container id cannot be empty");

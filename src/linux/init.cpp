@@ -192,11 +192,7 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     process::set_user_and_caps(proc, new_user_ns);
     ::umask(proc.user.umask.value_or(022));
 
-    std::vector<char *> argv, envp;
-    for (auto &s : proc.args) argv.push_back(const_cast<char *>(s.c_str()));
-    argv.push_back(nullptr);
-    for (auto &s : env) envp.push_back(const_cast<char *>(s.c_str()));
-    envp.push_back(nullptr);
+    auto argv = process::c_strings(proc.args), envp = process::c_strings(env);
 
     install_wait_handlers();
     UniqueFd stub(process::sealed_stub());

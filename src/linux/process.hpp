@@ -28,6 +28,15 @@ struct StubWait {
 
 // Execs the stub, which waits and then execs exe. Returns errno on failure.
 int exec_via_stub(int stub, const StubWait &wait, const std::string &exe, char *const argv[], char *const envp[]);
+// argv/envp for execve: pointers into v, null-terminated.
+inline std::vector<char *> c_strings(const std::vector<std::string> &v) {
+    std::vector<char *> out;
+    out.reserve(v.size() + 1);
+    for (auto &s : v) out.push_back(const_cast<char *>(s.c_str()));
+    out.push_back(nullptr);
+    return out;
+}
+
 // HOME from /etc/passwd of the (already pivoted) root when env has none.
 void add_home(std::vector<std::string> &env, uid_t uid);
 

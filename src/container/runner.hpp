@@ -1,0 +1,19 @@
+// Pieces `run` and `exec` share on the runtime's side.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace kiln {
+
+// Foreground: forwards every signal but SIGCHLD/SIGWINCH/SIGURG to pid and
+// reaps children until pid exits; returns its status (128+signal if killed).
+// All signals must be blocked by the caller from before pid was created.
+int supervise(pid_t pid);
+
+// runc's pid file: ".<name>" beside it (O_EXCL), decimal pid, no newline,
+// renamed over the target. No-op for an empty path.
+void write_pid_file(const std::string &path, pid_t pid);
+
+}  // namespace kiln
