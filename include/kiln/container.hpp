@@ -91,3 +91,13 @@ struct ExecOptions {
 int exec(const Globals &g, const ExecOptions &o);
 
 }  // namespace kiln
+
+namespace kiln {
+
+// Freezes / thaws every process of the container (v1 freezer, v2 cgroup.freeze).
+void pause(const Globals &g, const std::string &id);
+void resume(const Globals &g, const std::string &id);
+// Host pids of the container's processes.
+std::vector<int> pids(const Globals &g, const std::string &id);
+
+}  // namespace kiln

@@ -291,6 +291,29 @@ bool Cgroup::frozen() const {
     return false;
 }
 
+void Cgroup::freeze(bool on) const {
+    for (auto &d : dirs) {
+        std::string v1 = d + "/freezer.state", v2 = d + "/cgroup.freeze", now;
+        bool is_v1 = ::access(v1.c_str(), F_OK) == 0;
+        if (!is_v1 && ::access(v2.c_str(), F_OK) < 0) continue;
+        write_file(is_v1 ? v1 : v2, is_v1 ? (on ? "FROZEN" : "THAWED") : (on ? "1" : "0"));
+        // v1 passes through FREEZING while tasks stop; v2 reports "frozen 1" in cgroup.events.
+        for (int tries = 0; tries < 1000; tries++) {
+            if (is_v1) {
+                if (try_read_file(v1, now) && now.rfind(on ? "FROZEN" : "THAWED", 0) == 0) return;
+            } else {
+                if (try_read_file(d + "/cgroup.events", now) &&
+                    now.find(on ? "frozen 1" : "frozen 0") != std::string::npos)
+                    return;
+            }
+            struct timespec ts{0, 1'000'000};
+            ::nanosleep(&ts, nullptr);
+        }
+        throw Error(std::string("timed out waiting for the cgroup to ") + (on ? "freeze" : "thaw"));
+    }
+    throw Error("the container has no freezer cgroup");
+}
+
 void Cgroup::destroy() const {
     for (auto &d : dirs) {
         // A process that was just killed leaves the cgroup a little later.

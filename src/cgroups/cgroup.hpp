@@ -39,6 +39,8 @@ struct Cgroup {
     // Pids in the cgroup (first hierarchy that has cgroup.procs).
     std::vector<pid_t> pids() const;
     bool frozen() const;
+    // Freezes or thaws and waits until the kernel says it is done.
+    void freeze(bool on) const;
     // Removes the directories, retrying while processes drain (EBUSY).
     void destroy() const;
 };

@@ -1,4 +1,4 @@
-// kiln resume <container-id>  (parsed; not implemented yet)
+// kiln resume <container-id>
 
 #include "cli.hpp"
 
@@ -6,8 +6,9 @@ namespace kiln::cli {
 
 int cmd_resume(Context &c) {
     Options app;
-    app.parse(c, {"<container-id>", 1, 1});
-    not_implemented(c);
+    auto pos = app.parse(c, {"<container-id>", 1, 1});
+    kiln::resume(c.g, pos[0]);
+    return 0;
 }
 
 }  // namespace kiln::cli

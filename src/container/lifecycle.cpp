@@ -466,12 +466,39 @@ void remove(const Globals &g, const std::string &id, bool force) {
     }
     if (status != "stopped") {
         signal_all(st, SIGKILL);
+        // A frozen task cannot die: thaw after queueing the kill.
+        if (status == "paused") cgroups::Cgroup{st.cgroup_dirs}.freeze(false);
         ::kill(st.pid, SIGKILL);
         wait_gone(st.pid, 10000);
     } else if (!st.own_pid_ns && force) {
         signal_all(st, SIGKILL);
     }
     destroy(dir, st);
+}
+
+void pause(const Globals &g, const std::string &id) {
+    validate_id(id);
+    StateDir dir = StateDir::open(g.root, id);
+    StoredState st = dir.load();
+    std::string status = status_of(st, dir.path());
+    // runc freezes created and running containers; anything else is "not running".
+    if (status != "running" && status != "created") throw Error("container not running");
+    cgroups::Cgroup{st.cgroup_dirs}.freeze(true);
+}
+
+void resume(const Globals &g, const std::string &id) {
+    validate_id(id);
+    StateDir dir = StateDir::open(g.root, id);
+    StoredState st = dir.load();
+    if (status_of(st, dir.path()) != "paused") throw Error("container not paused");
+    cgroups::Cgroup{st.cgroup_dirs}.freeze(false);
+}
+
+std::vector<int> pids(const Globals &g, const std::string &id) {
+    validate_id(id);
+    StoredState st = load_state(g.root, id);
+    auto v = cgroups::Cgroup{st.cgroup_dirs}.pids();
+    return std::vector<int>(v.begin(), v.end());
 }
 
 ContainerState state(const Globals &g, const std::string &id) {

@@ -469,3 +469,41 @@ test_exec_basics() {
 	cap rt exec "$id" true
 	expect_rc 255 "exec into a deleted container"
 }
+
+test_pause_resume_ps() {
+	local id b a z pids
+	id=$(new_id)
+	b=$(mkb "$id" sh -c 'i=0; while :; do i=$((i+1)); echo $i > /mnt/count; sleep 0.05; done')
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	wait_file "$b/share/count"
+	cap rt pause "$id"
+	expect_ok "pause"
+	[ "$(status_of "$id")" = paused ] || fail "status after pause: $(status_of "$id")"
+	a=$(cat "$b/share/count"); sleep 0.3; z=$(cat "$b/share/count")
+	[ "$a" = "$z" ] || fail "counter advanced while paused ($a -> $z)"
+	cap rt pause "$id"
+	expect_rc 1 "pause of a paused container"
+	cap rt ps --format json "$id"
+	expect_ok "ps --format json"
+	pids=$(tr -d '[]' <<<"$OUT")
+	[ -n "$pids" ] && [ "${pids//[0-9,]/}" = "" ] || fail "ps json: $OUT"
+	cap rt ps "$id" -o pid,comm
+	expect_ok "ps table"
+	expect_out_has "PID" "ps table header"
+	expect_out_has "sh" "ps table lists the payload"
+	cap rt resume "$id"
+	expect_ok "resume"
+	[ "$(status_of "$id")" = running ] || fail "status after resume: $(status_of "$id")"
+	sleep 0.3; z=$(cat "$b/share/count")
+	[ "$a" != "$z" ] || fail "counter did not advance after resume"
+	cap rt resume "$id"
+	expect_rc 1 "resume of a running container"
+	expect_err_has "container not paused"
+	cap rt pause "$id"
+	cap rt delete "$id"
+	expect_rc 1 "delete of a paused container without --force"
+	cap rt delete -f "$id"
+	expect_ok "delete -f of a paused container"
+	assert_clean "$id"
+}
