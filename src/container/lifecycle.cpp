@@ -156,6 +156,9 @@ void wait_ready(Launch &l, const spec::Spec &spec) {
 // socket (run, which starts it itself).
 std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool use_fifo, bool detached) {
     validate_id(o.id);
+    // Accepted by the command line, not built yet: refused, never ignored.
+    if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not implemented yet");
+    if (!o.pidfd_socket.empty()) throw Error("--pidfd-socket is not supported yet");
     spec::Spec spec = spec::load_config(o.bundle);
     spec::validate(spec);
     check_create_options(spec, o, detached, use_fifo);
