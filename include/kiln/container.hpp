@@ -82,6 +82,7 @@ struct ExecOptions {
     bool no_new_privs = false;
     bool ignore_paused = false;
     std::string pid_file;  // absolute
+    std::string console_socket;  // absolute; receives the pty master when tty
     unsigned preserve_fds = 0;
 };
 

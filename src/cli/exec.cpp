@@ -46,7 +46,6 @@ void refuse_unsupported(const ExecOptions &o) {
     auto refuse = [](bool used, const char *flag) {
         if (used) throw kiln::Error(std::string(flag) + " is not supported yet");
     };
-    refuse(!o.console_socket.empty(), "--console-socket");
     refuse(!o.pidfd_socket.empty(), "--pidfd-socket");
     refuse(!o.process_label.empty(), "--process-label");
     refuse(!o.apparmor.empty(), "--apparmor");
@@ -73,6 +72,7 @@ int cmd_exec(Context &c) {
     x.ignore_paused = o.ignore_paused;
     x.pid_file = o.pid_file.empty() ? "" : absolute_path(o.pid_file);
     x.preserve_fds = o.preserve_fds;
+    x.console_socket = o.console_socket.empty() ? "" : absolute_path(o.console_socket);
     // runc: a process that could not be started is exit status 255.
     try {
         refuse_unsupported(o);

@@ -20,6 +20,7 @@
 #include "kiln/error.hpp"
 #include "kiln/spec.hpp"
 #include "linux/process.hpp"
+#include "linux/terminal.hpp"
 #include "util/fd.hpp"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -109,7 +110,7 @@ void send_error(int fd, const std::string &msg) {
     (void)!::send(fd, m.data(), m.size(), MSG_NOSIGNAL);
 }
 
-[[noreturn]] void child(pid_t init, const spec::Process &p, int sync_fd, unsigned preserve_fds) {
+[[noreturn]] void child(pid_t init, const spec::Process &p, int sync_fd, int console_fd, unsigned preserve_fds) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     sigset_t none;
@@ -122,6 +123,10 @@ void send_error(int fd, const std::string &msg) {
         for (auto &ns : kJoinOrder) join(init, ns.name, ns.flag);
         if (::chdir(p.cwd.empty() ? "/" : p.cwd.c_str()) < 0)
             throw_errno("chdir to cwd (\"" + p.cwd + "\") set in config.json failed");
+        if (console_fd >= 0) {
+            terminal::setup(console_fd, p, false);
+            ::close(console_fd);
+        }
         process::set_rlimits(p.rlimits);
         std::vector<std::string> env = p.env;
         process::add_home(env, p.user.uid);
@@ -156,7 +161,14 @@ int exec(const Globals &g, const ExecOptions &o) {
     if (status == "paused" && !o.ignore_paused)
         throw Error("cannot exec in a paused container (use --ignore-paused to override)");
     spec::Process p = build_process(st, o);
-    if (p.terminal) throw Error("exec with a terminal is not implemented yet");
+    if (p.terminal && o.detach && o.console_socket.empty())
+        throw Error("cannot allocate tty if kiln will detach without setting console socket");
+    if (!p.terminal && !o.console_socket.empty())
+        throw Error("cannot use console socket if kiln will not detach or allocate tty");
+    if (p.terminal && o.console_socket.empty())
+        throw Error("a terminal in the foreground without --console-socket is not supported yet");
+    UniqueFd console;
+    if (p.terminal) console.reset(terminal::connect_socket(o.console_socket));
 
     sigset_t all;
     sigfillset(&all);
@@ -172,7 +184,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     if (pid < 0) throw_errno("fork");
     if (pid == 0) {
         parent_end.reset();
-        child(st.pid, p, child_end.get(), o.preserve_fds);
+        child(st.pid, p, child_end.get(), console.get(), o.preserve_fds);
     }
     child_end.reset();
     try {

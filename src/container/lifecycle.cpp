@@ -27,6 +27,7 @@
 #include "kiln/spec.hpp"
 #include "linux/init.hpp"
 #include "linux/namespaces.hpp"
+#include "linux/terminal.hpp"
 
 namespace kiln {
 namespace {
@@ -73,7 +74,8 @@ void check_create_options(const spec::Spec &spec, const CreateOptions &o, bool d
         throw Error("cannot allocate tty if kiln will detach without setting console socket");
     if (!tty && !o.console_socket.empty())
         throw Error("cannot use console socket if kiln will not detach or allocate tty");
-    if (tty) throw Error("process.terminal: terminals are not implemented yet");
+    if (tty && !detached && o.console_socket.empty())
+        throw Error("process.terminal: a terminal in the foreground without --console-socket is not supported yet");
 }
 
 // Namespaces with a path that must be joined before clone(): setns of pid and
@@ -193,6 +195,9 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     l->sync.reset(sv[0]);
     UniqueFd child_end(sv[1]);
 
+    UniqueFd console;
+    if (spec.process && spec.process->terminal) console.reset(terminal::connect_socket(o.console_socket));
+
     linux_init::InitArgs args;
     args.spec = &spec;
     args.id = o.id;
@@ -202,6 +207,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     args.fifo_fd = fifo.get();
     args.no_pivot = o.no_pivot;
     args.preserve_fds = o.preserve_fds;
+    args.console_fd = console.get();
     args.cgroup_dirs = l->cgroup.dirs;
     args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns);
 

@@ -19,6 +19,7 @@
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
 #include "linux/rootfs.hpp"
+#include "linux/terminal.hpp"
 #include "util/fd.hpp"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -182,6 +183,10 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     }
     if (!spec.process) park_without_process(a, proc_fd_dir.get());
     const auto &proc = *spec.process;
+    if (a.console_fd >= 0) {
+        terminal::setup(a.console_fd, proc, has_namespace(spec, "mount"));
+        ::close(a.console_fd);
+    }
     process::set_rlimits(proc.rlimits);
     std::vector<std::string> env = proc.env;
     process::add_home(env, proc.user.uid);

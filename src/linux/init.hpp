@@ -25,6 +25,7 @@ struct InitArgs {
     int fifo_fd = -1;  // O_PATH exec.fifo (create), or -1: wait for kStart on sync_fd (run)
     bool no_pivot = false;
     unsigned preserve_fds = 0;
+    int console_fd = -1;  // connected --console-socket when process.terminal
     std::vector<std::string> cgroup_dirs;
     unsigned long clone_flags = 0;  // namespaces created by clone()
     bool new_cgroup_ns = false;     // unshared by the init once in its cgroup

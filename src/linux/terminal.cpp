@@ -1,0 +1,89 @@
+#include "linux/terminal.hpp"
+
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "kiln/error.hpp"
+#include "util/fd.hpp"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+namespace kiln::terminal {
+
+int connect_socket(const std::string &path) {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) throw_errno("console socket");
+    struct sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) throw Error("console socket path too long: " + path);
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) < 0)
+        throw_errno("connect to console socket " + path);
+    return fd.release();
+}
+
+namespace {
+
+void send_fd(int sock, int fd) {
+    // The data is the master's name, which receivers ignore.
+    char name[] = "/dev/ptmx";
+    struct iovec iov{name, sizeof name - 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u{};
+    struct msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = u.buf;
+    msg.msg_controllen = sizeof u.buf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) throw_errno("send the console to the console socket");
+}
+
+}  // namespace
+
+void setup(int sock, const spec::Process &p, bool bind_console) {
+    UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!master) throw_errno("open /dev/ptmx in the container");
+    int unlock = 0;
+    if (::ioctl(master.get(), TIOCSPTLCK, &unlock) < 0) throw_errno("unlock pty");
+    // TIOCGPTPEER opens the peer of this very master: no /dev/pts path race.
+    UniqueFd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave) throw_errno("open pty slave");
+    if (p.consoleSize && (p.consoleSize->height || p.consoleSize->width)) {
+        struct winsize ws{};
+        ws.ws_row = static_cast<unsigned short>(p.consoleSize->height);
+        ws.ws_col = static_cast<unsigned short>(p.consoleSize->width);
+        if (::ioctl(slave.get(), TIOCSWINSZ, &ws) < 0) throw_errno("set console size");
+    }
+    if (::fchown(slave.get(), p.user.uid, static_cast<gid_t>(-1)) < 0) throw_errno("chown pty slave");
+    if (bind_console) {
+        // /dev/console of the container is the init's terminal (runc does the same).
+        UniqueFd console(::open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600));
+        std::string src = "/proc/self/fd/" + std::to_string(slave.get());
+        if (console && ::mount(src.c_str(), "/dev/console", nullptr, MS_BIND, nullptr) < 0)
+            throw_errno("bind mount /dev/console");
+    }
+    if (::setsid() < 0) throw_errno("setsid");
+    if (::ioctl(slave.get(), TIOCSCTTY, 0) < 0) throw_errno("set controlling terminal");
+    for (int fd = 0; fd < 3; fd++)
+        if (::dup2(slave.get(), fd) < 0) throw_errno("dup2 pty slave");
+    send_fd(sock, master.get());
+}
+
+}  // namespace kiln::terminal

@@ -1,0 +1,19 @@
+// process.terminal: a pty from the container's /dev/ptmx whose master goes to
+// the engine over the --console-socket (SCM_RIGHTS), as runc does.
+#pragma once
+
+#include <string>
+
+#include "kiln/spec.hpp"
+
+namespace kiln::terminal {
+
+// Connects to the console socket (an AF_UNIX stream socket) in the runtime.
+int connect_socket(const std::string &path);
+
+// In the container, before privileges are dropped: allocates the pty, makes
+// the slave our controlling terminal and stdio (and /dev/console when
+// bind_console), sends the master over sock and closes it.
+void setup(int sock, const spec::Process &p, bool bind_console);
+
+}  // namespace kiln::terminal

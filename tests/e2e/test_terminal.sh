@@ -1,0 +1,58 @@
+# Terminals through --console-socket: the engine receives the pty master.
+
+# recv_tty SOCK: starts the receiver in the background; its output goes to SOCK.out.
+recv_tty() {
+	command -v python3 >/dev/null || skip "python3 needed for the console-socket receiver"
+	python3 "$E2E_DIR/recvtty.py" "$1" "$1.ready" >"$1.out" 2>&1 &
+	RECV_PID=$!
+	_ready() { [ -e "$1.ready" ]; }
+	poll 10 _ready "$1" || fail "console receiver did not start"
+}
+
+test_console_socket_run() {
+	local id b sock
+	id=$(new_id)
+	b=$(mkb "$id" sh -c 'tty; stty size; echo term-ok')
+	sed -i 's/"terminal": false/"terminal": true, "consoleSize": {"height": 33, "width": 111}/' "$b/config.json"
+	sock=$TD/console.sock
+	recv_tty "$sock"
+	cap rt run -d --console-socket "$sock" --bundle "$b" "$id"
+	expect_ok "run -d with a console socket"
+	wait "$RECV_PID"
+	grep -q '/dev/pts/' "$sock.out" || fail "payload has no pty: $(cat "$sock.out")"
+	grep -q '33 111' "$sock.out" || fail "consoleSize not applied: $(cat "$sock.out")"
+	grep -q 'term-ok' "$sock.out" || fail "no output through the pty: $(cat "$sock.out")"
+	cap rt delete -f "$id"
+}
+
+test_console_socket_errors() {
+	local id b
+	id=$(new_id)
+	b=$(mkb "$id" true)
+	sed -i 's/"terminal": false/"terminal": true/' "$b/config.json"
+	cap rt create --bundle "$b" "$id"
+	expect_rc 1 "create with a terminal and no console socket"
+	expect_err_has "cannot allocate tty if"
+	assert_clean "$id"
+	id=$(new_id)
+	b=$(mkb "$id" true)
+	cap rt create --console-socket "$TD/nosuch.sock" --bundle "$b" "$id"
+	expect_rc 1 "console socket without a terminal"
+	expect_err_has "cannot use console socket if"
+	assert_clean "$id"
+}
+
+test_console_socket_exec() {
+	local id b sock
+	id=$(new_id)
+	b=$(mkb "$id" sleep 30)
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	sock=$TD/exec.sock
+	recv_tty "$sock"
+	cap rt exec -t -d --console-socket "$sock" "$id" sh -c 'tty; echo exec-term-ok'
+	expect_ok "exec -t -d with a console socket"
+	wait "$RECV_PID"
+	grep -q 'exec-term-ok' "$sock.out" || fail "no output through the exec pty: $(cat "$sock.out")"
+	cap rt delete -f "$id"
+}
