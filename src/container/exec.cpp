@@ -165,10 +165,15 @@ int exec(const Globals &g, const ExecOptions &o) {
         throw Error("cannot allocate tty if kiln will detach without setting console socket");
     if (!p.terminal && !o.console_socket.empty())
         throw Error("cannot use console socket if kiln will not detach or allocate tty");
-    if (p.terminal && o.console_socket.empty())
-        throw Error("a terminal in the foreground without --console-socket is not supported yet");
-    UniqueFd console;
-    if (p.terminal) console.reset(terminal::connect_socket(o.console_socket));
+    UniqueFd console, relay;  // relay: foreground without a socket, kiln owns the pty
+    if (p.terminal && !o.console_socket.empty()) {
+        console.reset(terminal::connect_socket(o.console_socket));
+    } else if (p.terminal) {
+        int pair[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) throw_errno("socketpair");
+        relay.reset(pair[0]);
+        console.reset(pair[1]);
+    }
 
     sigset_t all;
     sigfillset(&all);
@@ -184,6 +189,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     if (pid < 0) throw_errno("fork");
     if (pid == 0) {
         parent_end.reset();
+        relay.reset();
         child(st.pid, p, child_end.get(), console.get(), o.preserve_fds);
     }
     child_end.reset();
@@ -203,7 +209,9 @@ int exec(const Globals &g, const ExecOptions &o) {
         throw;
     }
     if (o.detach) return 0;
-    return supervise(pid);
+    UniqueFd master;
+    if (relay) master.reset(receive_fd(relay.get()));
+    return supervise(pid, master.get());
 }
 
 }  // namespace kiln

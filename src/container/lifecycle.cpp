@@ -42,6 +42,7 @@ public:
     StoredState st;
     cgroups::Cgroup cgroup;
     UniqueFd sync;
+    UniqueFd console_relay;  // foreground run: where the init sends the pty master
     pid_t pid = -1;
     bool committed = false;
 
@@ -74,8 +75,6 @@ void check_create_options(const spec::Spec &spec, const CreateOptions &o, bool d
         throw Error("cannot allocate tty if kiln will detach without setting console socket");
     if (!tty && !o.console_socket.empty())
         throw Error("cannot use console socket if kiln will not detach or allocate tty");
-    if (tty && !detached && o.console_socket.empty())
-        throw Error("process.terminal: a terminal in the foreground without --console-socket is not supported yet");
 }
 
 // Namespaces with a path that must be joined before clone(): setns of pid and
@@ -195,8 +194,19 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     l->sync.reset(sv[0]);
     UniqueFd child_end(sv[1]);
 
+    // A foreground run without a console socket relays the terminal itself:
+    // the master comes back over a socketpair.
     UniqueFd console;
-    if (spec.process && spec.process->terminal) console.reset(terminal::connect_socket(o.console_socket));
+    if (spec.process && spec.process->terminal) {
+        if (!o.console_socket.empty()) {
+            console.reset(terminal::connect_socket(o.console_socket));
+        } else {
+            int pair[2];
+            if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) throw_errno("socketpair");
+            l->console_relay.reset(pair[0]);
+            console.reset(pair[1]);
+        }
+    }
 
     linux_init::InitArgs args;
     args.spec = &spec;
@@ -215,6 +225,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     if (pid < 0) throw_errno("clone");
     if (pid == 0) {
         l->sync.reset();
+        l->console_relay.reset();
         l->dir.close();
         linux_init::run(args);
     }
@@ -346,28 +357,6 @@ void write_pid_file(const std::string &path, pid_t pid) {
     }
 }
 
-int supervise(pid_t init) {
-    sigset_t all;
-    sigfillset(&all);
-    for (;;) {
-        siginfo_t info;
-        int sig = ::sigwaitinfo(&all, &info);
-        if (sig < 0) continue;
-        if (sig == SIGCHLD) {
-            int status;
-            pid_t p;
-            while ((p = ::waitpid(-1, &status, WNOHANG)) > 0) {
-                if (p != init) continue;
-                if (WIFEXITED(status)) return WEXITSTATUS(status);
-                return 128 + WTERMSIG(status);
-            }
-            continue;
-        }
-        if (sig == SIGWINCH || sig == SIGURG) continue;
-        ::kill(init, sig);
-    }
-}
-
 void validate_id(const std::string &id) {
     if (id.empty()) throw Error("container id cannot be empty");
     for (char c : id)
@@ -427,7 +416,9 @@ int run(const Globals &g, const RunOptions &o) {
     l->committed = true;
     if (o.detach) return 0;
 
-    int status = supervise(l->pid);
+    UniqueFd master;
+    if (l->console_relay) master.reset(receive_fd(l->console_relay.get()));
+    int status = supervise(l->pid, master.get());
     if (!o.keep) {
         signal_all(l->st, SIGKILL);
         destroy(l->dir, l->st);

@@ -9,8 +9,13 @@ namespace kiln {
 
 // Foreground: forwards every signal but SIGCHLD/SIGWINCH/SIGURG to pid and
 // reaps children until pid exits; returns its status (128+signal if killed).
-// All signals must be blocked by the caller from before pid was created.
-int supervise(pid_t pid);
+// With a pty master, relays it to our stdio (stdin raw while it lasts) and
+// passes window size changes on. All signals must be blocked by the caller
+// from before pid was created.
+int supervise(pid_t pid, int master = -1);
+
+// The one fd a SCM_RIGHTS message on sock carries (the console's master).
+int receive_fd(int sock);
 
 // runc's pid file: ".<name>" beside it (O_EXCL), decimal pid, no newline,
 // renamed over the target. No-op for an empty path.

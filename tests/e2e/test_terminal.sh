@@ -56,3 +56,35 @@ test_console_socket_exec() {
 	grep -q 'exec-term-ok' "$sock.out" || fail "no output through the exec pty: $(cat "$sock.out")"
 	cap rt delete -f "$id"
 }
+
+# Foreground with a terminal and no console socket: the runtime relays the pty
+# itself (under `script`, which gives us a terminal of 20x70).
+test_terminal_relay_run() {
+	local id b
+	command -v script >/dev/null || skip "script (util-linux) needed for a pty"
+	id=$(new_id)
+	b=$(mkb "$id" sh -c 'tty; stty size; read x; echo got:$x; exit 3')
+	sed -i 's/"terminal": false/"terminal": true/' "$b/config.json"
+	printf 'typed\n' >"$TD/in"
+	script -qec "stty rows 20 cols 70; $KILN --root $ROOT run --bundle $b $id" "$TD/ts" <"$TD/in" >"$TD/out" 2>&1
+	RC=$?
+	expect_rc 3 "exit status through the relay"
+	grep -q '/dev/pts/' "$TD/out" || fail "payload has no pty: $(cat "$TD/out")"
+	grep -q '20 70' "$TD/out" || fail "window size not passed on: $(cat "$TD/out")"
+	grep -q 'got:typed' "$TD/out" || fail "input not relayed: $(cat "$TD/out")"
+	assert_clean "$id"
+}
+
+test_terminal_relay_exec() {
+	local id b
+	command -v script >/dev/null || skip "script (util-linux) needed for a pty"
+	id=$(new_id)
+	b=$(mkb "$id" sleep 30)
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	script -qec "$KILN --root $ROOT exec -t $id sh -c 'tty; exit 4'" "$TD/ts" </dev/null >"$TD/out" 2>&1
+	RC=$?
+	expect_rc 4 "exec -t exit status"
+	grep -q '/dev/pts/' "$TD/out" || fail "exec payload has no pty: $(cat "$TD/out")"
+	cap rt delete -f "$id"
+}
