@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "kiln/spec.hpp"
+
 namespace kiln {
 
 // Global options (flags before the command name).
@@ -98,6 +100,9 @@ namespace kiln {
 // Freezes / thaws every process of the container (v1 freezer, v2 cgroup.freeze).
 void pause(const Globals &g, const std::string &id);
 void resume(const Globals &g, const std::string &id);
+// Writes new resource limits to the container's cgroups (devices are not
+// touched, as in runc).
+void update(const Globals &g, const std::string &id, const spec::Resources &r);
 // Host pids of the container's processes.
 std::vector<int> pids(const Globals &g, const std::string &id);
 

@@ -132,11 +132,21 @@ std::string device_rule(const spec::DeviceRule &r) {
 const char *const kDefaultAllow[] = {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:8 rwm", "c 1:7 rwm", "c 5:0 rwm",
                                      "c 1:5 rwm", "c 1:9 rwm", "c 136:* rwm", "c 5:2 rwm"};
 
-void apply_v1(const Hierarchy &h, const std::string &dir, const spec::Resources &r) {
+void apply_v1(const Hierarchy &h, const std::string &dir, const spec::Resources &r, bool devices = true) {
     Writer w{dir};
     if (has_controller(h, "memory") && r.memory) {
         auto &m = *r.memory;
-        if (m.limit) w("memory.limit_in_bytes", std::to_string(*m.limit));
+        // memsw must stay >= the limit: raising both means swap first.
+        if (m.limit && m.swap) {
+            try {
+                w("memory.limit_in_bytes", std::to_string(*m.limit));
+            } catch (const Error &) {
+                w("memory.memsw.limit_in_bytes", std::to_string(*m.swap));
+                w("memory.limit_in_bytes", std::to_string(*m.limit));
+            }
+        } else if (m.limit) {
+            w("memory.limit_in_bytes", std::to_string(*m.limit));
+        }
         if (m.reservation) w("memory.soft_limit_in_bytes", std::to_string(*m.reservation));
         if (m.swap) w("memory.memsw.limit_in_bytes", std::to_string(*m.swap));
         if (m.swappiness && *m.swappiness <= 100) w("memory.swappiness", std::to_string(*m.swappiness));
@@ -180,7 +190,7 @@ void apply_v1(const Hierarchy &h, const std::string &dir, const spec::Resources 
         w("net_cls.classid", std::to_string(*r.network->classID));
     if (has_controller(h, "net_prio") && r.network)
         for (auto &p : r.network->priorities) w("net_prio.ifpriomap", p.name + " " + std::to_string(p.priority));
-    if (has_controller(h, "devices")) {
+    if (devices && has_controller(h, "devices")) {
         w("devices.deny", "a");
         for (auto &rule : r.devices) w(rule.allow ? "devices.allow" : "devices.deny", device_rule(rule));
         for (auto *rule : kDefaultAllow) w("devices.allow", rule);
@@ -259,10 +269,13 @@ Cgroup Cgroup::create(const std::string &cgroups_path, const std::string &id, co
     return cg;
 }
 
-void Cgroup::apply(const spec::Resources &res) const {
+void Cgroup::apply(const spec::Resources &res, bool devices) const {
     auto &hs = hierarchies();
-    for (size_t i = 0; i < dirs.size() && i < hs.size(); i++)
-        hs[i].v2 ? apply_v2(dirs[i], res) : apply_v1(hs[i], dirs[i], res);
+    bool hybrid = hs.size() > 1;
+    for (size_t i = 0; i < dirs.size() && i < hs.size(); i++) {
+        if (!hs[i].v2) apply_v1(hs[i], dirs[i], res, devices);
+        else if (!hybrid) apply_v2(dirs[i], res);
+    }
 }
 
 void Cgroup::add_pid(pid_t pid) const {

@@ -34,8 +34,8 @@ struct Cgroup {
     // resources. On error removes what it created and throws.
     static Cgroup create(const std::string &cgroups_path, const std::string &id, const spec::Resources *res);
     void add_pid(pid_t pid) const;
-    // Writes resource values; used by create and (later) update.
-    void apply(const spec::Resources &res) const;
+    // Writes resource values; `update` leaves the device rules alone.
+    void apply(const spec::Resources &res, bool devices = true) const;
     // Pids in the cgroup (first hierarchy that has cgroup.procs).
     std::vector<pid_t> pids() const;
     bool frozen() const;

@@ -1,6 +1,12 @@
-// kiln update [options] <container-id>  (parsed; not implemented yet)
+// kiln update [options] <container-id>
+
+#include <cerrno>
+#include <cstdlib>
 
 #include "cli.hpp"
+#include "kiln/error.hpp"
+#include "kiln/log.hpp"
+#include "util/fd.hpp"
 
 namespace kiln::cli {
 
@@ -37,14 +43,87 @@ void add_update_flags(Options &app, UpdateOptions &o) {
     app.value("--mem-bw-schema", o.mem_bw_schema, "The string of Intel RDT/MBA memory bandwidth schema");
 }
 
+// Go's strconv for the numeric flags, with runc's error wording.
+template <typename T>
+std::optional<T> number(const std::string &s, const char *flag) {
+    if (s.empty()) return std::nullopt;
+    char *end = nullptr;
+    errno = 0;
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (*end || errno || (std::is_unsigned_v<T> && v < 0))
+        throw kiln::Error("invalid value for " + std::string(flag) + ": " + s);
+    return static_cast<T>(v);
+}
+
+// docker's RAMInBytes: "512m", "1g", "1024", "-1" (unlimited); binary units.
+std::optional<int64_t> size(const std::string &s, const char *flag) {
+    if (s.empty()) return std::nullopt;
+    if (s == "-1") return -1;
+    char *end = nullptr;
+    errno = 0;
+    double v = std::strtod(s.c_str(), &end);
+    std::string unit(end);
+    for (auto &ch : unit) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (!unit.empty() && unit.back() == 'b') unit.pop_back();
+    const std::string units = "kmgtp";
+    double mult = 1;
+    if (!unit.empty()) {
+        auto pos = units.find(unit);
+        if (unit.size() != 1 || pos == std::string::npos) throw kiln::Error("invalid value for " + std::string(flag) + ": " + s);
+        for (size_t i = 0; i <= pos; i++) mult *= 1024;
+    }
+    if (errno || end == s.c_str() || v < 0) throw kiln::Error("invalid value for " + std::string(flag) + ": " + s);
+    return static_cast<int64_t>(v * mult);
+}
+
+kiln::spec::Resources from_flags(const UpdateOptions &o) {
+    kiln::spec::Resources r;
+    kiln::spec::Cpu cpu;
+    cpu.period = number<uint64_t>(o.cpu_period, "--cpu-period");
+    cpu.quota = number<int64_t>(o.cpu_quota, "--cpu-quota");
+    cpu.burst = number<uint64_t>(o.cpu_burst, "--cpu-burst");
+    cpu.shares = number<uint64_t>(o.cpu_share, "--cpu-share");
+    cpu.realtimePeriod = number<uint64_t>(o.cpu_rt_period, "--cpu-rt-period");
+    cpu.realtimeRuntime = number<int64_t>(o.cpu_rt_runtime, "--cpu-rt-runtime");
+    cpu.idle = number<int64_t>(o.cpu_idle, "--cpu-idle");
+    cpu.cpus = o.cpuset_cpus;
+    cpu.mems = o.cpuset_mems;
+    r.cpu = cpu;
+    kiln::spec::Memory mem;
+    mem.limit = size(o.memory, "--memory");
+    mem.reservation = size(o.memory_reservation, "--memory-reservation");
+    mem.swap = size(o.memory_swap, "--memory-swap");
+    r.memory = mem;
+    if (o.pids_limit) r.pids = kiln::spec::Pids{o.pids_limit};
+    if (o.blkio_weight) {
+        kiln::spec::BlockIO b;
+        b.weight = static_cast<uint16_t>(o.blkio_weight);
+        r.blockIO = b;
+    }
+    if (!o.kernel_memory.empty() || !o.kernel_memory_tcp.empty())
+        kiln::log::warn("Kernel memory settings are ignored and will be removed");
+    if (!o.l3_cache_schema.empty() || !o.mem_bw_schema.empty())
+        throw kiln::Error("Intel RDT is not supported");
+    return r;
+}
+
 }  // namespace
 
 int cmd_update(Context &c) {
     Options app;
     UpdateOptions o;
     add_update_flags(app, o);
-    app.parse(c, {"<container-id>", 1, 1});
-    not_implemented(c);
+    auto pos = app.parse(c, {"<container-id>", 1, 1});
+    kiln::spec::Resources r;
+    if (!o.resources.empty()) {
+        // -r: a runtime-spec LinuxResources object; the other flags are ignored (runc).
+        std::string text = o.resources == "-" ? kiln::read_fd(0) : kiln::read_file(o.resources);
+        r = kiln::spec::parse_resources(text, o.resources == "-" ? "stdin" : o.resources);
+    } else {
+        r = from_flags(o);
+    }
+    kiln::update(c.g, pos[0], r);
+    return 0;
 }
 
 }  // namespace kiln::cli

@@ -494,6 +494,14 @@ void resume(const Globals &g, const std::string &id) {
     cgroups::Cgroup{st.cgroup_dirs}.freeze(false);
 }
 
+void update(const Globals &g, const std::string &id, const spec::Resources &r) {
+    validate_id(id);
+    StateDir dir = StateDir::open(g.root, id);
+    StoredState st = dir.load();
+    if (status_of(st, dir.path()) == "stopped") throw Error("container not running");
+    cgroups::Cgroup{st.cgroup_dirs}.apply(r, false);
+}
+
 std::vector<int> pids(const Globals &g, const std::string &id) {
     validate_id(id);
     StoredState st = load_state(g.root, id);

@@ -507,3 +507,30 @@ test_pause_resume_ps() {
 	expect_ok "delete -f of a paused container"
 	assert_clean "$id"
 }
+
+test_update_resources() {
+	local id b mem pids
+	[ -d /sys/fs/cgroup/memory ] && [ -d /sys/fs/cgroup/pids ] || skip "needs the v1 memory and pids hierarchies"
+	id=$(new_id)
+	b=$(mkb "$id" sleep 60)
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	mem=/sys/fs/cgroup/memory/$E2E_CGPARENT/$id
+	pids=/sys/fs/cgroup/pids/$E2E_CGPARENT/$id
+	cap rt update --memory 32m --pids-limit 100 "$id"
+	expect_ok "update with flags"
+	expect_eq "$(cat "$mem/memory.limit_in_bytes")" 33554432 "memory limit after update"
+	expect_eq "$(cat "$pids/pids.max")" 100 "pids limit after update"
+	# containerd's shim passes the resources on stdin ("-r -").
+	printf '%s' '{"memory": {"limit": 67108864}, "pids": {"limit": 7}}' >"$TD/res.json"
+	"$KILN" --root "$ROOT" update -r - "$id" <"$TD/res.json" >"$TD/upd.out" 2>&1
+	RC=$?
+	expect_ok "update -r - ($(cat "$TD/upd.out"))"
+	expect_eq "$(cat "$mem/memory.limit_in_bytes")" 67108864 "memory limit after update -r"
+	expect_eq "$(cat "$pids/pids.max")" 7 "pids limit after update -r"
+	cap rt update --memory 12x "$id"
+	expect_rc 1 "update with a bad size"
+	cap rt delete -f "$id"
+	cap rt update --pids-limit 5 "$id"
+	expect_rc 1 "update of a deleted container"
+}
