@@ -103,6 +103,9 @@ void resume(const Globals &g, const std::string &id);
 // Writes new resource limits to the container's cgroups (devices are not
 // touched, as in runc).
 void update(const Globals &g, const std::string &id, const spec::Resources &r);
+// One runc stats event: {"type":"stats","id":ID,"data":{...}}. Throws
+// "container with id ID is not running" when stopped.
+std::string stats_event(const Globals &g, const std::string &id);
 // Host pids of the container's processes.
 std::vector<int> pids(const Globals &g, const std::string &id);
 

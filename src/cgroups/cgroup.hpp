@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "kiln/json.hpp"
 #include "kiln/spec.hpp"
 
 namespace kiln::cgroups {
@@ -39,6 +40,8 @@ struct Cgroup {
     // Pids in the cgroup (first hierarchy that has cgroup.procs).
     std::vector<pid_t> pids() const;
     bool frozen() const;
+    // runc's stats `data` object (cpu, memory, pids, blkio, hugetlb).
+    void stats(json::Writer &w) const;
     // Freezes or thaws and waits until the kernel says it is done.
     void freeze(bool on) const;
     // Removes the directories, retrying while processes drain (EBUSY).

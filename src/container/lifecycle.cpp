@@ -24,6 +24,7 @@
 #include "kiln/log.hpp"
 #include "kiln/container.hpp"
 #include "kiln/error.hpp"
+#include "kiln/json.hpp"
 #include "kiln/spec.hpp"
 #include "linux/init.hpp"
 #include "linux/namespaces.hpp"
@@ -500,6 +501,17 @@ void update(const Globals &g, const std::string &id, const spec::Resources &r) {
     StoredState st = dir.load();
     if (status_of(st, dir.path()) == "stopped") throw Error("container not running");
     cgroups::Cgroup{st.cgroup_dirs}.apply(r, false);
+}
+
+std::string stats_event(const Globals &g, const std::string &id) {
+    validate_id(id);
+    StoredState st = load_state(g.root, id);
+    if (status_of(st, g.root + "/" + id) == "stopped") throw Error("container with id " + id + " is not running");
+    json::Writer w;
+    w.begin_object().key("type").string("stats").key("id").string(id).key("data");
+    cgroups::Cgroup{st.cgroup_dirs}.stats(w);
+    w.end_object();
+    return w.str();
 }
 
 std::vector<int> pids(const Globals &g, const std::string &id) {

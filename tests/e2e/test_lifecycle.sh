@@ -534,3 +534,31 @@ test_update_resources() {
 	cap rt update --pids-limit 5 "$id"
 	expect_rc 1 "update of a deleted container"
 }
+
+test_events_stats() {
+	local id b
+	command -v python3 >/dev/null || skip "python3 needed to read the JSON"
+	id=$(new_id)
+	b=$(mkb "$id" sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 60')
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	sleep 0.3
+	cap rt events --stats "$id"
+	expect_ok "events --stats"
+	python3 -c '
+import json, sys
+e = json.loads(sys.stdin.read())
+assert e["type"] == "stats" and e["id"] == sys.argv[1], e
+d = e["data"]
+assert d["cpu"]["usage"]["total"] > 0, d["cpu"]
+assert "throttling" in d["cpu"]
+assert d["memory"]["usage"]["usage"] > 0, d["memory"]
+assert isinstance(d["memory"]["raw"], dict) and d["memory"]["raw"], d["memory"]
+assert d["pids"]["current"] >= 1, d["pids"]
+' "$id" <<<"$OUT" || fail "stats event: $OUT"
+	cap rt events --interval 0s "$id"
+	expect_rc 1 "events with a zero interval"
+	cap rt delete -f "$id"
+	cap rt events --stats "$id"
+	expect_rc 1 "events --stats of a deleted container"
+}

@@ -1,0 +1,164 @@
+// The `data` object of runc's stats event, read from the container's cgroups
+// (runc's types/events.go field names: containerd and docker decode them).
+#include <sstream>
+
+#include "cgroups/cgroup.hpp"
+#include "kiln/json.hpp"
+#include "util/fd.hpp"
+
+namespace kiln::cgroups {
+namespace {
+
+unsigned long long read_u64(const std::string &path) {
+    std::string v;
+    if (!try_read_file(path, v) || v.rfind("max", 0) == 0) return 0;
+    return std::strtoull(v.c_str(), nullptr, 10);
+}
+
+// "key value" lines (memory.stat, cpu.stat, cpuacct.stat).
+std::vector<std::pair<std::string, unsigned long long>> read_pairs(const std::string &path) {
+    std::vector<std::pair<std::string, unsigned long long>> out;
+    std::string text;
+    if (!try_read_file(path, text)) return out;
+    std::istringstream in(text);
+    std::string k;
+    unsigned long long v;
+    while (in >> k >> v) out.emplace_back(k, v);
+    return out;
+}
+
+unsigned long long pair_value(const std::vector<std::pair<std::string, unsigned long long>> &pairs, const char *key) {
+    for (auto &[k, v] : pairs)
+        if (k == key) return v;
+    return 0;
+}
+
+void usage_object(json::Writer &w, const char *key, const std::string &prefix) {
+    w.key(key).begin_object();
+    w.key("usage").uinteger(read_u64(prefix + "usage_in_bytes"));
+    w.key("max").uinteger(read_u64(prefix + "max_usage_in_bytes"));
+    w.key("failcnt").uinteger(read_u64(prefix + "failcnt"));
+    w.key("limit").uinteger(read_u64(prefix + "limit_in_bytes"));
+    w.end_object();
+}
+
+void v1_cpu(json::Writer &w, const std::string *cpuacct, const std::string *cpu) {
+    w.key("cpu").begin_object().key("usage").begin_object();
+    if (cpuacct) {
+        w.key("total").uinteger(read_u64(*cpuacct + "/cpuacct.usage"));
+        w.key("percpu").begin_array();
+        std::string text;
+        try_read_file(*cpuacct + "/cpuacct.usage_percpu", text);
+        std::istringstream in(text);
+        unsigned long long v;
+        while (in >> v) w.uinteger(v);
+        w.end_array();
+        // cpuacct.stat counts USER_HZ ticks; runc reports nanoseconds.
+        auto st = read_pairs(*cpuacct + "/cpuacct.stat");
+        w.key("kernel").uinteger(pair_value(st, "system") * 10000000ULL);
+        w.key("user").uinteger(pair_value(st, "user") * 10000000ULL);
+    } else {
+        w.key("kernel").uinteger(0).key("user").uinteger(0);
+    }
+    w.end_object();
+    auto st = cpu ? read_pairs(*cpu + "/cpu.stat") : decltype(read_pairs("")){};
+    w.key("throttling").begin_object();
+    w.key("periods").uinteger(pair_value(st, "nr_periods"));
+    w.key("throttledPeriods").uinteger(pair_value(st, "nr_throttled"));
+    w.key("throttledTime").uinteger(pair_value(st, "throttled_time"));
+    w.end_object().end_object();
+}
+
+void raw_map(json::Writer &w, const std::string &path) {
+    w.key("raw").begin_object();
+    for (auto &[k, v] : read_pairs(path)) w.key(k).uinteger(v);
+    w.end_object();
+}
+
+void v1_blkio(json::Writer &w, const std::string &dir) {
+    auto entries = [&](const char *key, const char *file) {
+        w.key(key).begin_array();
+        std::string text;
+        try_read_file(dir + "/" + file, text);
+        std::istringstream in(text);
+        std::string line;
+        while (std::getline(in, line)) {
+            unsigned major, minor;
+            char op[32];
+            unsigned long long value;
+            if (std::sscanf(line.c_str(), "%u:%u %31s %llu", &major, &minor, op, &value) != 4) continue;
+            w.begin_object().key("major").uinteger(major).key("minor").uinteger(minor);
+            w.key("op").string(op).key("value").uinteger(value).end_object();
+        }
+        w.end_array();
+    };
+    w.key("blkio").begin_object();
+    entries("ioServiceBytesRecursive", "blkio.throttle.io_service_bytes_recursive");
+    entries("ioServicedRecursive", "blkio.throttle.io_serviced_recursive");
+    w.end_object();
+}
+
+void v2_stats(json::Writer &w, const std::string &dir) {
+    auto cpu = read_pairs(dir + "/cpu.stat");
+    w.key("cpu").begin_object().key("usage").begin_object();
+    w.key("total").uinteger(pair_value(cpu, "usage_usec") * 1000);
+    w.key("kernel").uinteger(pair_value(cpu, "system_usec") * 1000);
+    w.key("user").uinteger(pair_value(cpu, "user_usec") * 1000);
+    w.end_object().key("throttling").begin_object();
+    w.key("periods").uinteger(pair_value(cpu, "nr_periods"));
+    w.key("throttledPeriods").uinteger(pair_value(cpu, "nr_throttled"));
+    w.key("throttledTime").uinteger(pair_value(cpu, "throttled_usec") * 1000);
+    w.end_object().end_object();
+    auto mem = read_pairs(dir + "/memory.stat");
+    w.key("memory").begin_object();
+    w.key("cache").uinteger(pair_value(mem, "file"));
+    w.key("usage").begin_object().key("usage").uinteger(read_u64(dir + "/memory.current"));
+    w.key("max").uinteger(read_u64(dir + "/memory.peak")).key("failcnt").uinteger(0);
+    w.key("limit").uinteger(read_u64(dir + "/memory.max")).end_object();
+    w.key("swap").begin_object().key("usage").uinteger(read_u64(dir + "/memory.swap.current"));
+    w.key("failcnt").uinteger(0).key("limit").uinteger(read_u64(dir + "/memory.swap.max")).end_object();
+    raw_map(w, dir + "/memory.stat");
+    w.end_object();
+    w.key("pids").begin_object().key("current").uinteger(read_u64(dir + "/pids.current"));
+    w.key("limit").uinteger(read_u64(dir + "/pids.max")).end_object();
+}
+
+}  // namespace
+
+void Cgroup::stats(json::Writer &w) const {
+    auto &hs = hierarchies();
+    w.begin_object();
+    if (hs.size() == 1 && hs[0].v2 && !dirs.empty()) {
+        v2_stats(w, dirs[0]);
+        w.end_object();
+        return;
+    }
+    const std::string *by[5] = {};  // cpuacct cpu memory pids blkio
+    const char *names[5] = {"cpuacct", "cpu", "memory", "pids", "blkio"};
+    for (size_t i = 0; i < hs.size() && i < dirs.size(); i++)
+        for (auto &c : {0, 1, 2, 3, 4})
+            if (!hs[i].v2 && ("," + hs[i].controllers + ",").find(std::string(",") + names[c] + ",") != std::string::npos)
+                by[c] = &dirs[i];
+    v1_cpu(w, by[0], by[1]);
+    if (by[2]) {
+        std::string m = *by[2] + "/memory.";
+        w.key("memory").begin_object();
+        auto raw = read_pairs(m + "stat");
+        w.key("cache").uinteger(pair_value(raw, "cache"));
+        usage_object(w, "usage", m);
+        usage_object(w, "swap", m + "memsw.");
+        usage_object(w, "kernel", m + "kmem.");
+        usage_object(w, "kernelTCP", m + "kmem.tcp.");
+        raw_map(w, m + "stat");
+        w.end_object();
+    }
+    if (by[3]) {
+        w.key("pids").begin_object().key("current").uinteger(read_u64(*by[3] + "/pids.current"));
+        w.key("limit").uinteger(read_u64(*by[3] + "/pids.max")).end_object();
+    }
+    if (by[4]) v1_blkio(w, *by[4]);
+    w.key("hugetlb").begin_object().end_object();
+    w.end_object();
+}
+
+}  // namespace kiln::cgroups
