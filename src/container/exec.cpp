@@ -70,13 +70,12 @@ uint32_t parse_id(const std::string &s, const char *what) {
 
 // The process to run: -p FILE as given, else the config's process with the
 // command-line overrides (runc ignores the flags when -p is given).
-spec::Process build_process(const StoredState &st, const ExecOptions &o) {
+spec::Process build_process(const spec::Spec &spec, const ExecOptions &o) {
     if (!o.process_file.empty()) {
         auto p = spec::parse_process(read_file(o.process_file), o.process_file);
         if (p.args.empty()) throw Error("args must not be empty");
         return p;
     }
-    auto spec = spec::load_config(st.bundle);
     if (!spec.process) throw Error("process property must not be empty");
     spec::Process p = *spec.process;
     p.args = o.args;
@@ -110,7 +109,8 @@ void send_error(int fd, const std::string &msg) {
     (void)!::send(fd, m.data(), m.size(), MSG_NOSIGNAL);
 }
 
-[[noreturn]] void child(pid_t init, const spec::Process &p, int sync_fd, int console_fd, unsigned preserve_fds) {
+[[noreturn]] void child(pid_t init, const spec::Process &p, const spec::Seccomp *filter, int sync_fd, int console_fd,
+                        unsigned preserve_fds) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     sigset_t none;
@@ -132,9 +132,11 @@ void send_error(int fd, const std::string &msg) {
         process::add_home(env, p.user.uid);
         std::string exe = process::find_executable(p.args[0], env);
         if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
-        process::set_user_and_caps(p, new_user_ns);
-        if (p.user.umask) ::umask(*p.user.umask);
         UniqueFd stub(process::sealed_stub());
+        if (filter && !p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges);
+        process::set_user_and_caps(p, new_user_ns);
+        if (filter && p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges);
+        if (p.user.umask) ::umask(*p.user.umask);
 
         auto argv = process::c_strings(p.args), envp = process::c_strings(env);
         // `exec -d` returns at once: the process must outlive us.
@@ -160,7 +162,11 @@ int exec(const Globals &g, const ExecOptions &o) {
     if (status == "stopped") throw Error("cannot exec in a stopped container");
     if (status == "paused" && !o.ignore_paused)
         throw Error("cannot exec in a paused container (use --ignore-paused to override)");
-    spec::Process p = build_process(st, o);
+    // The container's config: the base process and the seccomp filter that
+    // every process of the container gets.
+    auto spec = spec::load_config(st.bundle);
+    spec::Process p = build_process(spec, o);
+    const spec::Seccomp *filter = spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr;
     if (p.terminal && o.detach && o.console_socket.empty())
         throw Error("cannot allocate tty if kiln will detach without setting console socket");
     if (!p.terminal && !o.console_socket.empty())
@@ -190,7 +196,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     if (pid == 0) {
         parent_end.reset();
         relay.reset();
-        child(st.pid, p, child_end.get(), console.get(), o.preserve_fds);
+        child(st.pid, p, filter, child_end.get(), console.get(), o.preserve_fds);
     }
     child_end.reset();
     try {

@@ -194,13 +194,19 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     std::string exe = process::find_executable(proc.args[0], env);
 
     if (proc.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
+    // Made before the seccomp filter, which may not allow memfd_create.
+    UniqueFd stub(process::sealed_stub());
+    // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we
+    // still have it; with no_new_privs as late as possible.
+    const spec::Seccomp *filter = spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr;
+    if (filter && !proc.noNewPrivileges) process::load_seccomp(*filter, proc.noNewPrivileges);
     process::set_user_and_caps(proc, new_user_ns);
+    if (filter && proc.noNewPrivileges) process::load_seccomp(*filter, proc.noNewPrivileges);
     ::umask(proc.user.umask.value_or(022));
 
     auto argv = process::c_strings(proc.args), envp = process::c_strings(env);
 
     install_wait_handlers();
-    UniqueFd stub(process::sealed_stub());
     // startContainer hooks run after `start`, so then kiln itself waits.
     bool wait_here = !hooks.startContainer.empty() || !stub;
     process::StubWait wait;

@@ -15,6 +15,10 @@ void set_user_and_caps(const spec::Process &p, bool in_user_ns);
 // The payload path as execvp would find it with the process's PATH;
 // errors worded like runc's ("exec: \"x\": executable file not found in $PATH").
 std::string find_executable(const std::string &arg0, const std::vector<std::string> &env);
+// Loads linux.seccomp into this process (inherited across execve).
+// no_new_privs is set only when the process asks for it.
+void load_seccomp(const spec::Seccomp &s, bool no_new_privs);
+
 // The sealed memfd holding the exec stub (CVE-2019-5736: no container
 // process ever has the host's kiln as /proc/<pid>/exe); -1 on an
 // architecture without a stub. Throws when memfds cannot be made.

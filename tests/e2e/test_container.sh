@@ -314,3 +314,16 @@ test_mount_bind_readonly() {
 	[ -d "$TD/rootfs2/data" ] || fail "mount point /data not created in rootfs"
 	[ ! -e "$TD/ro/x" ] || fail "wrote through a ro bind mount"
 }
+
+test_seccomp_denies_syscall() {
+	local id b
+	id=$(new_id)
+	b=$(mkb "$id" sh -c 'mkdir /tmp/blocked 2>&1; echo mkdir-rc=$?; uname -s')
+	# Allow everything, but mkdir/mkdirat fail with EPERM (1); unknown names are skipped.
+	sed -i 's|"linux": {|"linux": { "seccomp": { "defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"], "syscalls": [ { "names": ["mkdir", "mkdirat", "no_such_syscall_xyz"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1 } ] },|' "$b/config.json"
+	sed -i 's/"readonly": true/"readonly": false/' "$b/config.json"
+	cap rt run --bundle "$b" "$id"
+	expect_ok "run with a seccomp filter"
+	expect_out_has "mkdir-rc=1" "mkdir denied by seccomp"
+	expect_out_has "Linux" "other syscalls still allowed"
+}
