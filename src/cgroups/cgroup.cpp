@@ -170,8 +170,13 @@ void apply_v1(const Hierarchy &h, const std::string &dir, const spec::Resources 
     if (has_controller(h, "blkio") && r.blockIO) {
         auto &b = *r.blockIO;
         auto dev = [](int64_t ma, int64_t mi) { return std::to_string(ma) + ":" + std::to_string(mi) + " "; };
-        if (b.weight) w("blkio.weight", std::to_string(*b.weight));
-        if (b.leafWeight) w("blkio.leaf_weight", std::to_string(*b.leafWeight));
+        // 0 means "not set" (runc); BFQ kernels name the file blkio.bfq.weight.
+        if (b.weight && *b.weight) {
+            bool bfq = ::access((dir + "/blkio.weight").c_str(), F_OK) < 0 &&
+                       ::access((dir + "/blkio.bfq.weight").c_str(), F_OK) == 0;
+            w(bfq ? "blkio.bfq.weight" : "blkio.weight", std::to_string(*b.weight));
+        }
+        if (b.leafWeight && *b.leafWeight) w("blkio.leaf_weight", std::to_string(*b.leafWeight));
         for (auto &d : b.weightDevice) {
             if (d.weight) w("blkio.weight_device", dev(d.major, d.minor) + std::to_string(*d.weight));
             if (d.leafWeight) w("blkio.leaf_weight_device", dev(d.major, d.minor) + std::to_string(*d.leafWeight));
