@@ -78,6 +78,21 @@ void check_create_options(const spec::Spec &spec, const CreateOptions &o, bool d
         throw Error("cannot use console socket if kiln will not detach or allocate tty");
 }
 
+// systemd socket activation meant for us (LISTEN_PID is our pid): the
+// LISTEN_FDS fds pass through at 3.. before the --preserve-fds ones, and the
+// payload sees LISTEN_FDS=n, LISTEN_PID=1 (runc's behaviour).
+unsigned socket_activation(spec::Spec &spec) {
+    const char *fds = ::getenv("LISTEN_FDS"), *pid = ::getenv("LISTEN_PID");
+    if (!fds || !pid || std::atoi(pid) != ::getpid() || !spec.process) return 0;
+    int n = std::atoi(fds);
+    if (n <= 0) return 0;
+    auto &env = spec.process->env;
+    std::erase_if(env, [](const std::string &e) { return e.rfind("LISTEN_FDS=", 0) == 0 || e.rfind("LISTEN_PID=", 0) == 0; });
+    env.push_back("LISTEN_FDS=" + std::to_string(n));
+    env.push_back("LISTEN_PID=1");
+    return static_cast<unsigned>(n);
+}
+
 // Namespaces with a path that must be joined before clone(): setns of pid and
 // time namespaces only affects children.
 unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns) {
@@ -164,6 +179,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     spec::Spec spec = spec::load_config(o.bundle);
     spec::validate(spec);
     check_create_options(spec, o, detached, use_fifo);
+    unsigned listen_fds = socket_activation(spec);
     // Relative paths of the config (root, bind sources) are relative to the bundle.
     if (::chdir(o.bundle.c_str()) < 0) throw_errno("chdir " + o.bundle);
 
@@ -217,7 +233,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     args.sync_fd = child_end.get();
     args.fifo_fd = fifo.get();
     args.no_pivot = o.no_pivot;
-    args.preserve_fds = o.preserve_fds;
+    args.preserve_fds = listen_fds + o.preserve_fds;
     args.console_fd = console.get();
     args.cgroup_dirs = l->cgroup.dirs;
     args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns);

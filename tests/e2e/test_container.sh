@@ -327,3 +327,19 @@ test_seccomp_denies_syscall() {
 	expect_out_has "mkdir-rc=1" "mkdir denied by seccomp"
 	expect_out_has "Linux" "other syscalls still allowed"
 }
+
+test_socket_activation_fds() {
+	local id b
+	id=$(new_id)
+	b=$(mkb "$id" sh -c 'echo fds=$LISTEN_FDS pid=$LISTEN_PID; cat <&3; cat <&4')
+	echo listen-fd-content >"$TD/l3"
+	echo preserved-fd-content >"$TD/p4"
+	# LISTEN_PID must be the runtime's own pid: exec keeps the shell's.
+	bash -c 'exec 3<"$1" 4<"$2"; export LISTEN_FDS=1 LISTEN_PID=$$; exec "$3" --root "$4" run --preserve-fds 1 --bundle "$5" "$6"' \
+		_ "$TD/l3" "$TD/p4" "$KILN" "$ROOT" "$b" "$id" >"$TD/out" 2>&1
+	RC=$?
+	expect_ok "run with LISTEN_FDS and --preserve-fds ($(cat "$TD/out"))"
+	grep -q 'fds=1 pid=1' "$TD/out" || fail "LISTEN_FDS/LISTEN_PID not set for the payload: $(cat "$TD/out")"
+	grep -q 'listen-fd-content' "$TD/out" || fail "listen fd 3 not passed: $(cat "$TD/out")"
+	grep -q 'preserved-fd-content' "$TD/out" || fail "preserved fd 4 not passed: $(cat "$TD/out")"
+}

@@ -562,3 +562,46 @@ assert d["pids"]["current"] >= 1, d["pids"]
 	cap rt events --stats "$id"
 	expect_rc 1 "events --stats of a deleted container"
 }
+
+# Each hook records its stdin (the state) and appends its name to an order file.
+test_hooks_record_state() {
+	local id b h hooks="" out
+	command -v python3 >/dev/null || skip "python3 needed to read the JSON"
+	id=$(new_id)
+	b=$(C_ANNOT='{"org.test.a": "b"}' mkb "$id" true)
+	for h in prestart createRuntime createContainer poststart poststop; do
+		hooks+="\"$h\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"/bin/cat > $TD/$h.json; echo $h >> $TD/order\"], \"env\": [\"X=1\"], \"timeout\": 10}],"
+	done
+	# startContainer runs in the container: it sees the shared dir at /mnt.
+	hooks+="\"startContainer\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"/bin/cat > /mnt/startContainer.json\"]}],"
+	sed -i "0,/{/s|{|{ \"hooks\": { ${hooks%,} },|" "$b/config.json"
+	cap rt create --bundle "$b" "$id"
+	expect_ok "create with hooks"
+	cap rt start "$id"
+	expect_ok "start with hooks"
+	wait_status "$id" stopped
+	cap rt delete "$id"
+	expect_ok "delete with hooks"
+	expect_eq "$(tr '\n' ' ' <"$TD/order" | sed 's/ $//')" "prestart createRuntime createContainer poststart poststop" "hook order"
+	cp "$b/share/startContainer.json" "$TD/startContainer.json" 2>/dev/null || fail "startContainer hook did not run"
+	for h in prestart createRuntime createContainer startContainer poststart poststop; do
+		python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["id"] == sys.argv[2], s
+assert s["bundle"] == sys.argv[3], s
+assert s["annotations"] == {"org.test.a": "b"}, s
+want = {"prestart": "creating", "createRuntime": "creating", "createContainer": "creating",
+        "startContainer": "created", "poststop": "stopped"}.get(sys.argv[4])
+if want: assert s["status"] == want, (sys.argv[4], s)
+if sys.argv[4] != "poststop": assert s["pid"] > 0, s
+' "$TD/$h.json" "$id" "$b" "$h" || fail "state on the stdin of $h: $(cat "$TD/$h.json")"
+	done
+	# A failing createRuntime hook aborts create and leaves nothing behind.
+	id=$(new_id)
+	b=$(mkb "$id" true)
+	sed -i '0,/{/s//{ "hooks": { "createRuntime": [{"path": "\/bin\/false"}] },/' "$b/config.json"
+	cap rt create --bundle "$b" "$id"
+	expect_rc 1 "create with a failing createRuntime hook"
+	assert_clean "$id"
+}
