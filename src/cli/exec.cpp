@@ -49,7 +49,6 @@ void refuse_unsupported(const ExecOptions &o) {
     refuse(!o.pidfd_socket.empty(), "--pidfd-socket");
     refuse(!o.process_label.empty(), "--process-label");
     refuse(!o.apparmor.empty(), "--apparmor");
-    refuse(!o.cgroups.empty(), "--cgroup");
 }
 
 int cmd_exec(Context &c) {
@@ -72,6 +71,7 @@ int cmd_exec(Context &c) {
     x.ignore_paused = o.ignore_paused;
     x.pid_file = o.pid_file.empty() ? "" : absolute_path(o.pid_file);
     x.preserve_fds = o.preserve_fds;
+    x.cgroups = o.cgroups;
     x.console_socket = o.console_socket.empty() ? "" : absolute_path(o.console_socket);
     // runc: a process that could not be started is exit status 255.
     try {

@@ -104,6 +104,45 @@ spec::Process build_process(const spec::Spec &spec, const ExecOptions &o) {
     return p;
 }
 
+// --cgroup: the exec'd process goes to a sub-cgroup of the container's in
+// the named controllers' hierarchies (all of them for a bare PATH).
+std::vector<std::string> exec_cgroup_dirs(const StoredState &st, const std::vector<std::string> &specs) {
+    std::vector<std::string> dirs = st.cgroup_dirs;
+    if (specs.empty()) return dirs;
+    auto &hs = cgroups::hierarchies();
+    std::vector<bool> set(dirs.size(), false);
+    bool bare = false;
+    for (auto &spec : specs) {
+        auto colon = spec.find(':');
+        std::string ctrls = colon == std::string::npos ? "" : spec.substr(0, colon);
+        std::string path = colon == std::string::npos ? spec : spec.substr(colon + 1);
+        if (colon != std::string::npos && ctrls.empty())
+            throw Error("invalid --cgroup argument: " + spec + " (empty <controller> prefix)");
+        if (colon == std::string::npos) {
+            if (bare) throw Error("invalid --cgroup argument: " + spec + " (missing <controller>: prefix)");
+            bare = true;
+        }
+        if (path.empty() || path.find("..") != std::string::npos) throw Error("invalid --cgroup argument: " + spec);
+        for (size_t i = 0; i < dirs.size() && i < hs.size(); i++) {
+            bool match = ctrls.empty();
+            size_t start = 0;
+            while (!match && start <= ctrls.size()) {
+                size_t comma = ctrls.find(',', start);
+                std::string c = ctrls.substr(start, comma - start);
+                match = ("," + hs[i].controllers + ",").find("," + c + ",") != std::string::npos;
+                if (comma == std::string::npos) break;
+                start = comma + 1;
+            }
+            if (!match) continue;
+            if (set[i] && !ctrls.empty()) throw Error("invalid --cgroup argument: controller " + ctrls + " specified multiple times");
+            if (set[i]) continue;
+            dirs[i] = st.cgroup_dirs[i] + "/" + path;
+            set[i] = !ctrls.empty();
+        }
+    }
+    return dirs;
+}
+
 void send_error(int fd, const std::string &msg) {
     std::string m = "E" + msg;
     (void)!::send(fd, m.data(), m.size(), MSG_NOSIGNAL);
@@ -200,7 +239,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     }
     child_end.reset();
     try {
-        cgroups::Cgroup{st.cgroup_dirs}.add_pid(pid);
+        cgroups::Cgroup{exec_cgroup_dirs(st, o.cgroups)}.add_pid(pid);
         char go = 'G';
         if (::send(parent_end.get(), &go, 1, MSG_NOSIGNAL) != 1) throw Error("exec process exited unexpectedly");
         char buf[4096];

@@ -605,3 +605,21 @@ if sys.argv[4] != "poststop": assert s["pid"] > 0, s
 	expect_rc 1 "create with a failing createRuntime hook"
 	assert_clean "$id"
 }
+
+test_exec_cgroup() {
+	local id b d
+	[ -d /sys/fs/cgroup/pids ] || skip "needs the v1 pids hierarchy"
+	id=$(new_id)
+	b=$(mkb "$id" sleep 60)
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	d=/sys/fs/cgroup/pids/$E2E_CGPARENT/$id/sub
+	mkdir "$d" || fail "mkdir $d"
+	cap rt exec --cgroup pids:sub "$id" cat /proc/self/cgroup
+	expect_ok "exec --cgroup pids:sub"
+	grep -q "pids:/$E2E_CGPARENT/$id/sub\$" <<<"$OUT" || grep -q "pids:/sub\$" <<<"$OUT" || fail "not in the sub-cgroup: $OUT"
+	cap rt exec --cgroup ":sub" "$id" true
+	expect_rc 255 "empty controller prefix"
+	rmdir "$d" 2>/dev/null
+	cap rt delete -f "$id"
+}
