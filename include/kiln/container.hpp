@@ -107,6 +107,8 @@ void update(const Globals &g, const std::string &id, const spec::Resources &r);
 // One runc stats event: {"type":"stats","id":ID,"data":{...}}. Throws
 // "container with id ID is not running" when stopped.
 std::string stats_event(const Globals &g, const std::string &id);
+// OOM kills in the container's cgroup so far (events reports increases).
+unsigned long long oom_kills(const Globals &g, const std::string &id);
 // Host pids of the container's processes.
 std::vector<int> pids(const Globals &g, const std::string &id);
 

@@ -40,6 +40,8 @@ struct Cgroup {
     // Pids in the cgroup (first hierarchy that has cgroup.procs).
     std::vector<pid_t> pids() const;
     bool frozen() const;
+    // How many times the kernel's OOM killer struck in the cgroup.
+    unsigned long long oom_kills() const;
     // runc's stats `data` object (cpu, memory, pids, blkio, hugetlb).
     void stats(json::Writer &w) const;
     // Freezes or thaws and waits until the kernel says it is done.

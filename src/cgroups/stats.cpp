@@ -125,6 +125,17 @@ void v2_stats(json::Writer &w, const std::string &dir) {
 
 }  // namespace
 
+unsigned long long Cgroup::oom_kills() const {
+    for (auto &d : dirs) {
+        // v1 memory.oom_control and v2 memory.events both have "oom_kill N".
+        for (const char *f : {"/memory.oom_control", "/memory.events"}) {
+            auto pairs = read_pairs(d + f);
+            if (!pairs.empty()) return pair_value(pairs, "oom_kill");
+        }
+    }
+    return 0;
+}
+
 void Cgroup::stats(json::Writer &w) const {
     auto &hs = hierarchies();
     w.begin_object();

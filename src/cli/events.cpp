@@ -40,10 +40,15 @@ int cmd_events(Context &c) {
     }
     // Streaming: one stats event per interval until the container stops
     // (a container stopped from the start is an error, as in runc).
+    // OOM kills show up as {"type":"oom"} events when the counter moves.
+    unsigned long long ooms = 0;
     for (bool first = true;; first = false) {
         std::string line;
         try {
             line = kiln::stats_event(c.g, pos[0]);
+            unsigned long long now = kiln::oom_kills(c.g, pos[0]);
+            if (!first && now > ooms) out("{\"type\":\"oom\",\"id\":\"" + pos[0] + "\"}\n");
+            ooms = now;
         } catch (const kiln::Error &) {
             if (first) throw;
             return 0;

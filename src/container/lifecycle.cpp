@@ -530,6 +530,11 @@ std::string stats_event(const Globals &g, const std::string &id) {
     return w.str();
 }
 
+unsigned long long oom_kills(const Globals &g, const std::string &id) {
+    validate_id(id);
+    return cgroups::Cgroup{load_state(g.root, id).cgroup_dirs}.oom_kills();
+}
+
 std::vector<int> pids(const Globals &g, const std::string &id) {
     validate_id(id);
     StoredState st = load_state(g.root, id);

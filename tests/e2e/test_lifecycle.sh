@@ -623,3 +623,16 @@ test_exec_cgroup() {
 	rmdir "$d" 2>/dev/null
 	cap rt delete -f "$id"
 }
+
+test_events_oom() {
+	local id b
+	[ -d /sys/fs/cgroup/memory ] || skip "needs the v1 memory hierarchy"
+	id=$(new_id)
+	b=$(C_READONLY=false mkb "$id" sh -c 'sleep 0.6; dd if=/dev/zero of=/dev/shm/fill bs=1M count=64; sleep 3')
+	sed -i 's|"resources": {|"resources": { "memory": { "limit": 16777216, "swap": 16777216 },|' "$b/config.json"
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	timeout 4 "$KILN" --root "$ROOT" events --interval 200ms "$id" >"$TD/events" 2>&1
+	grep -q "{\"type\":\"oom\",\"id\":\"$id\"}" "$TD/events" || fail "no oom event: $(head -c 300 "$TD/events") config: $(grep -o "resources[^]]*" "$b/config.json" | head -c 300)"
+	cap rt delete -f "$id"
+}
