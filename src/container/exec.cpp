@@ -255,7 +255,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     }
     if (o.detach) return 0;
     UniqueFd master;
-    if (relay) master.reset(receive_fd(relay.get()));
+    if (relay) master.reset(terminal::receive_master(relay.get()));
     return supervise(pid, master.get());
 }
 

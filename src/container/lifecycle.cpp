@@ -434,7 +434,7 @@ int run(const Globals &g, const RunOptions &o) {
     if (o.detach) return 0;
 
     UniqueFd master;
-    if (l->console_relay) master.reset(receive_fd(l->console_relay.get()));
+    if (l->console_relay) master.reset(terminal::receive_master(l->console_relay.get()));
     int status = supervise(l->pid, master.get());
     if (!o.keep) {
         signal_all(l->st, SIGKILL);

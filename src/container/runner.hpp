@@ -14,8 +14,6 @@ namespace kiln {
 // from before pid was created.
 int supervise(pid_t pid, int master = -1);
 
-// The one fd a SCM_RIGHTS message on sock carries (the console's master).
-int receive_fd(int sock);
 
 // runc's pid file: ".<name>" beside it (O_EXCL), decimal pid, no newline,
 // renamed over the target. No-op for an empty path.

@@ -100,24 +100,4 @@ int supervise(pid_t pid, int master) {
     }
 }
 
-int receive_fd(int sock) {
-    char data[64];
-    struct iovec iov{data, sizeof data};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u{};
-    struct msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof u.buf;
-    if (::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) < 0) throw_errno("receive the console");
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    if (!c || c->cmsg_type != SCM_RIGHTS) throw Error("the container sent no console");
-    int fd;
-    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-    return fd;
-}
-
 }  // namespace kiln

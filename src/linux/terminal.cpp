@@ -34,19 +34,24 @@ int connect_socket(const std::string &path) {
 
 namespace {
 
+// One message with room for one SCM_RIGHTS fd.
+struct FdMessage {
+    alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg{};
+    explicit FdMessage(struct iovec *iov) {
+        msg.msg_iov = iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = buf;
+        msg.msg_controllen = sizeof buf;
+    }
+};
+
 void send_fd(int sock, int fd) {
     // The data is the master's name, which receivers ignore.
     char name[] = "/dev/ptmx";
     struct iovec iov{name, sizeof name - 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u{};
-    struct msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof u.buf;
+    FdMessage m(&iov);
+    auto &msg = m.msg;
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
@@ -56,6 +61,18 @@ void send_fd(int sock, int fd) {
 }
 
 }  // namespace
+
+int receive_master(int sock) {
+    char data[64];
+    struct iovec iov{data, sizeof data};
+    FdMessage m(&iov);
+    if (::recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC) < 0) throw_errno("receive the console");
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
+    if (!c || c->cmsg_type != SCM_RIGHTS) throw Error("the container sent no console");
+    int fd;
+    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    return fd;
+}
 
 void setup(int sock, const spec::Process &p, bool bind_console) {
     UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));

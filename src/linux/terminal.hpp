@@ -16,4 +16,8 @@ int connect_socket(const std::string &path);
 // bind_console), sends the master over sock and closes it.
 void setup(int sock, const spec::Process &p, bool bind_console);
 
+// The runtime's end when kiln relays the terminal itself: the master the
+// container sent over sock.
+int receive_master(int sock);
+
 }  // namespace kiln::terminal
