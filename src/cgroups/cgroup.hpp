@@ -43,7 +43,8 @@ struct Cgroup {
     // How many times the kernel's OOM killer struck in the cgroup.
     unsigned long long oom_kills() const;
     // runc's stats `data` object (cpu, memory, pids, blkio, hugetlb).
-    void stats(json::Writer &w) const;
+    // With init_pid > 0, network_interfaces come from its network namespace.
+    void stats(json::Writer &w, int init_pid = 0) const;
     // Freezes or thaws and waits until the kernel says it is done.
     void freeze(bool on) const;
     // Removes the directories, retrying while processes drain (EBUSY).

@@ -123,6 +123,32 @@ void v2_stats(json::Writer &w, const std::string &dir) {
     w.key("limit").uinteger(read_u64(dir + "/pids.max")).end_object();
 }
 
+// runc's network_interfaces (capitalised keys) from the init's view of
+// /proc/net/dev, loopback left out.
+void network_interfaces(json::Writer &w, int pid) {
+    std::string text;
+    if (!try_read_file("/proc/" + std::to_string(pid) + "/net/dev", text)) return;
+    std::istringstream in(text);
+    std::string line;
+    w.key("network_interfaces").begin_array();
+    while (std::getline(in, line)) {
+        auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string name = line.substr(0, colon);
+        name.erase(0, name.find_first_not_of(' '));
+        if (name == "lo") continue;
+        std::istringstream f(line.substr(colon + 1));
+        unsigned long long v[16] = {};
+        for (auto &x : v) f >> x;
+        // rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes packets errs drop ...
+        w.begin_object().key("Name").string(name);
+        w.key("RxBytes").uinteger(v[0]).key("RxPackets").uinteger(v[1]).key("RxErrors").uinteger(v[2]);
+        w.key("RxDropped").uinteger(v[3]).key("TxBytes").uinteger(v[8]).key("TxPackets").uinteger(v[9]);
+        w.key("TxErrors").uinteger(v[10]).key("TxDropped").uinteger(v[11]).end_object();
+    }
+    w.end_array();
+}
+
 }  // namespace
 
 unsigned long long Cgroup::oom_kills() const {
@@ -136,9 +162,10 @@ unsigned long long Cgroup::oom_kills() const {
     return 0;
 }
 
-void Cgroup::stats(json::Writer &w) const {
+void Cgroup::stats(json::Writer &w, int init_pid) const {
     auto &hs = hierarchies();
     w.begin_object();
+    if (init_pid > 0) network_interfaces(w, init_pid);
     if (hs.size() == 1 && hs[0].v2 && !dirs.empty()) {
         v2_stats(w, dirs[0]);
         w.end_object();

@@ -525,7 +525,7 @@ std::string stats_event(const Globals &g, const std::string &id) {
     if (status_of(st, g.root + "/" + id) == "stopped") throw Error("container with id " + id + " is not running");
     json::Writer w;
     w.begin_object().key("type").string("stats").key("id").string(id).key("data");
-    cgroups::Cgroup{st.cgroup_dirs}.stats(w);
+    cgroups::Cgroup{st.cgroup_dirs}.stats(w, st.pid);
     w.end_object();
     return w.str();
 }

@@ -636,3 +636,32 @@ test_events_oom() {
 	grep -q "{\"type\":\"oom\",\"id\":\"$id\"}" "$TD/events" || fail "no oom event: $(head -c 300 "$TD/events") config: $(grep -o "resources[^]]*" "$b/config.json" | head -c 300)"
 	cap rt delete -f "$id"
 }
+
+test_events_network_interfaces() {
+	local id b pid
+	# runc 1.1 reports only the interfaces it configured itself (none from a
+	# plain config); kiln reports every interface of the container.
+	[ "$RT_NAME" = kiln ] || skip "kiln reports all interfaces; $RT_NAME only its own"
+	command -v ip >/dev/null || skip "iproute2 needed"
+	command -v python3 >/dev/null || skip "python3 needed to read the JSON"
+	id=$(new_id)
+	b=$(mkb "$id" sleep 60)
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	pid=$(state_json "$id" | json_get pid)
+	# One end of a veth pair moved into the container's network namespace.
+	ip link add "kh$$" type veth peer name "kd$$" || skip "cannot create a veth pair"
+	ip link set "kd$$" netns "$pid" || { ip link del "kh$$"; fail "move link into the container"; }
+	cap rt events --stats "$id"
+	ip link del "kh$$" 2>/dev/null
+	expect_ok
+	python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read())["data"]
+names = [i["Name"] for i in d.get("network_interfaces", [])]
+assert sys.argv[1] in names, names
+i = [i for i in d["network_interfaces"] if i["Name"] == sys.argv[1]][0]
+assert set(i) == {"Name", "RxBytes", "RxPackets", "RxErrors", "RxDropped", "TxBytes", "TxPackets", "TxErrors", "TxDropped"}, i
+' "kd$$" <<<"$OUT" || fail "network_interfaces: $OUT"
+	cap rt delete -f "$id"
+}
