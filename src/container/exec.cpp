@@ -247,6 +247,7 @@ int exec(const Globals &g, const ExecOptions &o) {
         do n = ::recv(parent_end.get(), buf, sizeof buf, 0);
         while (n < 0 && errno == EINTR);
         if (n > 0 && buf[0] == 'E') throw Error("unable to start container process: " + std::string(buf + 1, n - 1));
+        if (!o.pidfd_socket.empty()) terminal::send_pidfd(o.pidfd_socket, pid);
         write_pid_file(o.pid_file, pid);
     } catch (...) {
         ::kill(pid, SIGKILL);

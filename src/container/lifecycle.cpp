@@ -175,7 +175,6 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     validate_id(o.id);
     // Accepted by the command line, not built yet: refused, never ignored.
     if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not implemented yet");
-    if (!o.pidfd_socket.empty()) throw Error("--pidfd-socket is not supported yet");
     spec::Spec spec = spec::load_config(o.bundle);
     spec::validate(spec);
     check_create_options(spec, o, detached, use_fifo);
@@ -260,6 +259,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     st.start_time = process_start_time(pid);
     st.created = now_rfc3339nano();
     l->dir.save(st);
+    if (!o.pidfd_socket.empty()) terminal::send_pidfd(o.pidfd_socket, pid);
     write_pid_file(o.pid_file, pid);
     return l;
 }

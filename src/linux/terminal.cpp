@@ -4,6 +4,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -46,6 +47,8 @@ struct FdMessage {
     }
 };
 
+}  // namespace
+
 void send_fd(int sock, int fd) {
     // The data is the master's name, which receivers ignore.
     char name[] = "/dev/ptmx";
@@ -57,10 +60,15 @@ void send_fd(int sock, int fd) {
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) throw_errno("send the console to the console socket");
+    if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) throw_errno("send a file descriptor over a unix socket");
 }
 
-}  // namespace
+void send_pidfd(const std::string &socket_path, int pid) {
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd) throw_errno("pidfd_open");
+    UniqueFd sock(connect_socket(socket_path));
+    send_fd(sock.get(), pidfd.get());
+}
 
 int receive_master(int sock) {
     char data[64];

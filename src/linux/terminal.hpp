@@ -16,6 +16,13 @@ int connect_socket(const std::string &path);
 // bind_console), sends the master over sock and closes it.
 void setup(int sock, const spec::Process &p, bool bind_console);
 
+// Sends fd over the unix socket sock (one SCM_RIGHTS message): the console
+// master, or a pidfd for --pidfd-socket.
+void send_fd(int sock, int fd);
+
+// Connects to --pidfd-socket and sends a pidfd of pid (runc >= 1.2).
+void send_pidfd(const std::string &socket_path, int pid);
+
 // The runtime's end when kiln relays the terminal itself: the master the
 // container sent over sock.
 int receive_master(int sock);

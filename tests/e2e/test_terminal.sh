@@ -88,3 +88,22 @@ test_terminal_relay_exec() {
 	grep -q '/dev/pts/' "$TD/out" || fail "exec payload has no pty: $(cat "$TD/out")"
 	cap rt delete -f "$id"
 }
+
+test_pidfd_socket() {
+	local id b sock pid
+	[ "$RT_NAME" = kiln ] || skip "--pidfd-socket is runc >= 1.2; $RT_NAME may lack it"
+	command -v python3 >/dev/null || skip "python3 needed for the receiver"
+	id=$(new_id)
+	b=$(mkb "$id" sleep 30)
+	sock=$TD/pidfd.sock
+	python3 "$E2E_DIR/recvfd.py" "$sock" "$sock.ready" >"$sock.out" 2>&1 &
+	RECV_PID=$!
+	_ready() { [ -e "$1.ready" ]; }
+	poll 10 _ready "$sock" || fail "receiver did not start"
+	cap rt run -d --pidfd-socket "$sock" --bundle "$b" "$id"
+	expect_ok "run -d --pidfd-socket"
+	wait "$RECV_PID"
+	pid=$(state_json "$id" | json_get pid)
+	expect_eq "$(cat "$sock.out")" "anon_inode:[pidfd] Pid:$pid" "the received fd is a pidfd of the init"
+	cap rt delete -f "$id"
+}
