@@ -86,6 +86,7 @@ struct ExecOptions {
     std::string pid_file;  // absolute
     std::string console_socket;  // absolute; receives the pty master when tty
     std::string pidfd_socket;  // absolute; receives a pidfd of the process
+    std::string apparmor, process_label;  // LSM labels for the process
     std::vector<std::string> cgroups;  // --cgroup [CTRL[,CTRL]:]PATH: a sub-cgroup of the container's
     unsigned preserve_fds = 0;
 };

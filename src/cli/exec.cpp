@@ -41,15 +41,6 @@ void add_exec_flags(Options &app, ExecOptions &o) {
 
 }  // namespace
 
-// Flags whose machinery arrives with later work: refused clearly, never ignored.
-void refuse_unsupported(const ExecOptions &o) {
-    auto refuse = [](bool used, const char *flag) {
-        if (used) throw kiln::Error(std::string(flag) + " is not supported yet");
-    };
-    refuse(!o.process_label.empty(), "--process-label");
-    refuse(!o.apparmor.empty(), "--apparmor");
-}
-
 int cmd_exec(Context &c) {
     Options app;
     ExecOptions o;
@@ -71,11 +62,12 @@ int cmd_exec(Context &c) {
     x.pid_file = o.pid_file.empty() ? "" : absolute_path(o.pid_file);
     x.preserve_fds = o.preserve_fds;
     x.cgroups = o.cgroups;
+    x.apparmor = o.apparmor;
+    x.process_label = o.process_label;
     x.pidfd_socket = o.pidfd_socket.empty() ? "" : absolute_path(o.pidfd_socket);
     x.console_socket = o.console_socket.empty() ? "" : absolute_path(o.console_socket);
     // runc: a process that could not be started is exit status 255.
     try {
-        refuse_unsupported(o);
         return kiln::exec(c.g, x);
     } catch (const kiln::Error &e) {
         kiln::log::fatal(std::string("exec failed: ") + e.what());

@@ -93,6 +93,8 @@ spec::Process build_process(const spec::Spec &spec, const ExecOptions &o) {
         p.user.additionalGids.push_back(parse_id(g, "invalid additional-gids value "));
     }
     if (o.no_new_privs) p.noNewPrivileges = true;
+    if (!o.apparmor.empty()) p.apparmorProfile = o.apparmor;
+    if (!o.process_label.empty()) p.selinuxLabel = o.process_label;
     if (!o.caps.empty()) {
         if (!p.capabilities) p.capabilities.emplace();
         for (auto &c : o.caps) {
@@ -172,6 +174,7 @@ void send_error(int fd, const std::string &msg) {
         std::string exe = process::find_executable(p.args[0], env);
         if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
         UniqueFd stub(process::sealed_stub());
+        process::set_exec_labels(p);
         if (filter && !p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges);
         process::set_user_and_caps(p, new_user_ns);
         if (filter && p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges);

@@ -196,6 +196,7 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     if (proc.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
     // Made before the seccomp filter, which may not allow memfd_create.
     UniqueFd stub(process::sealed_stub());
+    process::set_exec_labels(proc);
     // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we
     // still have it; with no_new_privs as late as possible.
     const spec::Seccomp *filter = spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr;

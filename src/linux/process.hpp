@@ -19,6 +19,10 @@ std::string find_executable(const std::string &arg0, const std::vector<std::stri
 // no_new_privs is set only when the process asks for it.
 void load_seccomp(const spec::Seccomp &s, bool no_new_privs);
 
+// process.apparmorProfile / selinuxLabel for the next execve; throws when
+// the host lacks the LSM asked for.
+void set_exec_labels(const spec::Process &p);
+
 // The sealed memfd holding the exec stub (CVE-2019-5736: no container
 // process ever has the host's kiln as /proc/<pid>/exe); -1 on an
 // architecture without a stub. Throws when memfds cannot be made.

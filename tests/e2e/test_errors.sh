@@ -177,3 +177,24 @@ test_bad_rlimit() {
 	b=$(C_RLIMITS='[{"type":"RLIMIT_BOGUS","hard":1,"soft":1}]' mkb "$id" true)
 	bad_create "$id" "$b"
 }
+
+# An LSM label the host cannot apply is a clear error, never silently dropped.
+test_lsm_label_without_lsm() {
+	local id b
+	[ "$RT_NAME" = kiln ] || skip "runc's wording differs"
+	[ -e /sys/module/apparmor/parameters/enabled ] && skip "AppArmor is present here"
+	id=$(new_id)
+	b=$(mkb "$id" true)
+	sed -i 's/"terminal": false,/"terminal": false, "apparmorProfile": "no-such-profile",/' "$b/config.json"
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1 "run with an AppArmor profile on a host without AppArmor"
+	expect_err_has "AppArmor is not enabled"
+	assert_clean "$id"
+	id=$(new_id)
+	b=$(mkb "$id" sleep 30)
+	cap rt run -d --bundle "$b" "$id"
+	cap rt exec --apparmor no-such-profile "$id" true
+	expect_rc 255 "exec --apparmor without AppArmor"
+	expect_err_has "AppArmor is not enabled"
+	cap rt delete -f "$id"
+}
