@@ -12,6 +12,7 @@
 
 #include "kiln/error.hpp"
 #include "kiln/log.hpp"
+#include "linux/process.hpp"
 #include "util/fd.hpp"
 
 namespace kiln::hooks {
@@ -30,12 +31,10 @@ long now_ms() {
     if (!cwd.empty() && ::chdir(cwd.c_str()) < 0) {
         // runc also runs the hook when the bundle is gone; cwd stays as is.
     }
-    std::vector<char *> argv, envp;
-    if (h.args.empty()) argv.push_back(const_cast<char *>(h.path.c_str()));
-    for (auto &a : h.args) argv.push_back(const_cast<char *>(a.c_str()));
-    argv.push_back(nullptr);
-    for (auto &e : h.env) envp.push_back(const_cast<char *>(e.c_str()));
-    envp.push_back(nullptr);
+    // argv points into `args`, which must outlive the execve.
+    const std::vector<std::string> args = h.args.empty() ? std::vector<std::string>{h.path} : h.args;
+    auto argv = process::c_strings(args);
+    auto envp = process::c_strings(h.env);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

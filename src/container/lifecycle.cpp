@@ -433,9 +433,19 @@ int run(const Globals &g, const RunOptions &o) {
     l->committed = true;
     if (o.detach) return 0;
 
-    UniqueFd master;
-    if (l->console_relay) master.reset(terminal::receive_master(l->console_relay.get()));
-    int status = supervise(l->pid, master.get());
+    int status = 0;
+    try {
+        UniqueFd master;
+        if (l->console_relay) master.reset(terminal::receive_master(l->console_relay.get()));
+        status = supervise(l->pid, master.get());
+    } catch (...) {
+        // Nobody is left to wait for the container: do not leave it behind.
+        signal_all(l->st, SIGKILL);
+        ::kill(l->pid, SIGKILL);
+        ::waitpid(l->pid, nullptr, 0);
+        destroy(l->dir, l->st);
+        throw;
+    }
     if (!o.keep) {
         signal_all(l->st, SIGKILL);
         destroy(l->dir, l->st);
