@@ -22,6 +22,7 @@
 #include "linux/process.hpp"
 #include "linux/terminal.hpp"
 #include "util/fd.hpp"
+#include "util/unsafe.hpp"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -153,17 +154,23 @@ void send_error(int fd, const std::string &msg) {
 [[noreturn]] void child(pid_t init, const spec::Process &p, const spec::Seccomp *filter, int sync_fd, int console_fd,
                         unsigned preserve_fds) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    // Not dumpable: the container's processes see us in their pid namespace
+    // but must not ptrace us or open our /proc entries (CVE-2016-9962).
+    if (!unsafe::off("cve-2016-9962")) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     try {
+        // Only stdio, the preserved fds and ours go in (CVE-2024-21626).
+        if (!unsafe::off("cve-2024-21626"))
+            process::close_fds_except(3 + static_cast<int>(preserve_fds), {sync_fd, console_fd});
         char go;
         if (::recv(sync_fd, &go, 1, 0) != 1) ::_exit(1);
         bool new_user_ns = !same_ns(init, "user");
         for (auto &ns : kJoinOrder) join(init, ns.name, ns.flag);
         if (::chdir(p.cwd.empty() ? "/" : p.cwd.c_str()) < 0)
             throw_errno("chdir to cwd (\"" + p.cwd + "\") set in config.json failed");
+        if (!unsafe::off("cve-2024-21626")) process::verify_cwd();
         if (console_fd >= 0) {
             terminal::setup(console_fd, p, false);
             ::close(console_fd);
@@ -184,7 +191,7 @@ void send_error(int fd, const std::string &msg) {
         // `exec -d` returns at once: the process must outlive us.
         ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         // The sync socket is close-on-exec: the parent sees EOF once we exec.
-        ::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+        if (!unsafe::off("cve-2024-21626")) ::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
         int err = process::exec_via_stub(stub.get(), process::StubWait{}, exe, argv.data(), envp.data());
         throw_errno("exec " + exe, err);
     } catch (const std::exception &e) {

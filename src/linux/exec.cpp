@@ -49,7 +49,7 @@ int exec_via_stub(int stub, const StubWait &wait, const std::string &exe, char *
     for (int fd : {wait.fd1, wait.fd2})
         if (fd >= 0) ::fcntl(fd, F_SETFD, 0);
     std::string fd1 = std::to_string(wait.fd1), fd2 = std::to_string(wait.fd2);
-    char mode[2] = {wait.mode, 0};
+    char mode[3] = {wait.mode, wait.dumpable ? 'D' : '\0', 0};
     std::vector<char *> stub_argv{const_cast<char *>("kiln-exec"), mode, fd1.data(), fd2.data(),
                                   const_cast<char *>(exe.c_str())};
     for (auto p = argv; *p; p++) stub_argv.push_back(*p);

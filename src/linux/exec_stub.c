@@ -7,6 +7,8 @@
  * /proc/1/exe of a created container, finds this sealed, unwritable copy.
  *
  * argv: [stub, MODE, FD1, FD2, payload-path, payload-argv0, ...]
+ *   MODE's first character says what to wait for; a second one, "D", keeps
+ *   the stub dumpable (test builds only: KILN_UNSAFE=cve-2016-9962).
  *   MODE "f": open FD2 for writing through the /proc/self/fd directory FD1
  *             (blocks until `start` opens exec.fifo), write "0";
  *   MODE "s": read one byte from the socket FD1 (`run` starts it);
@@ -15,6 +17,7 @@
  */
 #include <asm/fcntl.h>
 #include <asm/unistd.h>
+#include <linux/prctl.h>
 
 static long sys4(long n, long a, long b, long c, long d)
 {
@@ -73,6 +76,12 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
 	char byte = '0';
 	if (argc < 6)
 		die();
+	/* execve made us dumpable again, which would open our /proc/<pid>/fd
+	 * (a /proc/self/fd directory of the host, exec.fifo) and ptrace to any
+	 * process of the container with our credentials while the container is
+	 * `created` (CVE-2016-9962). The payload's execve makes it dumpable. */
+	if (argv[1][0] && argv[1][1] != 'D')
+		sys4(__NR_prctl, PR_SET_DUMPABLE, 0, 0, 0);
 	if (argv[1][0] != 'x')
 		exit_on_signals();
 	long fd1 = number(argv[2]), fd2 = number(argv[3]);

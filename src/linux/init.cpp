@@ -21,6 +21,7 @@
 #include "linux/rootfs.hpp"
 #include "linux/terminal.hpp"
 #include "util/fd.hpp"
+#include "util/unsafe.hpp"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -191,6 +192,7 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     std::vector<std::string> env = proc.env;
     process::add_home(env, proc.user.uid);
     enter_cwd(proc.cwd);
+    if (!unsafe::off("cve-2024-21626")) process::verify_cwd();
     std::string exe = process::find_executable(proc.args[0], env);
 
     if (proc.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
@@ -216,6 +218,7 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
         wait.fd1 = a.fifo_fd >= 0 ? proc_fd_dir.get() : a.sync_fd;
         wait.fd2 = a.fifo_fd;
     }
+    wait.dumpable = unsafe::off("cve-2016-9962");
     // From here the parent may exit at any time (create returns).
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     send_msg(a.sync_fd, kReady);
@@ -228,7 +231,7 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     // No fd of ours may reach the payload (CVE-2024-21626): everything past
     // stdio and the preserved fds is close-on-exec (the stub closes the
     // ones it waits on).
-    ::syscall(SYS_close_range, 3 + a.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (!unsafe::off("cve-2024-21626")) ::syscall(SYS_close_range, 3 + a.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
     int err = process::exec_via_stub(stub.get(), wait, exe, argv.data(), envp.data());
     released = true;
     std::string msg = "exec " + exe + ": " + std::strerror(err) + "\n";
@@ -242,11 +245,15 @@ void run(const InitArgs &a) {
     // Die with the parent while it still waits for us; not dumpable so no
     // container process can ptrace us or open our /proc entries (CVE-2016-9962).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (!unsafe::off("cve-2016-9962")) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     try {
+        // clone() copied every fd of the runtime, including any its caller
+        // leaked to it: keep stdio, the preserved fds and ours (CVE-2024-21626).
+        if (!unsafe::off("cve-2024-21626"))
+            process::close_fds_except(3 + static_cast<int>(a.preserve_fds), {a.sync_fd, a.fifo_fd, a.console_fd});
         setup_and_exec(a);
     } catch (const std::exception &e) {
         // After `start` nobody listens on the socket: say it on stderr.

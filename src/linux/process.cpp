@@ -5,7 +5,11 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <climits>
 
 #include <cerrno>
 #include <cstring>
@@ -172,6 +176,30 @@ void add_home(std::vector<std::string> &env, uid_t uid) {
         }
     }
     env.push_back("HOME=" + home);
+}
+
+void close_fds_except(int from, std::vector<int> keep) {
+    std::sort(keep.begin(), keep.end());
+    unsigned next = static_cast<unsigned>(from);
+    for (int k : keep) {
+        if (k < from || static_cast<unsigned>(k) < next) continue;
+        if (static_cast<unsigned>(k) > next && ::syscall(SYS_close_range, next, k - 1, 0) < 0)
+            throw_errno("close inherited file descriptors");
+        next = static_cast<unsigned>(k) + 1;
+    }
+    if (::syscall(SYS_close_range, next, ~0U, 0) < 0) throw_errno("close inherited file descriptors");
+}
+
+void verify_cwd() {
+    // getcwd(2) marks a directory outside our root "(unreachable)"; glibc's
+    // getcwd(3) turns that into ENOENT. One syscall, as runc 1.1.12 does.
+    char buf[PATH_MAX];
+    if (::getcwd(buf, sizeof buf)) {
+        if (buf[0] == '/') return;
+    } else if (errno != ENOENT) {
+        throw_errno("verify the current working directory");
+    }
+    throw Error("current working directory is outside of container mount namespace root -- possible container breakout detected");
 }
 
 }  // namespace kiln::process

@@ -32,6 +32,7 @@ int sealed_stub();
 struct StubWait {
     char mode = 'x';  // 'f' exec.fifo, 's' sync socket, 'x' nothing
     int fd1 = -1, fd2 = -1;
+    bool dumpable = false;  // test builds only (KILN_UNSAFE=cve-2016-9962)
 };
 
 // Execs the stub, which waits and then execs exe. Returns errno on failure.
@@ -44,6 +45,14 @@ inline std::vector<char *> c_strings(const std::vector<std::string> &v) {
     out.push_back(nullptr);
     return out;
 }
+
+// Closes every fd >= from except those in keep (CVE-2024-21626): fds that
+// clone()/fork() copied from the runtime, or from whoever ran it, must not be
+// open in the container, where /proc/self/fd/N would lead back to the host.
+void close_fds_except(int from, std::vector<int> keep);
+// Throws unless the working directory lies inside our root (CVE-2024-21626:
+// a cwd reached through a leaked fd is a way out of the container).
+void verify_cwd();
 
 // HOME from /etc/passwd of the (already pivoted) root when env has none.
 void add_home(std::vector<std::string> &env, uid_t uid);
