@@ -18,6 +18,7 @@
 #include "kiln/error.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
+#include "linux/procfs.hpp"
 #include "linux/rootfs.hpp"
 #include "linux/terminal.hpp"
 #include "util/fd.hpp"
@@ -93,13 +94,22 @@ bool has_namespace(const spec::Spec &spec, const char *type) {
     return false;
 }
 
-void set_sysctls(const spec::Spec &spec) {
-    if (!spec.linux) return;
+// Written through proc_root, the host procfs opened before any container
+// mount, so that nothing of the container can redirect the writes
+// (CVE-2025-52881). by_path: after pivot_root through the container's /proc,
+// as runc did (unsafe knob only).
+void set_sysctls(const spec::Spec &spec, bool by_path) {
+    if (!spec.linux || spec.linux->sysctl.empty()) return;
+    UniqueFd proc_root;
+    if (!by_path) proc_root = procfs::open_root();
     for (auto &[key, value] : spec.linux->sysctl) {
-        std::string path = "/proc/sys/" + key;
-        for (size_t i = 10; i < path.size(); i++)
-            if (path[i] == '.') path[i] = '/';
-        write_file(path, value);
+        std::string rel = "sys/" + key;
+        for (size_t i = 4; i < rel.size(); i++)
+            if (rel[i] == '.') rel[i] = '/';
+        if (proc_root)
+            procfs::write(proc_root.get(), rel, value);
+        else
+            write_file("/proc/" + rel, value);
     }
 }
 
@@ -168,7 +178,9 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     if (a.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) throw_errno("unshare cgroup namespace");
     if (a.clone_flags & CLONE_NEWNET) netlink::loopback_up();
     set_hostname(spec);
-    set_sysctls(spec);
+    // CVE-2025-52881: off, the sysctls are written by path after the mounts (runc's way).
+    bool late_sysctls = unsafe::off("cve-2025-52881");
+    if (!late_sysctls) set_sysctls(spec, false);
 
     UniqueFd proc_fd_dir(::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!proc_fd_dir) throw_errno("open /proc/self/fd");
@@ -176,11 +188,13 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
         rootfs::prepare(spec, a.rootfs, a.cgroup_dirs, new_user_ns);
         run_creation_hooks(a, hooks, std::atoi(host_pid.c_str()));
         rootfs::pivot(a.rootfs, a.no_pivot);
+        if (late_sysctls) set_sysctls(spec, true);
         rootfs::finish(spec);
     } else {
         run_creation_hooks(a, hooks, std::atoi(host_pid.c_str()));
         if (::chroot(a.rootfs.c_str()) < 0) throw_errno("chroot " + a.rootfs);
         if (::chdir("/") < 0) throw_errno("chdir /");
+        if (late_sysctls) set_sysctls(spec, true);
     }
     if (!spec.process) park_without_process(a, proc_fd_dir.get());
     const auto &proc = *spec.process;

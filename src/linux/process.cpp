@@ -16,6 +16,7 @@
 
 #include "kiln/error.hpp"
 #include "util/fd.hpp"
+#include "util/unsafe.hpp"
 
 namespace kiln::process {
 namespace {
@@ -38,11 +39,24 @@ const RlimitName kRlimits[] = {
 
 // Capability values of the names in a set; names this kernel or libcap
 // does not know are skipped, as runc does.
+// The kernel's last capability, asked of the kernel itself: this runs after
+// pivot_root (and in `exec`, in the container's mount namespace), where a
+// /proc/sys/kernel/cap_last_cap is whatever the container made it, and a
+// small fake value would leave the bounding set undropped (CVE-2025-52881).
 cap_value_t last_cap() {
     static const cap_value_t last = [] {
-        std::string v;
-        if (try_read_file("/proc/sys/kernel/cap_last_cap", v)) return static_cast<cap_value_t>(std::stoi(v));
-        return static_cast<cap_value_t>(CAP_LAST_CAP);
+        if (unsafe::off("cve-2025-52881")) {
+            std::string v;
+            if (try_read_file("/proc/sys/kernel/cap_last_cap", v)) return static_cast<cap_value_t>(std::stoi(v));
+        }
+        // PR_CAPBSET_READ fails with EINVAL past the last capability.
+        auto known = [](int c) { return ::prctl(PR_CAPBSET_READ, c, 0, 0, 0) >= 0; };
+        int c = CAP_LAST_CAP;
+        if (known(c))
+            while (c < 63 && known(c + 1)) c++;
+        else
+            while (c > 0 && !known(c)) c--;
+        return static_cast<cap_value_t>(c);
     }();
     return last;
 }

@@ -10,12 +10,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <algorithm>
 #include <cstring>
 #include <string_view>
 
 #include "cgroups/cgroup.hpp"
 #include "kiln/error.hpp"
+#include "util/unsafe.hpp"
 
 namespace kiln::rootfs {
 namespace {
@@ -67,9 +69,37 @@ const AttrOption kRecursiveAttrs[] = {
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
+// The target of a config mount: the fd opened in the root, through
+// /proc/self/fd, so that no path is walked again between the in-root
+// resolution and the mount; a swapped symlink cannot move it out of the
+// rootfs (CVE-2021-30465).
+std::string mount_target(int fd) {
+    if (!unsafe::off("cve-2021-30465")) return fd_path(fd);
+    // Unsafe knob only: the resolved path as a string, as runc < 1.0.0-rc95 used it.
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(fd_path(fd).c_str(), buf, sizeof buf - 1);
+    if (n < 0) throw_errno("readlink " + fd_path(fd));
+    return std::string(buf, static_cast<size_t>(n));
+}
+
 void do_mount(const char *src, const std::string &dst, const char *type, unsigned long flags, const char *data,
               const std::string &what) {
     if (::mount(src, dst.c_str(), type, flags, data) < 0) throw_errno("mount " + what);
+}
+
+// Masks file p with the container's null device, opened without following a
+// symlink and checked to be 1:3, and bound from that fd: a /dev/null made a
+// symlink (to a procfs file, say) cannot put another file in place of the
+// mask (CVE-2025-31133). null caches the device across masked paths.
+void mask_file(const std::string &p, UniqueFd &null) {
+    if (unsafe::off("cve-2025-31133")) return do_mount("/dev/null", p, nullptr, MS_BIND, nullptr, p);
+    if (!null) {
+        null.reset(::open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        struct stat st;
+        if (!null || ::fstat(null.get(), &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+            throw Error("maskedPaths: /dev/null in the container is not the null device (1:3), cannot mask " + p);
+    }
+    bind_fd(null.get(), -1, p, p);
 }
 
 // Per-mount flags of an existing mount, as MS_* for a bind remount.
@@ -146,7 +176,7 @@ void mount_one(int root_fd, const spec::Mount &m, const std::vector<std::string>
     // Relative sources are relative to the bundle, the parent's cwd.
     const std::string &src = m.source;
     auto dst_fd = open_in_root(root_fd, m.destination, true, bind && !is_dir_source(m, src));
-    std::string dst = fd_path(dst_fd.get());
+    std::string dst = mount_target(dst_fd.get());
 
     if (m.type == "cgroup" || m.type == "cgroup2") return mount_cgroup(root_fd, m, o, dst_fd.get(), cgroup_dirs);
 
@@ -284,6 +314,15 @@ MountOptions parse_options(const std::vector<std::string> &options) {
     return o;
 }
 
+void bind_fd(int src_fd, int dst_fd, const std::string &dst, const std::string &what) {
+    UniqueFd tree(static_cast<int>(
+        ::syscall(SYS_open_tree, src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH)));
+    if (!tree) throw_errno("bind mount " + what + " (open_tree)");
+    unsigned flags = MOVE_MOUNT_F_EMPTY_PATH | (dst.empty() ? MOVE_MOUNT_T_EMPTY_PATH : MOVE_MOUNT_T_SYMLINKS);
+    if (::syscall(SYS_move_mount, tree.get(), "", dst.empty() ? dst_fd : AT_FDCWD, dst.c_str(), flags) < 0)
+        throw_errno("bind mount " + what);
+}
+
 UniqueFd open_in_root(int root_fd, const std::string &path, bool create, bool make_file) {
     struct open_how how{};
     how.flags = O_PATH | O_CLOEXEC;
@@ -350,13 +389,14 @@ void finish(const spec::Spec &spec) {
             do_mount(p.c_str(), p, nullptr, MS_BIND | MS_REC, nullptr, p);
             do_mount(nullptr, p, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | current_flags(p), nullptr, p);
         }
+        UniqueFd null;
         for (auto &p : spec.linux->maskedPaths) {
             struct stat st;
             if (::stat(p.c_str(), &st) < 0) continue;
             if (S_ISDIR(st.st_mode))
                 do_mount("tmpfs", p, "tmpfs", MS_RDONLY, nullptr, p);
             else
-                do_mount("/dev/null", p, nullptr, MS_BIND, nullptr, p);
+                mask_file(p, null);
         }
     }
     if (spec.root && spec.root->readonly)

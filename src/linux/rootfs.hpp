@@ -25,6 +25,11 @@ MountOptions parse_options(const std::vector<std::string> &options);
 // directories (and a final file when make_file) on the way. O_PATH fd.
 UniqueFd open_in_root(int root_fd, const std::string &path, bool create, bool make_file);
 
+// Bind-mounts what src_fd refers to (any fd; O_PATH is fine) onto dst, or,
+// when dst is empty, onto the O_PATH fd dst_fd: the source is never looked
+// up by path again (open_tree + move_mount).
+void bind_fd(int src_fd, int dst_fd, const std::string &dst, const std::string &what);
+
 // Everything before pivot_root. proc_fd is the host /proc (for /proc/self/fd paths).
 void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vector<std::string> &cgroup_dirs,
              bool in_user_ns);

@@ -1,9 +1,11 @@
 #include "linux/terminal.hpp"
 
+#include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -13,7 +15,9 @@
 #include <cstring>
 
 #include "kiln/error.hpp"
+#include "linux/rootfs.hpp"
 #include "util/fd.hpp"
+#include "util/unsafe.hpp"
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
@@ -46,6 +50,29 @@ struct FdMessage {
         msg.msg_controllen = sizeof buf;
     }
 };
+
+bool on_pseudo_fs(int fd) {
+    struct statfs st;
+    return ::fstatfs(fd, &st) < 0 || st.f_type == PROC_SUPER_MAGIC || st.f_type == SYSFS_MAGIC;
+}
+
+// Binds the pty onto the container's /dev/console with fds at both ends: the
+// source is the pty itself (no /proc/self/fd or /dev/pts path the container
+// could fake) and the target is opened without following symlinks and must
+// be a plain file or device off procfs and sysfs, so the console can neither
+// be a procfs file nor land on one (CVE-2025-52565).
+void bind_console_to(int slave) {
+    UniqueFd dev(::open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!dev) throw_errno("open /dev in the container");
+    UniqueFd made(::openat(dev.get(), "console", O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!made && errno != EEXIST) throw_errno("create /dev/console");
+    UniqueFd target(::openat(dev.get(), "console", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st;
+    if (!target || ::fstat(target.get(), &st) < 0) throw_errno("open /dev/console");
+    if ((!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode)) || on_pseudo_fs(target.get()))
+        throw Error("/dev/console in the container is not a plain file or device (a symlink?): not binding the console there");
+    rootfs::bind_fd(slave, target.get(), "", "/dev/console");
+}
 
 }  // namespace
 
@@ -97,12 +124,15 @@ void setup(int sock, const spec::Process &p, bool bind_console) {
         if (::ioctl(slave.get(), TIOCSWINSZ, &ws) < 0) throw_errno("set console size");
     }
     if (::fchown(slave.get(), p.user.uid, static_cast<gid_t>(-1)) < 0) throw_errno("chown pty slave");
-    if (bind_console) {
-        // /dev/console of the container is the init's terminal (runc does the same).
+    // /dev/console of the container is the init's terminal (runc does the same).
+    if (bind_console && unsafe::off("cve-2025-52565")) {
+        // Unsafe knob only: both ends by path, the source through the container's /proc.
         UniqueFd console(::open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600));
         std::string src = "/proc/self/fd/" + std::to_string(slave.get());
         if (console && ::mount(src.c_str(), "/dev/console", nullptr, MS_BIND, nullptr) < 0)
             throw_errno("bind mount /dev/console");
+    } else if (bind_console) {
+        bind_console_to(slave.get());
     }
     if (::setsid() < 0) throw_errno("setsid");
     if (::ioctl(slave.get(), TIOCSCTTY, 0) < 0) throw_errno("set controlling terminal");

@@ -1,0 +1,20 @@
+// procfs files the runtime writes (sysctls) reached only through a procfs
+// handle taken before the container's mounts, so that no mount, symlink or
+// fake /proc of the container can redirect the write (CVE-2025-52881).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "util/fd.hpp"
+
+namespace kiln::procfs {
+
+// O_PATH fd of the procfs mounted at path, checked to be the root of a real
+// procfs; throws otherwise.
+UniqueFd open_root(const char *path = "/proc");
+// Writes value to rel (e.g. "sys/net/ipv4/ip_forward") beneath proc_root:
+// no symlink, no magic link, no mount crossing, and the file must be procfs.
+void write(int proc_root, const std::string &rel, std::string_view value);
+
+}  // namespace kiln::procfs
