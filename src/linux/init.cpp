@@ -188,6 +188,10 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
         ::close(a.console_fd);
     }
     process::set_rlimits(proc.rlimits);
+    // Before seccomp, which may forbid these syscalls.
+    if (spec.linux && spec.linux->personality) process::set_personality(*spec.linux->personality);
+    if (proc.scheduler) process::set_scheduler(*proc.scheduler);
+    if (proc.ioPriority) process::set_io_priority(*proc.ioPriority);
     std::vector<std::string> env = proc.env;
     process::add_home(env, proc.user.uid);
     enter_cwd(proc.cwd);
