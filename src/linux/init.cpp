@@ -92,6 +92,18 @@ bool has_namespace(const spec::Spec &spec, const char *type) {
     return false;
 }
 
+// unshare(CLONE_NEWTIME) makes a namespace for our children only; its
+// offsets can be written until a process is in it. Write them, then move
+// ourselves in with setns (allowed while single-threaded).
+void enter_new_time_ns(const spec::Spec &spec) {
+    if (::unshare(CLONE_NEWTIME) < 0) throw_errno("unshare time namespace");
+    std::string offsets;
+    for (auto &[clock, o] : spec.linux->timeOffsets)
+        offsets += clock + " " + std::to_string(o.secs) + " " + std::to_string(o.nanosecs) + "\n";
+    if (!offsets.empty()) write_file("/proc/self/timens_offsets", offsets);
+    ns::join("/proc/self/ns/time_for_children", CLONE_NEWTIME);
+}
+
 void set_sysctls(const spec::Spec &spec) {
     if (!spec.linux) return;
     for (auto &[key, value] : spec.linux->sysctl) {
@@ -165,6 +177,7 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     // Made now, a cgroup namespace is rooted at the container's cgroup,
     // which the parent has just moved us into (clone() would root it at kiln's).
     if (a.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) throw_errno("unshare cgroup namespace");
+    if (a.new_time_ns) enter_new_time_ns(spec);
     if (a.clone_flags & CLONE_NEWNET) netlink::loopback_up();
     set_hostname(spec);
     set_sysctls(spec);

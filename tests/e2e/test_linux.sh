@@ -85,3 +85,32 @@ test_personality() {
 	expect_ok
 	expect_out_eq "$(uname -m)" "uname -m under LINUX"
 }
+
+# linux.timeOffsets: CLOCK_BOOTTIME (/proc/uptime) and CLOCK_MONOTONIC
+# shifted inside; exec joins the same time namespace.
+test_time_offsets() {
+	need_new_runc "time namespaces"
+	local id b host inside
+	id=$(new_id)
+	b=$(mkb "$id" sleep 30)
+	jedit "$b" 'c["linux"]["namespaces"].append({"type":"time"}); c["linux"]["timeOffsets"]={"boottime":{"secs":86400000,"nanosecs":0},"monotonic":{"secs":-1000,"nanosecs":500}}'
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	cap rt exec "$id" cat /proc/uptime /proc/self/timens_offsets
+	expect_ok
+	host=$(cut -d. -f1 /proc/uptime)
+	inside=$(head -n1 <<<"$OUT" | cut -d. -f1)
+	[ $((inside - host)) -ge 86399990 ] && [ $((inside - host)) -le 86400010 ] ||
+		fail "uptime inside $inside, host $host: want +86400000 s"
+	[[ $OUT == *"monotonic"*"-1000"*"500"* ]] || fail "timens_offsets: $OUT"
+	expect_eq "$(readlink "/proc/$(pid_of "$id")/ns/time")" "$(readlink "/proc/$(pid_of "$id")/ns/time_for_children")" "init is in its own time namespace"
+	[ "$(readlink "/proc/$(pid_of "$id")/ns/time")" != "$(readlink /proc/self/ns/time)" ] || fail "init shares the host time namespace"
+	cap rt delete -f "$id"
+	# offsets without a time namespace: refused, naming the field
+	id=$(new_id)
+	b=$(mkb "$id" true)
+	jedit "$b" 'c["linux"]["timeOffsets"]={"boottime":{"secs":1}}'
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1
+	expect_msg "linux.timeOffsets"
+}
