@@ -95,9 +95,9 @@ unsigned socket_activation(spec::Spec &spec) {
 
 // Namespaces with a path that must be joined before clone(): setns of pid and
 // time namespaces only affects children.
-unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns) {
+unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns, bool &time_ns) {
     unsigned long flags = 0;
-    cgroup_ns = false;
+    cgroup_ns = time_ns = false;
     if (!spec.linux) return 0;
     for (auto &n : spec.linux->namespaces) {
         unsigned long f = ns::flag_of(n.type);
@@ -105,8 +105,12 @@ unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns) {
             if (f == CLONE_NEWPID || f == CLONE_NEWTIME) ns::join(n.path, f);
             continue;
         }
+        // Unshared by the init: the offsets are written before it enters the
+        // namespace (and clone() has no room for CLONE_NEWTIME).
         if (f == CLONE_NEWCGROUP)
             cgroup_ns = true;
+        else if (f == CLONE_NEWTIME)
+            time_ns = true;
         else
             flags |= f;
     }
@@ -235,7 +239,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     args.preserve_fds = listen_fds + o.preserve_fds;
     args.console_fd = console.get();
     args.cgroup_dirs = l->cgroup.dirs;
-    args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns);
+    args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns, args.new_time_ns);
 
     pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, args.clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
     if (pid < 0) throw_errno("clone");

@@ -94,6 +94,18 @@ bool has_namespace(const spec::Spec &spec, const char *type) {
     return false;
 }
 
+// unshare(CLONE_NEWTIME) makes a namespace for our children only; its
+// offsets can be written until a process is in it. Write them, then move
+// ourselves in with setns (allowed while single-threaded).
+void enter_new_time_ns(const spec::Spec &spec) {
+    if (::unshare(CLONE_NEWTIME) < 0) throw_errno("unshare time namespace");
+    std::string offsets;
+    for (auto &[clock, o] : spec.linux->timeOffsets)
+        offsets += clock + " " + std::to_string(o.secs) + " " + std::to_string(o.nanosecs) + "\n";
+    if (!offsets.empty()) write_file("/proc/self/timens_offsets", offsets);
+    ns::join("/proc/self/ns/time_for_children", CLONE_NEWTIME);
+}
+
 // Written through proc_root, the host procfs opened before any container
 // mount, so that nothing of the container can redirect the writes
 // (CVE-2025-52881). by_path: after pivot_root through the container's /proc,
@@ -176,6 +188,7 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     // Made now, a cgroup namespace is rooted at the container's cgroup,
     // which the parent has just moved us into (clone() would root it at kiln's).
     if (a.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) throw_errno("unshare cgroup namespace");
+    if (a.new_time_ns) enter_new_time_ns(spec);
     if (a.clone_flags & CLONE_NEWNET) netlink::loopback_up();
     set_hostname(spec);
     // CVE-2025-52881: off, the sysctls are written by path after the mounts (runc's way).
@@ -203,6 +216,10 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
         ::close(a.console_fd);
     }
     process::set_rlimits(proc.rlimits);
+    // Before seccomp, which may forbid these syscalls.
+    if (spec.linux && spec.linux->personality) process::set_personality(*spec.linux->personality);
+    if (proc.scheduler) process::set_scheduler(*proc.scheduler);
+    if (proc.ioPriority) process::set_io_priority(*proc.ioPriority);
     std::vector<std::string> env = proc.env;
     process::add_home(env, proc.user.uid);
     enter_cwd(proc.cwd);

@@ -29,6 +29,7 @@ struct InitArgs {
     std::vector<std::string> cgroup_dirs;
     unsigned long clone_flags = 0;  // namespaces created by clone()
     bool new_cgroup_ns = false;     // unshared by the init once in its cgroup
+    bool new_time_ns = false;       // unshared by the init, offsets written, then entered
 };
 
 [[noreturn]] void run(const InitArgs &args);

@@ -10,6 +10,10 @@
 namespace kiln::process {
 
 void set_rlimits(const std::vector<spec::Rlimit> &rlimits);
+// process.scheduler, process.ioPriority, linux.personality (attrs.cpp).
+void set_scheduler(const spec::Scheduler &s);
+void set_io_priority(const spec::IOPriority &p);
+void set_personality(const spec::Personality &p);
 // setgroups/setresgid/setresuid keeping capabilities, then the five sets.
 void set_user_and_caps(const spec::Process &p, bool in_user_ns);
 // The payload path as execvp would find it with the process's PATH;

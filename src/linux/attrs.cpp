@@ -1,0 +1,75 @@
+// Process attributes the init applies right before the payload: the
+// scheduler (sched_setattr), the I/O priority (ioprio_set) and the execution
+// domain (personality). Each maps one runtime-spec field to one syscall, the
+// way runc applies them.
+#include <sys/personality.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+#include "kiln/error.hpp"
+#include "linux/process.hpp"
+
+namespace kiln::process {
+namespace {
+
+// struct sched_attr of sched_setattr(2), the first (VER1 + util clamps) layout.
+struct SchedAttr {
+    uint32_t size;
+    uint32_t sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime, sched_deadline, sched_period;
+    uint32_t sched_util_min, sched_util_max;
+};
+
+int policy_of(const std::string &name) {
+    static const char *const names[] = {"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR",      "SCHED_BATCH",
+                                        "SCHED_ISO",   "SCHED_IDLE", "SCHED_DEADLINE"};
+    for (int i = 0; i < 7; i++)
+        if (name == names[i]) return i;
+    throw Error("process.scheduler.policy: unknown policy \"" + name + "\"");
+}
+
+uint64_t sched_flag_of(const std::string &name) {
+    static const std::pair<const char *, uint64_t> flags[] = {
+        {"SCHED_FLAG_RESET_ON_FORK", 0x01}, {"SCHED_FLAG_RECLAIM", 0x02},     {"SCHED_FLAG_DL_OVERRUN", 0x04},
+        {"SCHED_FLAG_KEEP_POLICY", 0x08},   {"SCHED_FLAG_KEEP_PARAMS", 0x10}, {"SCHED_FLAG_UTIL_CLAMP_MIN", 0x20},
+        {"SCHED_FLAG_UTIL_CLAMP_MAX", 0x40}};
+    for (auto &[n, v] : flags)
+        if (name == n) return v;
+    throw Error("process.scheduler.flags: unknown flag \"" + name + "\"");
+}
+
+}  // namespace
+
+void set_scheduler(const spec::Scheduler &s) {
+    SchedAttr attr{};
+    attr.size = sizeof attr;
+    attr.sched_policy = static_cast<uint32_t>(policy_of(s.policy));
+    for (auto &f : s.flags) attr.sched_flags |= sched_flag_of(f);
+    attr.sched_nice = s.nice;
+    attr.sched_priority = static_cast<uint32_t>(s.priority);
+    attr.sched_runtime = s.runtime;
+    attr.sched_deadline = s.deadline;
+    attr.sched_period = s.period;
+    if (::syscall(SYS_sched_setattr, 0, &attr, 0) < 0) throw_errno("process.scheduler: sched_setattr");
+}
+
+void set_io_priority(const spec::IOPriority &p) {
+    int klass = p.klass == "IOPRIO_CLASS_RT" ? 1 : p.klass == "IOPRIO_CLASS_BE" ? 2 : p.klass == "IOPRIO_CLASS_IDLE" ? 3 : 0;
+    if (klass == 0) throw Error("process.ioPriority.class: unknown class \"" + p.klass + "\"");
+    constexpr int kWhoProcess = 1, kClassShift = 13;
+    if (::syscall(SYS_ioprio_set, kWhoProcess, 0, (klass << kClassShift) | p.priority) < 0)
+        throw_errno("process.ioPriority: ioprio_set");
+}
+
+// runc sets only the domain; the spec defines no flag values yet.
+void set_personality(const spec::Personality &p) {
+    unsigned long domain = p.domain == "LINUX32" ? PER_LINUX32 : PER_LINUX;
+    if (::personality(domain) < 0) throw_errno("linux.personality: personality");
+}
+
+}  // namespace kiln::process
