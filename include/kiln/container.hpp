@@ -16,6 +16,11 @@ struct Globals {
     bool debug = false;
     bool systemd_cgroup = false;
     std::string rootless = "auto";  // true|false|auto
+    // Payload handler (src/handlers): "km" runs every container under the KM
+    // monitor (kiln-km, --km), "km-label" only those annotated
+    // app.kontain.version=1 (kiln-km-label); "" leaves it to the annotations.
+    std::string handler;
+    std::string km_config;  // --km-config; "" = /etc/kiln/km.json
 };
 
 struct CreateOptions {

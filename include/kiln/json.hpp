@@ -49,6 +49,11 @@ public:
     bool has(std::initializer_list<const char *> path) const;
     // Object members under path as (key, string value) pairs (non-strings skipped).
     std::vector<std::pair<std::string, std::string>> get_string_map(std::initializer_list<const char *> path) const;
+    // Strings of the array under path (non-strings skipped); false when path is not an array.
+    bool get_string_array(std::initializer_list<const char *> path, std::vector<std::string> &out) const;
+    // The objects of the array under path, each as its string members; false when not an array.
+    bool get_object_array(std::initializer_list<const char *> path,
+                          std::vector<std::vector<std::pair<std::string, std::string>>> &out) const;
 
 private:
     Doc() = default;

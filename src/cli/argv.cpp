@@ -128,9 +128,9 @@ std::string absolute_path(std::string_view p, std::string_view base) {
 namespace {
 
 FlagInfo global_flag(std::string_view n) {
-    if (n == "debug" || n == "systemd-cgroup") return {FlagKind::boolean, std::string(n)};
+    if (n == "debug" || n == "systemd-cgroup" || n == "km" || n == "km-label") return {FlagKind::boolean, std::string(n)};
     if (n == "version" || n == "v") return {FlagKind::boolean, "version"};
-    if (n == "log" || n == "log-format" || n == "root" || n == "criu" || n == "rootless")
+    if (n == "log" || n == "log-format" || n == "root" || n == "criu" || n == "rootless" || n == "km-config")
         return {FlagKind::value, std::string(n)};
     return {};
 }
@@ -158,6 +158,9 @@ void apply_global(GlobalArgs &g, std::string_view tok, bool &root_set) {
     else if (name == "log") g.log_path = value;
     else if (name == "log-format") g.log_format = value;
     else if (name == "rootless") g.g.rootless = value;
+    else if (name == "km" && value == "true") g.g.handler = "km";  // KM handler (src/handlers/km.cpp)
+    else if (name == "km-label" && value == "true" && g.g.handler.empty()) g.g.handler = "km-label";
+    else if (name == "km-config") g.g.km_config = value;
     else if (name == "root") {
         g.g.root = value.empty() ? "." : value;
         root_set = true;

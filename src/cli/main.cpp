@@ -51,11 +51,13 @@ const Entry *find_command(const std::string &name) {
     return nullptr;
 }
 
-std::string version_text() {
+std::string version_text(const Globals &g) {
     const scmp_version *v = seccomp_version();
     std::string s = std::string("kiln version ") + kVersion + "\ncommit: " + KILN_COMMIT + "\nspec: " +
                     spec::kSpecVersion + "\nlibseccomp: ";
     if (v) s += std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
+    s += "\nhandlers: default, km";
+    if (!g.handler.empty()) s += " (this invocation: " + g.handler + ")";
     return s + "\n";
 }
 
@@ -82,6 +84,9 @@ std::string app_help() {
            "   --systemd-cgroup    enable systemd cgroup support, expects cgroupsPath to be of form "
            "\"slice:prefix:name\" for e.g. \"system.slice:kiln:434234\"\n"
            "   --rootless value    ignore cgroup permission errors ('true', 'false', or 'auto') (default: \"auto\")\n"
+           "   --km                run every container under the Kontain km monitor (as when invoked as kiln-km)\n"
+           "   --km-label          km only for containers annotated app.kontain.version=1 (as kiln-km-label)\n"
+           "   --km-config value   km handler config file (default: \"/etc/kiln/km.json\")\n"
            "   --help, -h          show help\n"
            "   --version, -v       print the version\n";
 }
@@ -111,10 +116,21 @@ int dispatch(GlobalArgs &ga) {
     return e->fn(c);
 }
 
-int run_main(const std::vector<std::string> &args) {
+// Invoked through a link named kiln-km / kiln-km-label: the KM handler
+// (krun used its argv[0] the same way).
+std::string handler_of_name(const char *argv0) {
+    const char *slash = std::strrchr(argv0, '/');
+    std::string_view name = slash ? slash + 1 : argv0;
+    if (name == "kiln-km") return "km";
+    if (name == "kiln-km-label") return "km-label";
+    return "";
+}
+
+int run_main(const std::vector<std::string> &args, const char *argv0) {
     GlobalArgs ga;
     try {
         ga = parse_globals(args);
+        if (std::string h = handler_of_name(argv0); !h.empty() && ga.g.handler != "km") ga.g.handler = h;
     } catch (const UsageError &e) {
         out("Incorrect Usage. " + std::string(e.what()) + "\n\n" + app_help());
         log::error(e.what());
@@ -123,7 +139,7 @@ int run_main(const std::vector<std::string> &args) {
     try {
         log::init(ga.log_path, ga.log_format, ga.g.debug);
         if (ga.version) {
-            out(version_text());
+            out(version_text(ga.g));
             return 0;
         }
         if (ga.help || ga.command.empty()) {
@@ -144,5 +160,5 @@ int run_main(const std::vector<std::string> &args) {
 
 int main(int argc, char **argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
-    return kiln::cli::run_main(args);
+    return kiln::cli::run_main(args, argc > 0 ? argv[0] : "kiln");
 }

@@ -16,6 +16,7 @@
 #include "cgroups/cgroup.hpp"
 #include "container/runner.hpp"
 #include "container/state.hpp"
+#include "handlers/handler.hpp"
 #include "kiln/container.hpp"
 #include "kiln/error.hpp"
 #include "kiln/spec.hpp"
@@ -152,7 +153,7 @@ void send_error(int fd, const std::string &msg) {
 }
 
 [[noreturn]] void child(pid_t init, const spec::Process &p, const spec::Seccomp *filter, int sync_fd, int console_fd,
-                        unsigned preserve_fds) {
+                        unsigned preserve_fds, handlers::Handler &handler) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     // Not dumpable: the container's processes see us in their pid namespace
     // but must not ptrace us or open our /proc entries (CVE-2016-9962).
@@ -179,6 +180,8 @@ void send_error(int fd, const std::string &msg) {
         std::vector<std::string> env = p.env;
         process::add_home(env, p.user.uid);
         std::string exe = process::find_executable(p.args[0], env);
+        std::vector<std::string> args = p.args;
+        handler.exec_process(exe, args, env);
         if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
         UniqueFd stub(process::sealed_stub());
         process::set_exec_labels(p);
@@ -187,7 +190,7 @@ void send_error(int fd, const std::string &msg) {
         if (filter && p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges);
         if (p.user.umask) ::umask(*p.user.umask);
 
-        auto argv = process::c_strings(p.args), envp = process::c_strings(env);
+        auto argv = process::c_strings(args), envp = process::c_strings(env);
         // `exec -d` returns at once: the process must outlive us.
         ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         // The sync socket is close-on-exec: the parent sees EOF once we exec.
@@ -215,6 +218,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     // every process of the container gets.
     auto spec = spec::load_config(st.bundle);
     spec::Process p = build_process(spec, o);
+    auto handler = handlers::for_exec(g, st.annotations);
     const spec::Seccomp *filter = spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr;
     if (p.terminal && o.detach && o.console_socket.empty())
         throw Error("cannot allocate tty if kiln will detach without setting console socket");
@@ -245,7 +249,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     if (pid == 0) {
         parent_end.reset();
         relay.reset();
-        child(st.pid, p, filter, child_end.get(), console.get(), o.preserve_fds);
+        child(st.pid, p, filter, child_end.get(), console.get(), o.preserve_fds, *handler);
     }
     child_end.reset();
     try {

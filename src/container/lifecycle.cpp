@@ -21,6 +21,7 @@
 #include "container/hooks.hpp"
 #include "container/runner.hpp"
 #include "container/state.hpp"
+#include "handlers/handler.hpp"
 #include "kiln/log.hpp"
 #include "kiln/container.hpp"
 #include "kiln/error.hpp"
@@ -180,6 +181,9 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     // Accepted by the command line, not built yet: refused, never ignored.
     if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not implemented yet");
     spec::Spec spec = spec::load_config(o.bundle);
+    // Payload handler (src/handlers): its spec changes are validated like the rest.
+    auto handler = handlers::select(g, spec);
+    handler->edit_spec(spec);
     spec::validate(spec);
     check_create_options(spec, o, detached, use_fifo);
     unsigned listen_fds = socket_activation(spec);
@@ -230,6 +234,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
 
     linux_init::InitArgs args;
     args.spec = &spec;
+    args.handler = handler.get();
     args.id = o.id;
     args.bundle = o.bundle;
     args.rootfs = st.rootfs;

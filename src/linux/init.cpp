@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "container/hooks.hpp"
+#include "handlers/handler.hpp"
 #include "kiln/error.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
@@ -199,10 +200,12 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     if (!proc_fd_dir) throw_errno("open /proc/self/fd");
     if (has_namespace(spec, "mount")) {
         rootfs::prepare(spec, a.rootfs, a.cgroup_dirs, new_user_ns);
+        a.handler->before_pivot(spec, a.rootfs);
         run_creation_hooks(a, hooks, std::atoi(host_pid.c_str()));
         rootfs::pivot(a.rootfs, a.no_pivot);
         if (late_sysctls) set_sysctls(spec, true);
         rootfs::finish(spec);
+        a.handler->after_pivot(spec);
     } else {
         run_creation_hooks(a, hooks, std::atoi(host_pid.c_str()));
         if (::chroot(a.rootfs.c_str()) < 0) throw_errno("chroot " + a.rootfs);
@@ -225,6 +228,8 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     enter_cwd(proc.cwd);
     if (!unsafe::off("cve-2024-21626")) process::verify_cwd();
     std::string exe = process::find_executable(proc.args[0], env);
+    std::vector<std::string> args = proc.args;
+    a.handler->container_process(exe, args, env);
 
     if (proc.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
     // Made before the seccomp filter, which may not allow memfd_create.
@@ -238,7 +243,7 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     if (filter && proc.noNewPrivileges) process::load_seccomp(*filter, proc.noNewPrivileges);
     ::umask(proc.user.umask.value_or(022));
 
-    auto argv = process::c_strings(proc.args), envp = process::c_strings(env);
+    auto argv = process::c_strings(args), envp = process::c_strings(env);
 
     install_wait_handlers();
     // startContainer hooks run after `start`, so then kiln itself waits.

@@ -8,6 +8,10 @@
 
 #include "kiln/spec.hpp"
 
+namespace kiln::handlers {
+class Handler;
+}
+
 namespace kiln::linux_init {
 
 // Sync messages on the SOCK_SEQPACKET pair between parent and child.
@@ -19,6 +23,7 @@ inline constexpr char kHooks = 'H';  // child -> parent: mounts done, run presta
 
 struct InitArgs {
     const spec::Spec *spec = nullptr;
+    handlers::Handler *handler = nullptr;  // payload handler; never null
     std::string id, bundle;  // for the hooks' state
     std::string rootfs;  // absolute
     int sync_fd = -1;

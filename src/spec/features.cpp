@@ -94,7 +94,7 @@ std::string features_json() {
     w.key("annotations").begin_object();
     w.key("io.github.seccomp.libseccomp.version").string(libseccomp_version());
     w.key("org.opencontainers.runc.checkpoint.enabled").string("false");
-    w.key("io.kiln.handlers").string("default");
+    w.key("io.kiln.handlers").string("default,km");
     w.end_object();
     w.end_object();
     return w.str();

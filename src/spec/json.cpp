@@ -210,4 +210,26 @@ std::vector<std::pair<std::string, std::string>> Doc::get_string_map(std::initia
     return out;
 }
 
+bool Doc::get_string_array(std::initializer_list<const char *> path, std::vector<std::string> &out) const {
+    yajl_val v = lookup(tree_, path);
+    if (!YAJL_IS_ARRAY(v)) return false;
+    for (size_t i = 0; i < v->u.array.len; ++i)
+        if (YAJL_IS_STRING(v->u.array.values[i])) out.emplace_back(YAJL_GET_STRING(v->u.array.values[i]));
+    return true;
+}
+
+bool Doc::get_object_array(std::initializer_list<const char *> path,
+                           std::vector<std::vector<std::pair<std::string, std::string>>> &out) const {
+    yajl_val v = lookup(tree_, path);
+    if (!YAJL_IS_ARRAY(v)) return false;
+    for (size_t i = 0; i < v->u.array.len; ++i) {
+        yajl_val o = v->u.array.values[i];
+        auto &members = out.emplace_back();
+        if (!YAJL_IS_OBJECT(o)) continue;
+        for (size_t k = 0; k < o->u.object.len; ++k)
+            if (YAJL_IS_STRING(o->u.object.values[k])) members.emplace_back(o->u.object.keys[k], YAJL_GET_STRING(o->u.object.values[k]));
+    }
+    return true;
+}
+
 }  // namespace kiln::json

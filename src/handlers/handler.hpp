@@ -1,0 +1,56 @@
+// Payload handlers: how a container's process (and an `exec`'d one) is run.
+// The default handler execs the payload as is; the KM handler (km.cpp) runs
+// it under the Kontain monitor. A handler is chosen once per create/run (and
+// read back from the state's annotations for exec); its hooks are called at
+// fixed points of set-up:
+//
+//   runtime, after load_config:       edit_spec            (before validate)
+//   init, mounts done, host visible:  before_pivot         (before createContainer hooks)
+//   init, after pivot_root:           after_pivot
+//   init, just before execve:         container_process    (exe already resolved in the container)
+//   exec child, inside the container: exec_process
+//
+// The init runs in a clone() child that shares nothing with the runtime but
+// a copy of its memory and fds: whatever a handler prepares in edit_spec
+// (open fds, parsed config) is there for the later hooks.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kiln/container.hpp"
+#include "kiln/spec.hpp"
+
+namespace kiln::handlers {
+
+class Handler {
+public:
+    virtual ~Handler() = default;
+    virtual const char *name() const { return "default"; }
+    virtual void edit_spec(spec::Spec &) {}
+    virtual void before_pivot(const spec::Spec &, const std::string & /*rootfs*/) {}
+    virtual void after_pivot(const spec::Spec &) {}
+    // exe: the payload as find_executable resolved it; argv/env as they will be passed.
+    virtual void container_process(std::string & /*exe*/, std::vector<std::string> & /*argv*/,
+                                   std::vector<std::string> & /*env*/) {}
+    virtual void exec_process(std::string & /*exe*/, std::vector<std::string> & /*argv*/,
+                              std::vector<std::string> & /*env*/) {}
+};
+
+// The state annotation naming the handler that ran (as crun does); absent
+// for the default handler.
+inline constexpr const char *kHandlerAnnotation = "run.oci.handler";
+
+// create/run: the handler for this container (never null). Costs nothing
+// for plain containers beyond a few map lookups and one failed open() of
+// the KM config file (its presence is a trigger, see km.cpp).
+std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec);
+// exec: the handler that ran the container, from its state annotations.
+std::unique_ptr<Handler> for_exec(const Globals &g, const std::map<std::string, std::string> &annotations);
+
+// Names for `kiln features` / `--version`.
+inline constexpr const char *kHandlerNames = "default,km";
+
+}  // namespace kiln::handlers

@@ -1,0 +1,374 @@
+// The Kontain KM handler (issue #7). Triggers, any one of them (never for a
+// Kubernetes sandbox container):
+//   * kiln invoked as `kiln-km` or with --km;
+//   * the annotation run.oci.handler=km;
+//   * invoked as `kiln-km-label` (or --km-label) and the annotation app.kontain.version=1;
+//   * the host config file (/etc/kiln/km.json or --km-config) says "all_containers": true.
+// What it does:
+//   * spec: the host's /dev/kvm and/or /dev/kkm as devices with rwm cgroup
+//     rules (bound from the host instead in a user namespace), and the
+//     annotation run.oci.handler=km, which the state keeps;
+//   * before pivot_root: km (checked against km_sha256) bound read-only at
+//     /opt/kontain/bin/km; a missing mount point is made inside an overlay
+//     over the nearest existing directory, so the image is not written to;
+//   * argv: the payload resolved in the container runs as [km, /abs/payload, args...];
+//   * exec: through km as well, or natively when the host allowlist names
+//     the tool (digest checked), or refused ("exec_unlisted": "refuse").
+// km's control variables are removed from the environment in all cases.
+#include "handlers/km.hpp"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "handlers/handler.hpp"
+#include "kiln/error.hpp"
+#include "kiln/json.hpp"
+#include "linux/rootfs.hpp"
+#include "util/fd.hpp"
+#include "util/sha256.hpp"
+
+namespace kiln::handlers {
+namespace km {
+
+Config parse_config(std::string_view text, const std::string &file) {
+    auto doc = json::Doc::parse(text, file);
+    auto bad = [&](const std::string &what) { return Error("km config " + file + ": " + what); };
+    Config c;
+    c.file = file;
+    c.km = doc.get_string({"km"}, c.km);
+    if (c.km.empty() || c.km[0] != '/') throw bad("km: must be an absolute path");
+    c.km_sha256 = doc.get_string({"km_sha256"});
+    if (!c.km_sha256.empty() && (c.km_sha256.size() != 64 || c.km_sha256.find_first_not_of("0123456789abcdef") != std::string::npos))
+        throw bad("km_sha256: must be 64 lowercase hex digits");
+    if (doc.has({"devices"})) {
+        c.devices.clear();
+        if (!doc.get_string_array({"devices"}, c.devices)) throw bad("devices: must be an array of paths");
+        for (auto &d : c.devices)
+            if (d.empty() || d[0] != '/' || d.back() == '/') throw bad("devices: \"" + d + "\" is not an absolute path");
+    }
+    c.all_containers = doc.get_bool({"all_containers"}, false);
+    std::string unlisted = doc.get_string({"exec_unlisted"}, "km");
+    if (unlisted != "km" && unlisted != "refuse") throw bad("exec_unlisted: must be \"km\" or \"refuse\"");
+    c.refuse_unlisted_exec = unlisted == "refuse";
+    if (doc.has({"allow_env"}) && !doc.get_string_array({"allow_env"}, c.allow_env))
+        throw bad("allow_env: must be an array of names");
+    std::vector<std::vector<std::pair<std::string, std::string>>> tools;
+    if (doc.has({"native_exec"}) && !doc.get_object_array({"native_exec"}, tools))
+        throw bad("native_exec: must be an array of {match, path, sha256}");
+    for (size_t i = 0; i < tools.size(); i++) {
+        NativeTool t;
+        for (auto &[k, v] : tools[i]) (k == "match" ? t.match : k == "path" ? t.path : k == "sha256" ? t.sha256 : t.match) = v;
+        std::string where = "native_exec[" + std::to_string(i) + "]";
+        if (t.match.empty() || t.path.empty() || t.path[0] != '/' || t.sha256.size() != 64)
+            throw bad(where + ": needs match, an absolute path and a 64-digit sha256");
+        try {
+            t.re = std::regex(t.match, std::regex::extended);
+        } catch (const std::regex_error &e) {
+            throw bad(where + ".match: bad regular expression \"" + t.match + "\": " + e.what());
+        }
+        c.native.push_back(std::move(t));
+    }
+    return c;
+}
+
+std::vector<std::string> km_argv(const std::string &payload, const std::vector<std::string> &argv) {
+    if (payload == kKmPath) return argv;
+    std::vector<std::string> out{kKmPath, payload};
+    out.insert(out.end(), argv.begin() + (argv.empty() ? 0 : 1), argv.end());
+    bool shim = out[1] == "/sbin/docker-init" || out[1] == "/dev/init";
+    if (shim && out.size() > 3 && out[2] == "--" && out[3] == kKmPath) out.erase(out.begin() + 3);
+    return out;
+}
+
+bool is_km_control_var(std::string_view name) {
+    static constexpr std::string_view kNames[] = {"KM_VERBOSE", "KM_LOGTO", "KM_MGTPIPE", "KM_MGTDIR",
+                                                  "KM_KILL_UNIMPL_SCALL", "SNAP_LISTEN_TIMEOUT"};
+    if (name.substr(0, 8) == "KM_EXEC_") return true;
+    for (auto n : kNames)
+        if (name == n) return true;
+    return false;
+}
+
+void scrub_env(std::vector<std::string> &env, const std::vector<std::string> &allow) {
+    auto allowed = [&](std::string_view name) {
+        for (std::string_view a : allow) {
+            if (!a.empty() && a.back() == '*' ? name.substr(0, a.size() - 1) == a.substr(0, a.size() - 1) : name == a)
+                return true;
+        }
+        return false;
+    };
+    std::erase_if(env, [&](const std::string &e) {
+        std::string_view name = std::string_view(e).substr(0, e.find('='));
+        return is_km_control_var(name) && !allowed(name);
+    });
+}
+
+const NativeTool *find_native(const Config &c, const std::string &path) {
+    for (auto &t : c.native)
+        if (std::regex_match(path, t.re)) return &t;
+    return nullptr;
+}
+
+}  // namespace km
+
+namespace {
+
+using namespace km;
+
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+void do_mount(const char *src, const std::string &dst, const char *type, unsigned long flags, const char *data,
+              const std::string &what) {
+    if (::mount(src, dst.c_str(), type, flags, data) < 0) throw_errno("km handler: mount " + what);
+}
+
+bool has_namespace(const spec::Spec &spec, const char *type) {
+    if (!spec.linux) return false;
+    for (auto &n : spec.linux->namespaces)
+        if (n.type == type) return true;
+    return false;
+}
+
+std::string annotation(const std::map<std::string, std::string> &a, const char *key) {
+    auto it = a.find(key);
+    return it == a.end() ? std::string() : it->second;
+}
+
+bool is_sandbox(const std::map<std::string, std::string> &a) {
+    return annotation(a, "io.kubernetes.cri.container-type") == "sandbox" ||
+           annotation(a, "io.kubernetes.cri-o.ContainerType") == "sandbox";
+}
+
+std::string absolute(const std::string &path) {
+    if (!path.empty() && path[0] == '/') return path;
+    char cwd[4096];
+    if (!::getcwd(cwd, sizeof cwd)) throw_errno("getcwd");
+    std::string base = cwd;
+    std::string p = path.rfind("./", 0) == 0 ? path.substr(2) : path;
+    return (base == "/" ? "" : base) + "/" + p;
+}
+
+// Creates the missing mount point of km without writing to the image: an
+// overlay (upper layer on a private tmpfs) over the nearest existing
+// directory on the way to /opt/kontain/bin. An image without /opt gets an
+// empty /opt directory as its mount point (nothing else; documented).
+void make_km_mountpoint(int root) {
+    std::string dir;
+    for (const char *d : {"/opt/kontain/bin", "/opt/kontain", "/opt"}) {
+        try {
+            rootfs::open_in_root(root, d, false, false);
+            dir = d;
+            break;
+        } catch (const Error &e) {
+            if (e.code() != ENOENT) throw;
+        }
+    }
+    if (dir.empty()) {
+        rootfs::open_in_root(root, "/opt", true, false);
+        dir = "/opt";
+    }
+    UniqueFd lower = rootfs::open_in_root(root, dir, false, false);
+    struct stat st;
+    if (::fstat(lower.get(), &st) < 0 || !S_ISDIR(st.st_mode)) throw Error("km handler: " + dir + " in the image is not a directory");
+    do_mount("tmpfs", fd_path(lower.get()), "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=64k", dir + " (tmpfs)");
+    UniqueFd top = rootfs::open_in_root(root, dir, false, false);
+    if (::mkdirat(top.get(), "upper", 0755) < 0 || ::mkdirat(top.get(), "work", 0755) < 0)
+        throw_errno("km handler: mkdir in the tmpfs over " + dir);
+    // The fd opened before the tmpfs still names the image's directory.
+    std::string data = "lowerdir=" + fd_path(lower.get()) + ",upperdir=" + fd_path(top.get()) +
+                       "/upper,workdir=" + fd_path(top.get()) + "/work";
+    do_mount("overlay", fd_path(top.get()), "overlay", MS_NOSUID | MS_NODEV, data.c_str(), dir + " (overlay)");
+    rootfs::open_in_root(root, kKmPath, true, true);
+}
+
+// km bound read-only at /opt/kontain/bin/km (krun's bind was writable).
+void mount_km(const std::string &rootfs_path, int km_fd) {
+    UniqueFd root(::open(rootfs_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throw_errno("open " + rootfs_path);
+    UniqueFd target;
+    try {
+        target = rootfs::open_in_root(root.get(), kKmPath, false, false);
+    } catch (const Error &e) {
+        if (e.code() != ENOENT) throw;
+        make_km_mountpoint(root.get());
+        target = rootfs::open_in_root(root.get(), kKmPath, false, false);
+    }
+    struct stat st;
+    if (::fstat(target.get(), &st) < 0 || !S_ISREG(st.st_mode))
+        throw Error(std::string("km handler: ") + kKmPath + " in the image is not a regular file");
+    do_mount(fd_path(km_fd).c_str(), fd_path(target.get()), nullptr, MS_BIND, nullptr, kKmPath);
+    target = rootfs::open_in_root(root.get(), kKmPath, false, false);  // the bind mount on top
+    // Flags locked by the source mount (in a user namespace) must be kept.
+    unsigned long keep = 0;
+    struct statvfs vfs;
+    if (::fstatvfs(km_fd, &vfs) == 0) {
+        if (vfs.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+        if (vfs.f_flag & ST_NOATIME) keep |= MS_NOATIME;
+        if (vfs.f_flag & ST_NODIRATIME) keep |= MS_NODIRATIME;
+        if (vfs.f_flag & ST_RELATIME) keep |= MS_RELATIME;
+    }
+    do_mount(nullptr, fd_path(target.get()), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | keep,
+             nullptr, std::string(kKmPath) + " (read-only)");
+}
+
+class KmHandler : public Handler {
+public:
+    explicit KmHandler(Config c) : cfg_(std::move(c)) {}
+    const char *name() const override { return "km"; }
+
+    void edit_spec(spec::Spec &spec) override {
+        if (!has_namespace(spec, "mount")) throw Error("km handler: the container needs its own mount namespace");
+        open_km();
+        add_devices(spec);
+        spec.annotations[kHandlerAnnotation] = "km";
+    }
+
+    // km_fd_ belongs to the runtime's mount namespace, which cannot be a bind
+    // source here: reopen km by path in ours and make sure it is the same file.
+    void before_pivot(const spec::Spec &, const std::string &rootfs) override {
+        UniqueFd km(::open(cfg_.km.c_str(), O_PATH | O_CLOEXEC));
+        struct stat a, b;
+        if (!km || ::fstat(km.get(), &a) < 0 || ::fstat(km_fd_.get(), &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+            throw Error("km handler: km " + cfg_.km + " changed while the container was being created");
+        mount_km(rootfs, km.get());
+    }
+
+    void container_process(std::string &exe, std::vector<std::string> &argv, std::vector<std::string> &env) override {
+        scrub_env(env, cfg_.allow_env);
+        std::string payload = absolute(exe);
+        argv = km_argv(payload, argv);
+        exe = kKmPath;
+    }
+
+    void exec_process(std::string &exe, std::vector<std::string> &argv, std::vector<std::string> &env) override {
+        scrub_env(env, cfg_.allow_env);
+        std::string payload = absolute(exe);
+        if (payload == kKmPath) return;
+        if (const NativeTool *t = find_native(cfg_, payload)) {
+            check_native(*t, payload);
+            exe = t->path;
+            return;
+        }
+        if (cfg_.refuse_unlisted_exec)
+            throw Error("km handler: exec of " + payload + " refused: not in the native_exec allowlist of " +
+                        config_name() + ", and exec_unlisted is \"refuse\" (run km payloads as " + kKmPath +
+                        " PAYLOAD)");
+        argv = km_argv(payload, argv);
+        exe = kKmPath;
+    }
+
+private:
+    Config cfg_;
+    UniqueFd km_fd_;  // verified km; the init binds this very file
+
+    std::string config_name() const { return cfg_.file.empty() ? std::string("(no config file)") : cfg_.file; }
+
+    void open_km() {
+        km_fd_.reset(::open(cfg_.km.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!km_fd_) throw_errno("km handler: open km " + cfg_.km);
+        struct stat st;
+        if (::fstat(km_fd_.get(), &st) < 0 || !S_ISREG(st.st_mode)) throw Error("km handler: km " + cfg_.km + " is not a regular file");
+        if (cfg_.km_sha256.empty()) return;
+        std::string have = sha256_fd(km_fd_.get(), cfg_.km);
+        if (have != cfg_.km_sha256)
+            throw Error("km handler: km " + cfg_.km + " has sha256 " + have + ", but km_sha256 in " + config_name() +
+                        " is " + cfg_.km_sha256 + ": refusing to use it");
+    }
+
+    // In the exec child, inside the container: the tool must still be what
+    // the host config vouches for.
+    void check_native(const NativeTool &t, const std::string &payload) const {
+        UniqueFd fd(::open(t.path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) throw_errno("km handler: native exec of " + payload + ": open " + t.path);
+        std::string have = sha256_fd(fd.get(), t.path);
+        if (have != t.sha256)
+            throw Error("km handler: native exec of " + payload + " refused: " + t.path + " has sha256 " + have +
+                        ", the allowlist in " + config_name() + " wants " + t.sha256);
+    }
+
+    void add_devices(spec::Spec &spec) {
+        // No mknod in a user namespace (or rootless podman): bind the host's nodes.
+        bool bind = has_namespace(spec, "user") ||
+                    annotation(spec.annotations, "io.podman.annotations.privileged") == "false";
+        if (!spec.linux) spec.linux.emplace();
+        auto &lx = *spec.linux;
+        int found = 0;
+        std::string looked;
+        for (auto &host : cfg_.devices) {
+            looked += (looked.empty() ? "" : ", ") + host;
+            struct stat st;
+            if (::stat(host.c_str(), &st) < 0) {
+                if (errno == ENOENT) continue;
+                throw_errno("km handler: stat " + host);
+            }
+            if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) throw Error("km handler: " + host + " is not a device node");
+            std::string path = "/dev/" + host.substr(host.find_last_of('/') + 1);
+            found++;
+            if (bind) {
+                spec.mounts.push_back({path, "bind", host, {"bind", "nosuid", "noexec"}, {}, {}});
+                continue;
+            }
+            std::erase_if(lx.devices, [&](const spec::Device &d) { return d.path == path; });
+            spec::Device d;
+            d.type = S_ISCHR(st.st_mode) ? "c" : "b";
+            d.path = path;
+            d.major = major(st.st_rdev);
+            d.minor = minor(st.st_rdev);
+            d.fileMode = st.st_mode & 07777;
+            d.uid = st.st_uid;
+            d.gid = st.st_gid;
+            lx.devices.push_back(d);
+            if (!lx.resources) lx.resources.emplace();
+            lx.resources->devices.push_back({true, d.type, d.major, d.minor, "rwm"});
+        }
+        if (!found) throw Error("km handler: no virtualization device on this host (looked for " + looked + ")");
+    }
+};
+
+Config load_km_config(const std::string &path, bool missing_ok) {
+    std::string text;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT && missing_ok) return Config{};
+        throw_errno("km config " + path);
+    }
+    return parse_config(read_fd(fd.get()), path);
+}
+
+std::string config_path(const Globals &g) { return g.km_config.empty() ? kDefaultConfig : g.km_config; }
+
+}  // namespace
+
+std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec) {
+    const auto &a = spec.annotations;
+    if (is_sandbox(a)) return std::make_unique<Handler>();
+    bool fired = g.handler == "km" || annotation(a, kHandlerAnnotation) == "km" ||
+                 (g.handler == "km-label" && annotation(a, "app.kontain.version") == "1");
+    // An explicit --km-config must exist; the default one may be absent.
+    if (fired) return std::make_unique<KmHandler>(load_km_config(config_path(g), g.km_config.empty()));
+    // Label mode: the label alone decides.
+    if (g.handler == "km-label") return std::make_unique<Handler>();
+    // The config file as a trigger: one open() that fails on hosts without km.
+    std::string path = config_path(g);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT && g.km_config.empty()) return std::make_unique<Handler>();
+        throw_errno("km config " + path);
+    }
+    Config c = parse_config(read_fd(fd.get()), path);
+    if (!c.all_containers) return std::make_unique<Handler>();
+    return std::make_unique<KmHandler>(std::move(c));
+}
+
+std::unique_ptr<Handler> for_exec(const Globals &g, const std::map<std::string, std::string> &a) {
+    if (is_sandbox(a) || annotation(a, kHandlerAnnotation) != "km") return std::make_unique<Handler>();
+    return std::make_unique<KmHandler>(load_km_config(config_path(g), g.km_config.empty()));
+}
+
+}  // namespace kiln::handlers

@@ -1,0 +1,52 @@
+// The Kontain KM handler: runs the container's payload (and every exec'd
+// process) under the km virtual machine monitor. See km.cpp and
+// contrib/km/README.md. The pure parts are here so that unit tests reach them.
+#pragma once
+
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kiln::handlers::km {
+
+inline constexpr const char *kKmPath = "/opt/kontain/bin/km";  // inside the container
+inline constexpr const char *kDefaultConfig = "/etc/kiln/km.json";
+
+// One natively runnable exec tool: a resolved exec path fully matching
+// `match` (POSIX extended regex, anchored at both ends) runs `path`
+// natively, provided its content has digest `sha256`.
+struct NativeTool {
+    std::string match, path, sha256;
+    std::regex re;
+};
+
+// The host's KM config (JSON, see contrib/km/km.json). Never read from the image.
+struct Config {
+    std::string file;                 // where it came from; "" = built-in defaults
+    std::string km = kKmPath;         // km on the host
+    std::string km_sha256;            // "" = not checked
+    std::vector<std::string> devices = {"/dev/kvm", "/dev/kkm"};  // host nodes; in the container as /dev/<name>
+    bool all_containers = false;      // the file itself is a trigger
+    bool refuse_unlisted_exec = false;  // "exec_unlisted": "km" (default) or "refuse"
+    std::vector<std::string> allow_env;  // km control variables let through ("NAME" or "PREFIX*")
+    std::vector<NativeTool> native;
+};
+
+// Throws Error("km config FILE: ...") naming the bad field.
+Config parse_config(std::string_view text, const std::string &file);
+
+// argv for km: [km, payload, argv[1:]...]; argv unchanged when the payload
+// is km itself. The docker/podman init shim runs under km and its child is
+// not wrapped a second time: [km, /sbin/docker-init, --, km, x] -> [km, /sbin/docker-init, --, x].
+std::vector<std::string> km_argv(const std::string &payload, const std::vector<std::string> &argv);
+
+// km's private control variables (KM_EXEC_*, KM_VERBOSE, KM_LOGTO, ...):
+// an image or an exec could steer km with them. Removed unless allowed.
+bool is_km_control_var(std::string_view name);
+void scrub_env(std::vector<std::string> &env, const std::vector<std::string> &allow);
+
+// The first tool whose pattern matches path, or nullptr.
+const NativeTool *find_native(const Config &c, const std::string &path);
+
+}  // namespace kiln::handlers::km
