@@ -1,10 +1,13 @@
-// Control groups behind one interface. This first cut drives cgroupfs
-// directly: pure v1, hybrid (v1 controllers + cgroup2 at .../unified) and
-// pure v2. The layout is read once per process from /proc/self/mountinfo.
+// Control groups behind one interface, cgroups::Manager, with drivers for
+// cgroup v1 (cgroupfs, also the hybrid layout), v2 (unified) and systemd
+// (a transient unit over sd-bus, libsystemd loaded only when asked for).
+// The layout is read once per process from /proc/self/mountinfo.
 #pragma once
 
 #include <sys/types.h>
 
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,35 +23,61 @@ struct Hierarchy {
     std::string own;  // this process's cgroup in the hierarchy ("/")
 };
 
+// The mounted hierarchies from mountinfo and /proc/self/cgroup text.
+std::vector<Hierarchy> parse_hierarchies(const std::string &mountinfo, const std::string &proc_cgroup);
+// This host's, detected once.
 const std::vector<Hierarchy> &hierarchies();
+
+enum class Layout { none, v1, hybrid, v2 };
+Layout layout_of(const std::vector<Hierarchy> &hs);
+
+bool has_controller(const Hierarchy &h, std::string_view c);
 
 // Where a container's cgroup lives, relative to each hierarchy's root:
 // absolute cgroupsPath as given; relative to kiln's own cgroup otherwise;
 // empty -> <own>/<id> (runc's default).
 std::string relative_path(const Hierarchy &h, const std::string &cgroups_path, const std::string &id);
 
-// The container's cgroup: one directory per hierarchy.
-struct Cgroup {
-    std::vector<std::string> dirs;  // absolute
-
-    // Creates the directories (cpuset values copied down in v1) and applies
-    // resources. On error removes what it created and throws.
-    static Cgroup create(const std::string &cgroups_path, const std::string &id, const spec::Resources *res);
-    void add_pid(pid_t pid) const;
-    // Writes resource values; `update` leaves the device rules alone.
-    void apply(const spec::Resources &res, bool devices = true) const;
-    // Pids in the cgroup (first hierarchy that has cgroup.procs).
-    std::vector<pid_t> pids() const;
-    bool frozen() const;
-    // How many times the kernel's OOM killer struck in the cgroup.
-    unsigned long long oom_kills() const;
-    // runc's stats `data` object (cpu, memory, pids, blkio, hugetlb).
-    // With init_pid > 0, network_interfaces come from its network namespace.
-    void stats(json::Writer &w, int init_pid = 0) const;
-    // Freezes or thaws and waits until the kernel says it is done.
-    void freeze(bool on) const;
-    // Removes the directories, retrying while processes drain (EBUSY).
-    void destroy() const;
+// What a new container asks of its cgroup.
+struct Options {
+    std::string cgroups_path;  // linux.cgroupsPath
+    std::string id;
+    bool systemd = false;  // --systemd-cgroup
+    bool rootless = false;  // carry on without cgroups when they cannot be made and no limits are asked for
+    std::map<std::string, std::string> annotations;  // org.systemd.property.* for the systemd driver
 };
+
+class Manager {
+public:
+    virtual ~Manager() = default;
+    // Makes the cgroup and sets res (may be null). The systemd driver only
+    // works out its path here: its unit starts with the first pid in join().
+    virtual void create(const spec::Resources *res) = 0;
+    // Moves pid into the cgroup.
+    virtual void join(pid_t pid) = 0;
+    // Writes new limits to the live cgroup; device rules are left alone.
+    virtual void update(const spec::Resources &res) = 0;
+    // Freezes or thaws and waits until the kernel says it is done.
+    virtual void freeze(bool on) = 0;
+    virtual bool frozen() const = 0;
+    // Pids in the cgroup.
+    virtual std::vector<pid_t> pids() const = 0;
+    // How many times the kernel's OOM killer struck in the cgroup.
+    virtual unsigned long long oom_kills() const = 0;
+    // runc's stats `data` object. With init_pid > 0, network_interfaces come
+    // from its network namespace.
+    virtual void stats(json::Writer &w, int init_pid) const = 0;
+    // Removes the cgroup, retrying while killed processes drain.
+    virtual void destroy() = 0;
+    // One absolute directory per hierarchy (empty when running without cgroups).
+    virtual const std::vector<std::string> &dirs() const = 0;
+    // The systemd unit ("" for the cgroupfs drivers).
+    virtual std::string unit() const { return ""; }
+};
+
+// The manager for a new container.
+std::unique_ptr<Manager> make(const Options &o);
+// The manager of an existing container from what its state recorded.
+std::unique_ptr<Manager> open(const std::vector<std::string> &dirs, const std::string &unit = "");
 
 }  // namespace kiln::cgroups

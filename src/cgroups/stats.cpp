@@ -1,8 +1,12 @@
 // The `data` object of runc's stats event, read from the container's cgroups
 // (runc's types/events.go field names: containerd and docker decode them).
-#include <sstream>
+#include <dirent.h>
 
-#include "cgroups/cgroup.hpp"
+#include <cstdio>
+#include <sstream>
+#include <tuple>
+
+#include "cgroups/fs.hpp"
 #include "kiln/json.hpp"
 #include "util/fd.hpp"
 
@@ -121,6 +125,33 @@ void v2_stats(json::Writer &w, const std::string &dir) {
     w.end_object();
     w.key("pids").begin_object().key("current").uinteger(read_u64(dir + "/pids.current"));
     w.key("limit").uinteger(read_u64(dir + "/pids.max")).end_object();
+    // io.stat: "8:0 rbytes=1 wbytes=2 rios=3 wios=4 ..." as runc's blkio entries.
+    w.key("blkio").begin_object();
+    std::string text;
+    try_read_file(dir + "/io.stat", text);
+    for (auto [key, read_key, write_key] : {std::tuple{"ioServiceBytesRecursive", "rbytes", "wbytes"},
+                                          std::tuple{"ioServicedRecursive", "rios", "wios"}}) {
+        w.key(key).begin_array();
+        std::istringstream in(text);
+        std::string line;
+        while (std::getline(in, line)) {
+            unsigned major, minor;
+            if (std::sscanf(line.c_str(), "%u:%u", &major, &minor) != 2) continue;
+            std::istringstream f(line.substr(line.find(' ') + 1));
+            std::string kv;
+            while (f >> kv) {
+                auto eq = kv.find('=');
+                if (eq == std::string::npos) continue;
+                std::string k = kv.substr(0, eq);
+                const char *op = k == read_key ? "Read" : k == write_key ? "Write" : nullptr;
+                if (!op) continue;
+                w.begin_object().key("major").uinteger(major).key("minor").uinteger(minor);
+                w.key("op").string(op).key("value").uinteger(std::strtoull(kv.c_str() + eq + 1, nullptr, 10)).end_object();
+            }
+        }
+        w.end_array();
+    }
+    w.end_object();
 }
 
 // runc's network_interfaces (capitalised keys) from the init's view of
@@ -149,25 +180,50 @@ void network_interfaces(json::Writer &w, int pid) {
     w.end_array();
 }
 
-}  // namespace
-
-unsigned long long Cgroup::oom_kills() const {
-    for (auto &d : dirs) {
-        // v1 memory.oom_control and v2 memory.events both have "oom_kill N".
-        for (const char *f : {"/memory.oom_control", "/memory.events"}) {
-            auto pairs = read_pairs(d + f);
-            if (!pairs.empty()) return pair_value(pairs, "oom_kill");
-        }
+// Huge page sizes as cgroup files name them: hugepages-2048kB -> "2MB".
+std::vector<std::string> hugepage_sizes() {
+    std::vector<std::string> out;
+    DIR *d = ::opendir("/sys/kernel/mm/hugepages");
+    if (!d) return out;
+    while (auto *e = ::readdir(d)) {
+        unsigned long kb;
+        if (std::sscanf(e->d_name, "hugepages-%lukB", &kb) != 1) continue;
+        out.push_back(kb >= 1048576 ? std::to_string(kb / 1048576) + "GB"
+                      : kb >= 1024  ? std::to_string(kb / 1024) + "MB"
+                                    : std::to_string(kb) + "KB");
     }
-    return 0;
+    ::closedir(d);
+    return out;
 }
 
-void Cgroup::stats(json::Writer &w, int init_pid) const {
-    auto &hs = hierarchies();
+void hugetlb(json::Writer &w, const std::string *dir, bool v2) {
+    w.key("hugetlb").begin_object();
+    for (auto &size : dir ? hugepage_sizes() : std::vector<std::string>{}) {
+        std::string f = *dir + "/hugetlb." + size + ".";
+        std::string probe;
+        if (!try_read_file(f + (v2 ? "current" : "usage_in_bytes"), probe)) continue;
+        w.key(size).begin_object();
+        if (v2) {
+            auto events = read_pairs(f + "events");
+            w.key("usage").uinteger(read_u64(f + "current")).key("failcnt").uinteger(pair_value(events, "max"));
+        } else {
+            w.key("usage").uinteger(read_u64(f + "usage_in_bytes"));
+            w.key("max").uinteger(read_u64(f + "max_usage_in_bytes"));
+            w.key("failcnt").uinteger(read_u64(f + "failcnt"));
+        }
+        w.end_object();
+    }
+    w.end_object();
+}
+
+}  // namespace
+
+void write_stats(json::Writer &w, const std::vector<Hierarchy> &hs, const std::vector<std::string> &dirs, int init_pid) {
     w.begin_object();
     if (init_pid > 0) network_interfaces(w, init_pid);
     if (hs.size() == 1 && hs[0].v2 && !dirs.empty()) {
         v2_stats(w, dirs[0]);
+        hugetlb(w, &dirs[0], true);
         w.end_object();
         return;
     }
@@ -195,7 +251,10 @@ void Cgroup::stats(json::Writer &w, int init_pid) const {
         w.key("limit").uinteger(read_u64(*by[3] + "/pids.max")).end_object();
     }
     if (by[4]) v1_blkio(w, *by[4]);
-    w.key("hugetlb").begin_object().end_object();
+    const std::string *hdir = nullptr;
+    for (size_t i = 0; i < hs.size() && i < dirs.size(); i++)
+        if (!hs[i].v2 && has_controller(hs[i], "hugetlb")) hdir = &dirs[i];
+    hugetlb(w, hdir, false);
     w.end_object();
 }
 

@@ -253,7 +253,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     }
     child_end.reset();
     try {
-        cgroups::Cgroup{exec_cgroup_dirs(st, o.cgroups)}.add_pid(pid);
+        cgroups::open(exec_cgroup_dirs(st, o.cgroups))->join(pid);
         char go = 'G';
         if (::send(parent_end.get(), &go, 1, MSG_NOSIGNAL) != 1) throw Error("exec process exited unexpectedly");
         char buf[4096];

@@ -42,7 +42,7 @@ class Launch {
 public:
     StateDir dir;
     StoredState st;
-    cgroups::Cgroup cgroup;
+    std::unique_ptr<cgroups::Manager> cgroup;
     UniqueFd sync;
     UniqueFd console_relay;  // foreground run: where the init sends the pty master
     pid_t pid = -1;
@@ -54,7 +54,7 @@ public:
             ::kill(pid, SIGKILL);
             ::waitpid(pid, nullptr, 0);
         }
-        cgroup.destroy();
+        if (cgroup) cgroup->destroy();
         dir.remove();
     }
 };
@@ -178,8 +178,6 @@ void wait_ready(Launch &l, const spec::Spec &spec) {
 // socket (run, which starts it itself).
 std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool use_fifo, bool detached) {
     validate_id(o.id);
-    // Accepted by the command line, not built yet: refused, never ignored.
-    if (g.systemd_cgroup) throw Error("--systemd-cgroup: the systemd cgroup driver is not implemented yet");
     spec::Spec spec = spec::load_config(o.bundle);
     // Payload handler (src/handlers): its spec changes are validated like the rest.
     auto handler = handlers::select(g, spec);
@@ -210,8 +208,16 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
         if (!fifo) throw_errno("open " + f);
     }
     const spec::Resources *res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
-    l->cgroup = cgroups::Cgroup::create(spec.linux ? spec.linux->cgroupsPath : "", o.id, res);
-    st.cgroup_dirs = l->cgroup.dirs;
+    cgroups::Options co;
+    co.cgroups_path = spec.linux ? spec.linux->cgroupsPath : "";
+    co.id = o.id;
+    co.systemd = g.systemd_cgroup;
+    co.rootless = g.rootless == "true" || (g.rootless == "auto" && ::geteuid() != 0);
+    co.annotations = spec.annotations;
+    l->cgroup = cgroups::make(co);
+    l->cgroup->create(res);
+    st.cgroup_dirs = l->cgroup->dirs();
+    st.cgroup_unit = l->cgroup->unit();
 
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
@@ -243,7 +249,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     args.no_pivot = o.no_pivot;
     args.preserve_fds = listen_fds + o.preserve_fds;
     args.console_fd = console.get();
-    args.cgroup_dirs = l->cgroup.dirs;
+    args.cgroup_dirs = l->cgroup->dirs();
     args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns, args.new_time_ns);
 
     pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, args.clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
@@ -257,7 +263,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     l->pid = pid;
     child_end.reset();
 
-    l->cgroup.add_pid(pid);
+    l->cgroup->join(pid);
     if (args.clone_flags & CLONE_NEWUSER) write_id_maps(pid, spec);
     if (spec.process && spec.process->oomScoreAdj)
         write_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*spec.process->oomScoreAdj));
@@ -301,8 +307,7 @@ bool wait_gone(pid_t pid, int timeout_ms) {
 }
 
 void signal_all(const StoredState &st, int sig) {
-    cgroups::Cgroup cg{st.cgroup_dirs};
-    for (pid_t p : cg.pids()) ::kill(p, sig);
+    for (pid_t p : cgroups::open(st.cgroup_dirs, st.cgroup_unit)->pids()) ::kill(p, sig);
 }
 
 // Sends sig to the init, guarding against the pid having been reused.
@@ -325,7 +330,7 @@ void run_poststart(const StoredState &st) {
 
 // poststop failures only warn (runtime-spec).
 void destroy(StateDir &dir, const StoredState &st) {
-    cgroups::Cgroup{st.cgroup_dirs}.destroy();
+    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->destroy();
     if (!st.hooks.empty())
         hooks::run_warn_only(spec::parse_hooks(st.hooks).poststop, "poststop", hook_state(st, "stopped", 0),
                              st.bundle);
@@ -503,7 +508,7 @@ void remove(const Globals &g, const std::string &id, bool force) {
     if (status != "stopped") {
         signal_all(st, SIGKILL);
         // A frozen task cannot die: thaw after queueing the kill.
-        if (status == "paused") cgroups::Cgroup{st.cgroup_dirs}.freeze(false);
+        if (status == "paused") cgroups::open(st.cgroup_dirs, st.cgroup_unit)->freeze(false);
         ::kill(st.pid, SIGKILL);
         wait_gone(st.pid, 10000);
     } else if (!st.own_pid_ns && force) {
@@ -519,7 +524,7 @@ void pause(const Globals &g, const std::string &id) {
     std::string status = status_of(st, dir.path());
     // runc freezes created and running containers; anything else is "not running".
     if (status != "running" && status != "created") throw Error("container not running");
-    cgroups::Cgroup{st.cgroup_dirs}.freeze(true);
+    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->freeze(true);
 }
 
 void resume(const Globals &g, const std::string &id) {
@@ -527,7 +532,7 @@ void resume(const Globals &g, const std::string &id) {
     StateDir dir = StateDir::open(g.root, id);
     StoredState st = dir.load();
     if (status_of(st, dir.path()) != "paused") throw Error("container not paused");
-    cgroups::Cgroup{st.cgroup_dirs}.freeze(false);
+    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->freeze(false);
 }
 
 void update(const Globals &g, const std::string &id, const spec::Resources &r) {
@@ -535,7 +540,7 @@ void update(const Globals &g, const std::string &id, const spec::Resources &r) {
     StateDir dir = StateDir::open(g.root, id);
     StoredState st = dir.load();
     if (status_of(st, dir.path()) == "stopped") throw Error("container not running");
-    cgroups::Cgroup{st.cgroup_dirs}.apply(r, false);
+    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->update(r);
 }
 
 std::string stats_event(const Globals &g, const std::string &id) {
@@ -544,20 +549,21 @@ std::string stats_event(const Globals &g, const std::string &id) {
     if (status_of(st, g.root + "/" + id) == "stopped") throw Error("container with id " + id + " is not running");
     json::Writer w;
     w.begin_object().key("type").string("stats").key("id").string(id).key("data");
-    cgroups::Cgroup{st.cgroup_dirs}.stats(w, st.pid);
+    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->stats(w, st.pid);
     w.end_object();
     return w.str();
 }
 
 unsigned long long oom_kills(const Globals &g, const std::string &id) {
     validate_id(id);
-    return cgroups::Cgroup{load_state(g.root, id).cgroup_dirs}.oom_kills();
+    StoredState st = load_state(g.root, id);
+    return cgroups::open(st.cgroup_dirs, st.cgroup_unit)->oom_kills();
 }
 
 std::vector<int> pids(const Globals &g, const std::string &id) {
     validate_id(id);
     StoredState st = load_state(g.root, id);
-    auto v = cgroups::Cgroup{st.cgroup_dirs}.pids();
+    auto v = cgroups::open(st.cgroup_dirs, st.cgroup_unit)->pids();
     return std::vector<int>(v.begin(), v.end());
 }
 

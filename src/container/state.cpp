@@ -36,6 +36,7 @@ std::string serialize(const StoredState &s) {
     w.key("cgroup_dirs").begin_object();
     for (size_t i = 0; i < s.cgroup_dirs.size(); i++) w.key(std::to_string(i)).string(s.cgroup_dirs[i]);
     w.end_object();
+    if (!s.cgroup_unit.empty()) w.key("cgroup_unit").string(s.cgroup_unit);
     w.end_object();
     return w.str();
 }
@@ -55,6 +56,7 @@ StoredState deserialize(const std::string &text, const std::string &file) {
     for (auto &[k, v] : doc.get_string_map({"annotations"})) s.annotations[k] = v;
     for (auto &kv : doc.get_string_map({"cgroup_dirs"})) s.cgroup_dirs.push_back(kv.second);
     s.hooks = doc.get_string({"hooks"});
+    s.cgroup_unit = doc.get_string({"cgroup_unit"});
     return s;
 }
 
@@ -164,7 +166,7 @@ unsigned long long process_start_time(pid_t pid) {
 std::string status_of(const StoredState &s, const std::string &state_dir) {
     if (s.pid <= 0 || process_start_time(s.pid) != s.start_time) return "stopped";
     if (::access((state_dir + "/exec.fifo").c_str(), F_OK) == 0) return "created";
-    if (cgroups::Cgroup{s.cgroup_dirs}.frozen()) return "paused";
+    if (cgroups::open(s.cgroup_dirs, s.cgroup_unit)->frozen()) return "paused";
     return "running";
 }
 

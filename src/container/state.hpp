@@ -26,6 +26,7 @@ struct StoredState {
     bool has_process = true;  // false: created from a config without a process
     std::map<std::string, std::string> annotations;
     std::vector<std::string> cgroup_dirs;
+    std::string cgroup_unit;  // systemd unit (--systemd-cgroup), "" otherwise
     std::string hooks;  // spec::hooks_json of the config's hooks, "" when none
 };
 

@@ -1,0 +1,116 @@
+// Finding the cgroup hierarchies this process sees (read once).
+#include "cgroups/cgroup.hpp"
+
+#include "kiln/error.hpp"
+#include "util/fd.hpp"
+
+namespace kiln::cgroups {
+namespace {
+
+std::vector<std::string> split(std::string_view s, char sep) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (;;) {
+        size_t pos = s.find(sep, start);
+        out.emplace_back(s.substr(start, pos - start));
+        if (pos == std::string_view::npos) return out;
+        start = pos + 1;
+    }
+}
+
+// Controllers of a v1 mount from its super options ("rw,cpu,cpuacct").
+std::string v1_controllers(const std::string &super_opts) {
+    std::string out;
+    for (auto &opt : split(super_opts, ',')) {
+        if (opt == "rw" || opt == "ro" || opt.empty() || opt.rfind("release_agent=", 0) == 0 || opt == "noprefix" ||
+            opt == "xattr" || opt == "clone_children" || opt == "cpuset_v2_mode")
+            continue;
+        if (!out.empty()) out += ',';
+        out += opt;
+    }
+    return out;
+}
+
+std::string own_cgroup(const std::string &proc_cgroup, const Hierarchy &h) {
+    for (auto &line : split(proc_cgroup, '\n')) {
+        auto first = line.find(':');
+        auto second = line.find(':', first + 1);
+        if (first == std::string::npos || second == std::string::npos) continue;
+        std::string ctrls = line.substr(first + 1, second - first - 1);
+        if (h.v2 ? (line.compare(0, first, "0") == 0 && ctrls.empty()) : ctrls == h.controllers)
+            return line.substr(second + 1);
+    }
+    return "/";
+}
+
+}  // namespace
+
+std::vector<Hierarchy> parse_hierarchies(const std::string &mountinfo, const std::string &proc_cgroup) {
+    std::vector<Hierarchy> out;
+    for (auto &line : split(mountinfo, '\n')) {
+        // id parent maj:min root mountpoint opts [optional...] - fstype source superopts
+        auto dash = line.find(" - ");
+        if (dash == std::string::npos) continue;
+        auto tail = split(std::string_view(line).substr(dash + 3), ' ');
+        if (tail.size() < 3 || (tail[0] != "cgroup" && tail[0] != "cgroup2")) continue;
+        auto head = split(std::string_view(line).substr(0, dash), ' ');
+        if (head.size() < 5 || head[3] != "/") continue;  // a bind of a sub-cgroup: not ours to manage
+        Hierarchy h;
+        h.mount = head[4];
+        h.v2 = tail[0] == "cgroup2";
+        if (!h.v2) h.controllers = v1_controllers(tail[2]);
+        h.own = own_cgroup(proc_cgroup, h);
+        out.push_back(std::move(h));
+    }
+    return out;
+}
+
+namespace {
+
+std::string clean_join(const std::string &a, const std::string &b) {
+    std::string out = a;
+    for (auto &part : split(b, '/')) {
+        if (part.empty() || part == ".") continue;
+        if (part == "..") {
+            auto slash = out.find_last_of('/');
+            out.erase(slash == std::string::npos || slash == 0 ? 1 : slash);
+            continue;
+        }
+        if (out.empty() || out.back() != '/') out += '/';
+        out += part;
+    }
+    return out.empty() ? "/" : out;
+}
+
+}  // namespace
+
+const std::vector<Hierarchy> &hierarchies() {
+    static const std::vector<Hierarchy> h = [] {
+        std::string mountinfo, proc_cgroup;
+        try_read_file("/proc/self/mountinfo", mountinfo);
+        try_read_file("/proc/self/cgroup", proc_cgroup);
+        return parse_hierarchies(mountinfo, proc_cgroup);
+    }();
+    return h;
+}
+
+Layout layout_of(const std::vector<Hierarchy> &hs) {
+    if (hs.empty()) return Layout::none;
+    bool v1 = false, v2 = false;
+    for (auto &h : hs) (h.v2 ? v2 : v1) = true;
+    return v1 ? (v2 ? Layout::hybrid : Layout::v1) : Layout::v2;
+}
+
+bool has_controller(const Hierarchy &h, std::string_view c) {
+    for (auto &x : split(h.controllers, ','))
+        if (x == c) return true;
+    return false;
+}
+
+std::string relative_path(const Hierarchy &h, const std::string &cgroups_path, const std::string &id) {
+    if (cgroups_path.empty()) return clean_join(h.own, id);
+    if (cgroups_path[0] == '/') return clean_join("/", cgroups_path);
+    return clean_join(h.own, cgroups_path);
+}
+
+}  // namespace kiln::cgroups

@@ -1,0 +1,231 @@
+// The cgroupfs manager (v1, hybrid and v2 layouts) and the driver factory.
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "cgroups/devices_bpf.hpp"
+#include "cgroups/fs.hpp"
+#include "cgroups/systemd.hpp"
+#include "kiln/error.hpp"
+#include "util/fd.hpp"
+
+namespace kiln::cgroups {
+
+std::vector<std::pair<std::string, std::string>> *write_log = nullptr;
+
+void write(const std::string &dir, const std::string &file, const std::string &value) {
+    if (write_log) write_log->emplace_back(file, value);
+    write_file(dir + "/" + file, value);
+}
+
+bool exists(const std::string &dir, const std::string &file) { return ::access((dir + "/" + file).c_str(), F_OK) == 0; }
+
+bool wants_limits(const spec::Resources *r) {
+    if (!r) return false;
+    return r->memory || r->cpu || r->pids || r->blockIO || !r->hugepageLimits.empty() || r->network ||
+           !r->rdma.empty() || !r->unified.empty();
+}
+
+namespace {
+
+void sleep_ms(long ms) {
+    struct timespec ts{ms / 1000, (ms % 1000) * 1'000'000};
+    ::nanosleep(&ts, nullptr);
+}
+
+// mkdir each missing level below the hierarchy root; in v1 cpuset a new
+// level starts with empty cpus/mems and must inherit its parent's.
+void make_dirs(const Hierarchy &h, const std::string &rel, std::vector<std::string> &created) {
+    bool cpuset = !h.v2 && has_controller(h, "cpuset");
+    std::string dir = h.mount;
+    size_t start = 0;
+    while (start < rel.size()) {
+        size_t end = rel.find('/', start);
+        if (end == std::string::npos) end = rel.size();
+        std::string part = rel.substr(start, end - start);
+        start = end + 1;
+        if (part.empty()) continue;
+        std::string parent = dir;
+        dir += "/" + part;
+        if (::mkdir(dir.c_str(), 0755) < 0) {
+            if (errno == EEXIST) continue;
+            throw_errno("mkdir " + dir);
+        }
+        created.push_back(dir);
+        if (!cpuset) continue;
+        for (const char *f : {"cpuset.cpus", "cpuset.mems"}) {
+            std::string v;
+            if (try_read_file(dir + "/" + f, v) && v != "\n" && !v.empty()) continue;
+            write(dir, f, read_file(parent + "/" + f));
+        }
+    }
+}
+
+bool permission_error(int e) { return e == EACCES || e == EPERM || e == EROFS; }
+
+}  // namespace
+
+FsManager::FsManager(std::vector<Hierarchy> hs, const Options &o) : hs_(std::move(hs)), rootless_(o.rootless) {
+    for (auto &h : hs_) {
+        rels_.push_back(relative_path(h, o.cgroups_path, o.id));
+        dirs_.push_back(h.mount + (rels_.back() == "/" ? "" : rels_.back()));
+    }
+}
+
+void FsManager::create(const spec::Resources *res) {
+    std::vector<std::string> created;
+    auto undo = [&] {
+        for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
+    };
+    bool v2 = layout_of(hs_) == Layout::v2;
+    try {
+        for (size_t i = 0; i < hs_.size(); i++) {
+            make_dirs(hs_[i], rels_[i], created);
+            if (v2) enable_controllers(hs_[i].mount, rels_[i]);
+        }
+    } catch (const Error &e) {
+        undo();
+        // runc's rootless rule: no cgroup is fine when nothing is limited.
+        if (rootless_ && permission_error(e.code()) && !wants_limits(res)) {
+            dirs_.clear();
+            return;
+        }
+        if (permission_error(e.code()) && wants_limits(res))
+            throw Error(std::string(e.what()) + " (linux.resources asks for limits but cgroups cannot be managed here)",
+                        e.code());
+        throw;
+    }
+    try {
+        // Device rules apply even without linux.resources: runc's defaults.
+        apply(res ? *res : spec::Resources{}, false);
+    } catch (...) {
+        undo();
+        throw;
+    }
+}
+
+void FsManager::apply(const spec::Resources &res, bool update) {
+    bool v2 = layout_of(hs_) == Layout::v2;
+    if (!v2 && !hs_.empty() && !res.unified.empty())
+        throw Error("linux.resources.unified: invalid configuration: cannot use unified on cgroup v1");
+    for (size_t i = 0; i < hs_.size() && i < dirs_.size(); i++) {
+        if (!hs_[i].v2) {
+            write_v1(hs_[i], dirs_[i], res, update);
+        } else if (v2) {
+            // On a hybrid host the cgroup2 mount is only joined, as runc does.
+            write_v2(dirs_[i], res, update);
+            if (!update) attach_device_filter(dirs_[i], device_filter(simplify_device_rules(with_default_devices(res.devices))));
+        }
+    }
+}
+
+void FsManager::update(const spec::Resources &res) { apply(res, true); }
+
+void FsManager::join(pid_t pid) {
+    std::string p = std::to_string(pid);
+    for (auto &d : dirs_) write(d, "cgroup.procs", p);
+}
+
+std::vector<pid_t> FsManager::pids() const {
+    std::vector<pid_t> out;
+    for (auto &d : dirs_) {
+        std::string text;
+        if (!try_read_file(d + "/cgroup.procs", text)) continue;
+        size_t pos = 0;
+        while (pos < text.size()) {
+            size_t end = text.find('\n', pos);
+            if (end == std::string::npos) end = text.size();
+            if (end > pos) out.push_back(static_cast<pid_t>(std::stol(text.substr(pos, end - pos))));
+            pos = end + 1;
+        }
+        break;
+    }
+    return out;
+}
+
+bool FsManager::frozen() const {
+    for (auto &d : dirs_) {
+        std::string v;
+        if (try_read_file(d + "/freezer.state", v)) return v.rfind("FROZEN", 0) == 0 || v.rfind("FREEZING", 0) == 0;
+        if (try_read_file(d + "/cgroup.freeze", v)) return v.rfind("1", 0) == 0;
+    }
+    return false;
+}
+
+void FsManager::freeze(bool on) {
+    for (auto &d : dirs_) {
+        bool v1 = exists(d, "freezer.state");
+        if (!v1 && !exists(d, "cgroup.freeze")) continue;
+        write(d, v1 ? "freezer.state" : "cgroup.freeze", v1 ? (on ? "FROZEN" : "THAWED") : (on ? "1" : "0"));
+        // v1 passes through FREEZING while tasks stop; v2 reports "frozen 1" in cgroup.events.
+        for (int tries = 0; tries < 1000; tries++) {
+            std::string now;
+            if (v1) {
+                if (try_read_file(d + "/freezer.state", now) && now.rfind(on ? "FROZEN" : "THAWED", 0) == 0) return;
+            } else if (try_read_file(d + "/cgroup.events", now) &&
+                       now.find(on ? "frozen 1" : "frozen 0") != std::string::npos) {
+                return;
+            }
+            sleep_ms(1);
+        }
+        throw Error(std::string("timed out waiting for the cgroup to ") + (on ? "freeze" : "thaw"));
+    }
+    throw Error("the container has no freezer cgroup");
+}
+
+unsigned long long FsManager::oom_kills() const {
+    for (auto &d : dirs_) {
+        // v1 memory.oom_control and v2 memory.events both have "oom_kill N".
+        for (const char *f : {"/memory.oom_control", "/memory.events"}) {
+            std::string text;
+            if (!try_read_file(d + f, text)) continue;
+            auto pos = text.find("oom_kill ");
+            return pos == std::string::npos ? 0 : std::strtoull(text.c_str() + pos + 9, nullptr, 10);
+        }
+    }
+    return 0;
+}
+
+void FsManager::stats(json::Writer &w, int init_pid) const { write_stats(w, hs_, dirs_, init_pid); }
+
+void FsManager::destroy() {
+    for (auto &d : dirs_) {
+        // A process that was just killed leaves the cgroup a little later;
+        // kill -9 races can also leave a straggler: retry until empty.
+        for (int tries = 0; tries < 2500; tries++) {
+            if (::rmdir(d.c_str()) == 0 || errno == ENOENT) break;
+            if (errno != EBUSY) break;
+            // Something forked while the container was being killed: kill it too.
+            if (tries % 100 == 99) {
+                std::string procs;
+                try_read_file(d + "/cgroup.procs", procs);
+                for (size_t pos = 0; pos < procs.size();) {
+                    size_t end = procs.find('\n', pos);
+                    if (end == std::string::npos) end = procs.size();
+                    if (end > pos) ::kill(static_cast<pid_t>(std::stol(procs.substr(pos, end - pos))), SIGKILL);
+                    pos = end + 1;
+                }
+            }
+            sleep_ms(2);
+        }
+    }
+}
+
+std::unique_ptr<Manager> make(const Options &o) {
+    if (o.systemd) return make_systemd(hierarchies(), o);
+    return std::make_unique<FsManager>(hierarchies(), o);
+}
+
+std::unique_ptr<Manager> open(const std::vector<std::string> &dirs, const std::string &unit) {
+    auto &hs = hierarchies();
+    // Dirs line up with hierarchies; a container without cgroups has none.
+    std::vector<Hierarchy> mine(hs.begin(), hs.begin() + std::min(hs.size(), dirs.size()));
+    auto fs = std::make_unique<FsManager>(mine, dirs);
+    if (!unit.empty()) return open_systemd(std::move(fs), unit);
+    return fs;
+}
+
+}  // namespace kiln::cgroups
