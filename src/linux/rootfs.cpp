@@ -176,11 +176,13 @@ std::string path_in_root(int root_fd, int fd) {
 }
 
 // CVE-2019-19921 (runc's checkProcMount): nothing is mounted over /proc but
-// procfs, nor inside it but the files lxcfs emulates; judged on the resolved
+// procfs, nor inside it but the files lxcfs emulates (tmpfs, which masks, and
+// mqueue excepted, as in runc); judged on the resolved
 // destination, so a symlink in the rootfs does not get round it.
 void check_proc_mount(int root_fd, const spec::Mount &m, int dst_fd) {
-    if (m.type == "proc" || m.type == "sysfs" || m.type == "cgroup" || m.type == "cgroup2" ||
-        unsafe::off("cve-2019-19921"))
+    // runc checks bind mounts and the types without a case of their own.
+    if (m.type == "proc" || m.type == "sysfs" || m.type == "cgroup" || m.type == "cgroup2" || m.type == "tmpfs" ||
+        m.type == "mqueue" || unsafe::off("cve-2019-19921"))
         return;
     std::string where = path_in_root(root_fd, dst_fd);
     if (where == "/proc") {

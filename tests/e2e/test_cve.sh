@@ -116,9 +116,9 @@ test_cve_2024_21626_no_fd_leak_to_process() {
 
 # A created (not started) container: a process exec'd into it, with the same
 # user and capabilities as the container's own process, goes through
-# /proc/1/fd of the waiting init. It must find nothing there: no fd that
-# leads to the host's /proc (the runner's pid shows up there) or to the
-# runtime's state (exec.fifo).
+# /proc/1/fd of the waiting init. No fd there may lead to the host's /proc
+# (the runner's pid shows up there); with kiln none may be open at all (not
+# even exec.fifo, the runtime's state).
 test_cve_2016_9962_created_init_fds() {
 	local id b
 	id=$(new_id)
@@ -134,7 +134,10 @@ test_cve_2016_9962_created_init_fds() {
 		cat /proc/1/environ >/dev/null 2>&1 && echo "REACHED /proc/1/environ"
 		true'
 	expect_ok "exec into the created container"
-	[[ $OUT != *REACHED* ]] || fail "$(ctx "a container process reached the waiting init's fds")"
+	[[ $OUT != *"REACHED the host"* ]] || fail "$(ctx "a container process reached the host through the waiting init's fds")"
+	# runc 1.1.5's waiting init is dumpable (without a user namespace): its
+	# stdio, exec.fifo and epoll fds are open to the container. kiln's is not.
+	[ "$RT_NAME" != kiln ] || [[ $OUT != *REACHED* ]] || fail "$(ctx "a container process reached the waiting init's fds")"
 	cap rt start "$id"
 	expect_ok "start"
 	wait_file "$b/share/started"
@@ -298,13 +301,13 @@ test_cve_2019_19921_mount_over_proc() {
 	ln -s /proc/sys/kernel "$rootfs/kdata"
 	mkdir -p "$TD/fake/self/attr" "$TD/fake/sys"
 	echo 1234 >"$TD/fake/uptime"
-	for m in "/proc bind" "/data bind" "/kdata bind" "/data/sys tmpfs"; do
+	for m in "/proc bind" "/data bind" "/kdata bind" "/data/sys ramfs"; do
 		set -- $m
 		id=$(new_id)
 		if [ "$2" = bind ]; then
 			b=$(C_ROOTFS=$rootfs C_MOUNTS="{\"destination\": \"$1\", \"type\": \"bind\", \"source\": \"$TD/fake\", \"options\": [\"rbind\"]}" mkb "$id" sh -c 'ls /proc/self/attr /proc/sys; true')
 		else
-			b=$(C_ROOTFS=$rootfs C_MOUNTS="{\"destination\": \"$1\", \"type\": \"tmpfs\", \"source\": \"tmpfs\"}" mkb "$id" true)
+			b=$(C_ROOTFS=$rootfs C_MOUNTS="{\"destination\": \"$1\", \"type\": \"$2\", \"source\": \"$2\"}" mkb "$id" true)
 		fi
 		cap rt run --bundle "$b" "$id"
 		[ "$RC" != 0 ] || fail "$(ctx "a $2 mount at $1 (inside /proc) was accepted")"
