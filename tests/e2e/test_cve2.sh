@@ -58,7 +58,7 @@ test_cve_2021_30465_mount_destination_swap() {
 	ln -s "$target" "$vol/swap"
 	make_rootfs "$TD/rootfs" || fail "cannot make a rootfs"
 	mounts="{ \"destination\": \"/vol\", \"type\": \"bind\", \"source\": \"$vol\", \"options\": [\"rbind\"] }"
-	for k in $(seq 0 159); do
+	for k in $(seq 0 127); do
 		mkdir -p "$vol/mnt1/sub$k" "$target/sub$k" "$TD/rootfs$target/sub$k"
 		mounts+=", { \"destination\": \"/vol/mnt1/sub$k\", \"type\": \"bind\", \"source\": \"$marker\", \"options\": [\"bind\"] }"
 	done
@@ -74,7 +74,7 @@ test_cve_2021_30465_mount_destination_swap() {
 	racer=$!
 	note_pid $racer
 	poll 10 test -L "$vol/mnt1" || fail "the racer does not swap"
-	for i in $(seq 1 4); do
+	for i in $(seq 1 3); do
 		id=$(new_id)
 		b=$(C_ROOTFS=$TD/rootfs C_MOUNTS=$mounts mkb "$id" sh -c 'ls /hostview/sub*/ESCAPED 2>/dev/null | wc -l')
 		cap rt run --bundle "$b" "$id"
@@ -138,8 +138,9 @@ test_cve_2025_52565_console_source_redirect() {
 	poll 30 _exists "$sock.ready" || fail "console receiver did not start: $(cat "$sock.out")"
 	cap rt run -d --console-socket "$sock" --bundle "$b" "$id"
 	if [ "$RC" != 0 ]; then
-		rt delete -f "$id" >/dev/null 2>&1
-		fail "$(ctx "run with a terminal failed")"
+		# Refusing a /proc that is not procfs (runc does) is safe too.
+		expect_msg "proc" "a refusal should name /proc"
+		return 0
 	fi
 	wait_file_has() { grep -q "console=" "$1"; }
 	poll 10 wait_file_has "$sock.out" || fail "no output from the payload: $(cat "$sock.out")"
@@ -161,7 +162,10 @@ test_cve_2025_52881_sysctl_fake_proc() {
 	add_sysctl "$b" kernel.domainname cve52881
 	cap rt run --bundle "$b" "$id"
 	[ "$(cat "$b/share/sys/kernel/domainname")" = ORIG ] || fail "$(ctx "the sysctl was written into the volume's file")"
-	expect_ok "run with a sysctl"
+	if [ "$RC" != 0 ]; then
+		expect_msg "proc" "a refusal should name /proc"
+		return 0
+	fi
 	expect_out_eq cve52881 "the real kernel.domainname"
 }
 
@@ -196,7 +200,11 @@ test_cve_2025_52881_fake_cap_last_cap() {
 	mkdir -p "$b/share/sys/kernel"
 	echo 0 >"$b/share/sys/kernel/cap_last_cap"
 	cap rt run --bundle "$b" "$id"
-	expect_ok
+	if [ "$RC" != 0 ]; then
+		# Refusing a /proc that is not procfs (runc does) is safe too.
+		expect_msg "proc" "a refusal should name /proc"
+		return 0
+	fi
 	# CAP_KILL (5), CAP_NET_BIND_SERVICE (10), CAP_AUDIT_WRITE (29)
 	expect_out_eq "CapBnd:	0000000020000420" "the bounding set"
 }
