@@ -114,7 +114,7 @@ fi
 CONSOLE=${KILN_VM_CONSOLE:-$WORK/console.log}
 timeout_s=${KILN_VM_TIMEOUT:-1200}
 vm_log "booting $MODE VM ($KVER, TCG, ${KILN_VM_SMP:-2} cpus, ${KILN_VM_MEM:-2560} MiB); prepared in $((SECONDS - t0)) s"
-tboot=$SECONDS
+tboot=$(date +%s)
 # ttyS0: console (log file); ttyS1: the command's output (our stdout)
 timeout -k 10 "$timeout_s" "$QEMU" -nodefaults -no-user-config -nographic -no-reboot \
 	-machine q35 -accel tcg,thread=multi -cpu max \
@@ -141,5 +141,8 @@ if [ ! -f "$WORK/share/status" ]; then
 	exit 125
 fi
 rc=$(cat "$WORK/share/status")
-vm_log "$MODE VM done in $((SECONDS - tboot)) s, command exit status $rc"
+# the share's files carry the host's clock: boot = qemu start to the command
+t1=$(stat -c %Y "$WORK/share/started" 2>/dev/null || echo "$tboot")
+t2=$(stat -c %Y "$WORK/share/status")
+vm_log "$MODE VM: boot $((t1 - tboot)) s, command $((t2 - t1)) s, total $(($(date +%s) - tboot)) s; exit status $rc"
 exit "$rc"
