@@ -28,6 +28,7 @@ set -uo pipefail
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$VM_DIR/../.." && pwd)
 cd "$REPO" || exit 2
+# shellcheck source=tests/vm/lib.sh
 . "$VM_DIR/lib.sh"
 
 skip() {

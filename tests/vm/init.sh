@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash disable=SC2013,SC2093,SC2015
 # tests/vm/init.sh - /init of the VM's initramfs (busybox sh), see README.md.
 #
 # 1. loads the modules listed in /modules (virtio, 9p, overlay, ...);
@@ -28,7 +29,7 @@ die() {
 	sleep 1000
 }
 
-mode=v2 sysroot= binds=
+mode=v2 sysroot='' binds=''
 for a in $(cat /proc/cmdline); do
 	case $a in
 	kiln.mode=*) mode=${a#kiln.mode=} ;;

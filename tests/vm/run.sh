@@ -30,6 +30,7 @@
 set -uo pipefail
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$VM_DIR/../.." && pwd)
+# shellcheck source=tests/vm/lib.sh
 . "$VM_DIR/lib.sh"
 
 usage() { echo "usage: $0 v2|systemd [--] CMD [ARG...]" >&2; exit 125; }
@@ -48,9 +49,13 @@ MODULES="virtio_pci 9pnet_virtio 9p overlay virtio_rng veth bridge dummy tun loo
  autofs4 ${KILN_VM_MODULES:-}"
 
 t0=$SECONDS
+# one preparer of the cache at a time (parallel runs share it)
+mkdir -p "$VM_CACHE" && exec 8>"$VM_CACHE/.lock" && flock -w 1800 8 ||
+	{ vm_log "cannot lock $VM_CACHE/.lock"; exit 125; }
 vm_kernel || exit 125
 SYSROOT=
 if [ "$MODE" = systemd ]; then
+	# shellcheck source=tests/vm/sysroot.sh
 	. "$VM_DIR/sysroot.sh"
 	SYSROOT=$(vm_sysroot) || exit 125
 fi
@@ -79,6 +84,7 @@ if [ ! -s "$mcache" ]; then
 	vm_modules $MODULES >"$mcache.tmp" && mv "$mcache.tmp" "$mcache" || exit 125
 fi
 cp "$mcache" "$WORK/mods"
+exec 8>&-
 while read -r m; do
 	cp "$m" "$WORK/initrd/lib/modules/" && basename "$m" >>"$WORK/initrd/modules"
 done <"$WORK/mods"

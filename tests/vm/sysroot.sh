@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/vm/sysroot.sh - the root file system of "run.sh systemd" (sourced).
 #
 # A minimal Debian 12 (mmdebstrap --variant=minbase) with systemd as init,
