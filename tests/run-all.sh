@@ -7,15 +7,19 @@
 # 2. builds: meson setup build -Dwerror=true && ninja -C build;
 # 3. runs the Catch2 unit tests (build/tests/kiln-unit), counted per test case;
 # 4. runs the end-to-end suite tests/e2e/run.sh against build/kiln;
-# 5. runs the runtime-tools conformance suite (runtime-tools-conformance/run.sh):
+# 5. runs the cgroup e2e tests in a pure cgroup-v2 VM and in a systemd VM
+#    (tests/vm/ci.sh: qemu, TCG; about 10 min), added to the totals;
+# 6. runs the runtime-tools conformance suite (runtime-tools-conformance/run.sh):
 #    reported on its own line "conformance: N passed, N failed", NOT added to
 #    the totals and NOT failing the run (kiln does not pass all of it yet).
 #
-# The last line is exactly "N passed, N failed" (unit test cases + e2e tests);
+# The last line is exactly "N passed, N failed" (unit test cases + e2e tests
+# + VM e2e tests);
 # the exit status is non-zero if the build failed or any unit/e2e test failed.
 #
 # Environment:
-#   KILN_SKIP_CONFORMANCE=1   skip step 5
+#   KILN_SKIP_VM=1            skip step 5 (tests/vm/ci.sh; KILN_VM_* passed on)
+#   KILN_SKIP_CONFORMANCE=1   skip step 6
 #   KILN_SKIP_DEPS=1          do not apt-get anything
 #   KILN_BUILD_DIR=build      build directory
 #   KILN_CONFORMANCE_STRICT=1 count conformance failures as a failure of the run
@@ -135,6 +139,27 @@ fi
 echo "e2e: $e2e_pass passed, $e2e_fail failed"
 total_pass=$((total_pass + e2e_pass)) total_fail=$((total_fail + e2e_fail))
 
+# --------------------------------------------------------------------- vm ---
+vm_line="vm: skipped (KILN_SKIP_VM=1)"
+if [ "${KILN_SKIP_VM:-0}" != 1 ]; then
+	say "cgroup v2 and systemd VMs (tests/vm/ci.sh)"
+	vlog=$(mktemp "${TMPDIR:-/tmp}/kiln-vm-log.XXXXXX")
+	KILN=$KILN_BIN bash tests/vm/ci.sh 2>&1 | tee "$vlog"
+	v=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$vlog" | tail -n1)
+	rm -f "$vlog"
+	if [ -n "$v" ]; then
+		vm_pass=${v%% passed*}
+		vm_fail=${v#*passed, }
+		vm_fail=${vm_fail%% failed}
+	else
+		echo "run-all: the VM tests did not finish"
+		vm_pass=0 vm_fail=1
+	fi
+	vm_line="vm: $vm_pass passed, $vm_fail failed"
+	echo "$vm_line"
+	total_pass=$((total_pass + vm_pass)) total_fail=$((total_fail + vm_fail))
+fi
+
 # ------------------------------------------------------------ conformance ---
 conf_line="conformance: skipped (KILN_SKIP_CONFORMANCE=1)"
 if [ "${KILN_SKIP_CONFORMANCE:-0}" != 1 ]; then
@@ -159,6 +184,7 @@ fi
 say "summary"
 echo "unit: $unit_pass passed, $unit_fail failed"
 echo "e2e: $e2e_pass passed, $e2e_fail failed"
+echo "$vm_line"
 echo "$conf_line"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]

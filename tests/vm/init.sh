@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash disable=SC2013,SC2093,SC2015
 # tests/vm/init.sh - /init of the VM's initramfs (busybox sh), see README.md.
 #
 # 1. loads the modules listed in /modules (virtio, 9p, overlay, ...);
@@ -28,7 +29,7 @@ die() {
 	sleep 1000
 }
 
-mode=v2 sysroot= binds=
+mode=v2 sysroot='' binds=''
 for a in $(cat /proc/cmdline); do
 	case $a in
 	kiln.mode=*) mode=${a#kiln.mode=} ;;
@@ -68,7 +69,8 @@ if [ "$mode" = systemd ]; then
 	ln -sf ../kiln-vm.service /newroot/etc/systemd/system/multi-user.target.wants/kiln-vm.service
 	for u in serial-getty@ttyS0.service serial-getty@ttyS1.service getty@tty1.service \
 		systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer man-db.timer \
-		e2scrub_all.timer fstrim.timer systemd-networkd.service; do
+		e2scrub_all.timer fstrim.timer systemd-networkd.service systemd-binfmt.service \
+		proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount; do
 		ln -sf /dev/null "/newroot/etc/systemd/system/$u"
 	done
 	echo kiln-vm >/newroot/etc/hostname

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/vm/lib.sh - shared by tests/vm/run.sh and tests/vm/ci.sh (sourced).
 #
 # Kernel: Debian 12's linux-image-6.1.0-*-amd64, fetched with "apt-get
