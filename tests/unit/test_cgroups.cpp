@@ -494,3 +494,30 @@ TEST_CASE("org.systemd.property annotations", "[cgroups][systemd]") {
     CHECK_THROWS_WITH(annotation_properties({{"org.systemd.property.Bad_Name", "1"}}), Contains("non-alphabetic"));
     CHECK_THROWS_WITH(annotation_properties({{"org.systemd.property.Foo", "uint64 x"}}), Contains("parse error"));
 }
+
+// runc's rootless rule: no cgroup (no permission) is fine only while the
+// config limits nothing. /sys/kernel refuses mkdir with EPERM, even for root.
+TEST_CASE("cgroupfs manager without permission: rootless goes on only without limits", "[cgroups]") {
+    Hierarchy h;
+    h.mount = "/sys/kernel";
+    h.controllers = "pids";
+    Options o;
+    o.cgroups_path = "/kiln-unit-rootless";
+    o.id = "c1";
+    o.rootless = true;
+    FsManager quiet({h}, o);
+    quiet.create(nullptr);
+    CHECK(quiet.dirs().empty());
+    quiet.join(::getpid());  // nothing to join
+    quiet.destroy();
+
+    spec::Resources r;
+    r.pids.emplace();
+    r.pids->limit = 10;
+    FsManager limited({h}, o);
+    CHECK_THROWS_WITH(limited.create(&r), Contains("asks for limits"));
+
+    o.rootless = false;
+    FsManager root({h}, o);
+    CHECK_THROWS_WITH(root.create(nullptr), Contains("mkdir /sys/kernel/kiln-unit-rootless"));
+}
