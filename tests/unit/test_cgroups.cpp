@@ -521,3 +521,20 @@ TEST_CASE("cgroupfs manager without permission: rootless goes on only without li
     FsManager root({h}, o);
     CHECK_THROWS_WITH(root.create(nullptr), Contains("mkdir /sys/kernel/kiln-unit-rootless"));
 }
+
+TEST_CASE("cgroupfs manager: a limit without its v1 hierarchy is an error and leaves nothing", "[cgroups]") {
+    FakeDir root({});
+    Hierarchy h;
+    h.mount = root.path;
+    h.controllers = "pids";
+    Options o;
+    o.cgroups_path = "/parent/c1";
+    o.id = "c1";
+    spec::Resources r;
+    r.hugepageLimits.push_back({"2MB", 1 << 21});
+    FsManager m({h}, o);
+    REQUIRE(m.dirs() == std::vector<std::string>{root.path + "/parent/c1"});
+    CHECK_THROWS_WITH(m.create(&r), Contains("linux.resources.hugepageLimits") && Contains("no hugetlb cgroup hierarchy"));
+    struct stat st;
+    CHECK(::stat((root.path + "/parent").c_str(), &st) < 0);
+}
