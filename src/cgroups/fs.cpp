@@ -154,6 +154,20 @@ void FsManager::apply(const spec::Resources &res, bool update) {
 
 void FsManager::update(const spec::Resources &res) { apply(res, true); }
 
+void FsManager::check_memory_usage(const spec::Resources &res) const {
+    if (!res.memory || !res.memory->checkBeforeUpdate.value_or(false)) return;
+    int64_t limit = res.memory->limit.value_or(0);
+    if (limit <= 0) return;
+    for (size_t i = 0; i < hs_.size() && i < dirs_.size(); i++) {
+        const char *file = hs_[i].v2 ? "memory.current" : has_controller(hs_[i], "memory") ? "memory.usage_in_bytes" : nullptr;
+        std::string v;
+        if (!file || !try_read_file(dirs_[i] + "/" + file, v)) continue;
+        unsigned long long usage = std::strtoull(v.c_str(), nullptr, 10);
+        if (static_cast<unsigned long long>(limit) < usage)
+            throw Error("rejecting memory limit " + std::to_string(limit) + " below usage " + std::to_string(usage));
+    }
+}
+
 void FsManager::join(pid_t pid) {
     std::string p = std::to_string(pid);
     for (auto &d : dirs_) write(d, "cgroup.procs", p);
