@@ -64,6 +64,35 @@ void make_dirs(const Hierarchy &h, const std::string &rel, std::vector<std::stri
     }
 }
 
+// v1: a limit whose controller has no hierarchy here cannot be set; runc
+// fails with "cannot set X limit: container could not join or create cgroup".
+void check_v1_controllers(const std::vector<Hierarchy> &hs, const spec::Resources &r) {
+    auto need = [&](bool asked, const char *ctrl, const char *field) {
+        if (!asked) return;
+        for (auto &h : hs)
+            if (!h.v2 && has_controller(h, ctrl)) return;
+        throw Error(std::string(field) + ": cannot set " + ctrl + " limit: no " + ctrl + " cgroup hierarchy on this host");
+    };
+    if (auto &m = r.memory)
+        need(m->limit || m->reservation || m->swap || m->kernelTCP || m->swappiness || m->disableOOMKiller.value_or(false),
+             "memory", "linux.resources.memory");
+    if (auto &c = r.cpu) {
+        need(c->shares || c->quota || c->period || c->burst || c->realtimePeriod || c->realtimeRuntime || c->idle, "cpu",
+             "linux.resources.cpu");
+        need(!c->cpus.empty() || !c->mems.empty(), "cpuset", "linux.resources.cpu.cpus");
+    }
+    need(r.pids && r.pids->limit, "pids", "linux.resources.pids");
+    if (auto &b = r.blockIO)
+        need(b->weight.value_or(0) || b->leafWeight.value_or(0) || !b->weightDevice.empty() ||
+                 !b->throttleReadBpsDevice.empty() || !b->throttleWriteBpsDevice.empty() ||
+                 !b->throttleReadIOPSDevice.empty() || !b->throttleWriteIOPSDevice.empty(),
+             "blkio", "linux.resources.blockIO");
+    need(!r.hugepageLimits.empty(), "hugetlb", "linux.resources.hugepageLimits");
+    need(r.network && r.network->classID, "net_cls", "linux.resources.network.classID");
+    need(r.network && !r.network->priorities.empty(), "net_prio", "linux.resources.network.priorities");
+    need(!r.rdma.empty(), "rdma", "linux.resources.rdma");
+}
+
 bool permission_error(int e) { return e == EACCES || e == EPERM || e == EROFS; }
 
 }  // namespace
@@ -111,6 +140,7 @@ void FsManager::apply(const spec::Resources &res, bool update) {
     bool v2 = layout_of(hs_) == Layout::v2;
     if (!v2 && !hs_.empty() && !res.unified.empty())
         throw Error("linux.resources.unified: invalid configuration: cannot use unified on cgroup v1");
+    if (!v2 && !hs_.empty()) check_v1_controllers(hs_, res);
     for (size_t i = 0; i < hs_.size() && i < dirs_.size(); i++) {
         if (!hs_[i].v2) {
             write_v1(hs_[i], dirs_[i], res, update);
@@ -123,6 +153,20 @@ void FsManager::apply(const spec::Resources &res, bool update) {
 }
 
 void FsManager::update(const spec::Resources &res) { apply(res, true); }
+
+void FsManager::check_memory_usage(const spec::Resources &res) const {
+    if (!res.memory || !res.memory->checkBeforeUpdate.value_or(false)) return;
+    int64_t limit = res.memory->limit.value_or(0);
+    if (limit <= 0) return;
+    for (size_t i = 0; i < hs_.size() && i < dirs_.size(); i++) {
+        const char *file = hs_[i].v2 ? "memory.current" : has_controller(hs_[i], "memory") ? "memory.usage_in_bytes" : nullptr;
+        std::string v;
+        if (!file || !try_read_file(dirs_[i] + "/" + file, v)) continue;
+        unsigned long long usage = std::strtoull(v.c_str(), nullptr, 10);
+        if (static_cast<unsigned long long>(limit) < usage)
+            throw Error("rejecting memory limit " + std::to_string(limit) + " below usage " + std::to_string(usage));
+    }
+}
 
 void FsManager::join(pid_t pid) {
     std::string p = std::to_string(pid);

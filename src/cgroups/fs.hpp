@@ -55,6 +55,8 @@ public:
     void stats(json::Writer &w, int init_pid) const override;
     void destroy() override;
     const std::vector<std::string> &dirs() const override { return dirs_; }
+    // memory.checkBeforeUpdate: throws when the new limit is below the usage.
+    void check_memory_usage(const spec::Resources &res) const;
 
 private:
     void apply(const spec::Resources &res, bool update);

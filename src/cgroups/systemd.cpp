@@ -576,6 +576,8 @@ public:
     }
 
     void update(const spec::Resources &res) override {
+        // Before systemd sets a limit that would OOM-kill the container.
+        fs_->check_memory_usage(res);
         Bus bus;
         bus.set_properties(unit_, resource_properties(res, v2_, false));
         fs_->update(res);

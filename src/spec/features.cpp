@@ -66,8 +66,8 @@ void linux_section(Writer &w) {
     string_array(w, "namespaces", names::kNamespaces);
     string_array(w, "capabilities", names::kCapabilities);
     w.key("cgroup").begin_object();
-    w.key("v1").boolean(true).key("v2").boolean(true).key("systemd").boolean(false);
-    w.key("systemdUser").boolean(false).key("rdma").boolean(false);
+    w.key("v1").boolean(true).key("v2").boolean(true).key("systemd").boolean(true);
+    w.key("systemdUser").boolean(false).key("rdma").boolean(true);
     w.end_object();
     seccomp_section(w);
     enabled(w, "apparmor", false);

@@ -494,3 +494,47 @@ TEST_CASE("org.systemd.property annotations", "[cgroups][systemd]") {
     CHECK_THROWS_WITH(annotation_properties({{"org.systemd.property.Bad_Name", "1"}}), Contains("non-alphabetic"));
     CHECK_THROWS_WITH(annotation_properties({{"org.systemd.property.Foo", "uint64 x"}}), Contains("parse error"));
 }
+
+// runc's rootless rule: no cgroup (no permission) is fine only while the
+// config limits nothing. /sys/kernel refuses mkdir with EPERM, even for root.
+TEST_CASE("cgroupfs manager without permission: rootless goes on only without limits", "[cgroups]") {
+    Hierarchy h;
+    h.mount = "/sys/kernel";
+    h.controllers = "pids";
+    Options o;
+    o.cgroups_path = "/kiln-unit-rootless";
+    o.id = "c1";
+    o.rootless = true;
+    FsManager quiet({h}, o);
+    quiet.create(nullptr);
+    CHECK(quiet.dirs().empty());
+    quiet.join(::getpid());  // nothing to join
+    quiet.destroy();
+
+    spec::Resources r;
+    r.pids.emplace();
+    r.pids->limit = 10;
+    FsManager limited({h}, o);
+    CHECK_THROWS_WITH(limited.create(&r), Contains("asks for limits"));
+
+    o.rootless = false;
+    FsManager root({h}, o);
+    CHECK_THROWS_WITH(root.create(nullptr), Contains("mkdir /sys/kernel/kiln-unit-rootless"));
+}
+
+TEST_CASE("cgroupfs manager: a limit without its v1 hierarchy is an error and leaves nothing", "[cgroups]") {
+    FakeDir root({});
+    Hierarchy h;
+    h.mount = root.path;
+    h.controllers = "pids";
+    Options o;
+    o.cgroups_path = "/parent/c1";
+    o.id = "c1";
+    spec::Resources r;
+    r.hugepageLimits.push_back({"2MB", 1 << 21});
+    FsManager m({h}, o);
+    REQUIRE(m.dirs() == std::vector<std::string>{root.path + "/parent/c1"});
+    CHECK_THROWS_WITH(m.create(&r), Contains("linux.resources.hugepageLimits") && Contains("no hugetlb cgroup hierarchy"));
+    struct stat st;
+    CHECK(::stat((root.path + "/parent").c_str(), &st) < 0);
+}
