@@ -1,5 +1,6 @@
 // Semantic checks on a parsed spec, run before anything is created, so a bad
 // config fails with a message naming the field instead of a failed syscall.
+#include <algorithm>
 #include <array>
 #include <set>
 #include <string>
@@ -190,9 +191,32 @@ void check_seccomp(const std::optional<Seccomp> &s) {
     check_seccomp_syscalls(s->syscalls);
 }
 
+// runc's rule: a sysctl is allowed only when the namespace it belongs to is
+// the container's own (present in linux.namespaces).
+void check_sysctl(const Linux &l) {
+    static constexpr std::array<std::string_view, 11> ipc_keys = {
+        "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",         "kernel.shmall",      "kernel.shmmax",
+        "kernel.shmmni", "kernel.shm_rmid_forced", "kernel.msg_next_id", "kernel.sem_next_id", "kernel.shm_next_id"};
+    for (const auto &[raw, value] : l.sysctl) {
+        if (raw.empty()) fail("linux.sysctl", "empty key");
+        std::string key = raw;  // "net/ipv4/ip_forward" names the same sysctl
+        std::replace(key.begin(), key.end(), '/', '.');
+        std::string field = "linux.sysctl." + raw;
+        if (names::known(ipc_keys, key) || key.rfind("fs.mqueue.", 0) == 0) {
+            if (!find_namespace(l, "ipc")) fail(field, "not allowed in the host's ipc namespace");
+        } else if (key.rfind("net.", 0) == 0) {
+            if (!find_namespace(l, "network")) fail(field, "not allowed in the host's network namespace");
+        } else if (key == "kernel.domainname" && find_namespace(l, "uts")) {
+        } else if (key == "kernel.hostname" && find_namespace(l, "uts")) {
+            fail(field, "not allowed as it conflicts with the hostname field");
+        } else {
+            fail(field, "not in a separate kernel namespace");
+        }
+    }
+}
+
 void check_linux_misc(const Linux &l) {
-    for (const auto &[key, value] : l.sysctl)
-        if (key.empty()) fail("linux.sysctl", "empty key");
+    check_sysctl(l);
     if (!l.rootfsPropagation.empty() && !names::known(names::kPropagations, l.rootfsPropagation))
         fail("linux.rootfsPropagation", "unknown propagation " + quoted(l.rootfsPropagation));
     if (l.personality && l.personality->domain != "LINUX" && l.personality->domain != "LINUX32")
@@ -227,6 +251,10 @@ void validate(const Spec &spec) {
     check_mounts(spec.mounts);
     check_hooks(spec.hooks);
     if (spec.linux) check_linux(*spec.linux);
+    // runc: a host name of our own needs a UTS namespace of our own.
+    bool uts = spec.linux && find_namespace(*spec.linux, "uts");
+    if (!spec.hostname.empty() && !uts) fail("hostname", "unable to set hostname without a private UTS namespace");
+    if (!spec.domainname.empty() && !uts) fail("domainname", "unable to set domainname without a private UTS namespace");
 }
 
 }  // namespace kiln::spec

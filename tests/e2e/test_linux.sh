@@ -114,3 +114,88 @@ test_time_offsets() {
 	expect_rc 1
 	expect_msg "linux.timeOffsets"
 }
+
+# A new user namespace: the maps, root inside, capabilities, host devices
+# bound (mknod is not allowed), files written land as the mapped host uid.
+test_user_namespace() {
+	local id b
+	id=$(new_id)
+	b=$(C_NS=$USERNS_NS C_CAPS='"CAP_CHOWN","CAP_KILL"' mkb "$id" sh -c '
+		cat /proc/self/uid_map /proc/self/gid_map | tr -s " " | sed "s/^ //"
+		id -u; id -g
+		grep -E "^Cap(Eff|Bnd)" /proc/self/status | tr -d "\t"
+		test -c /dev/null && echo x > /dev/null && echo devnull-ok
+		touch /mnt/f && echo touched
+		mknod /mnt/n c 1 3 2>/dev/null || echo mknod-refused')
+	jedit "$b" "$USERNS_MAPS"
+	cap rt run --bundle "$b" "$id"
+	expect_ok
+	expect_out_eq "0 100000 65536
+0 100000 65536
+0
+0
+CapEff:0000000000000021
+CapBnd:0000000000000021
+devnull-ok
+touched
+mknod-refused"
+	expect_eq "$(stat -c %u:%g "$b/share/f")" 100000:100000 "host owner of a file made inside"
+	# the init's namespace differs from ours and its maps are those asked for
+	id=$(new_id)
+	b=$(C_NS=$USERNS_NS mkb "$id" sleep 30)
+	jedit "$b" "$USERNS_MAPS"
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	[ "$(readlink "/proc/$(pid_of "$id")/ns/user")" != "$(readlink /proc/self/ns/user)" ] || fail "init in the host user namespace"
+	cap rt exec "$id" cat /proc/self/uid_map
+	expect_ok
+	expect_out_has 100000
+	cap rt delete -f "$id"
+}
+
+# runc's rule: a sysctl only in a namespace of the container's own.
+test_sysctl_namespaces() {
+	local id b
+	id=$(new_id)
+	b=$(mkb "$id" cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni)
+	jedit "$b" 'c["linux"]["sysctl"]={"net.ipv4.ip_forward":"1","kernel.shmmni":"1234"}'
+	cap rt run --bundle "$b" "$id"
+	expect_ok
+	expect_out_eq $'1\n1234'
+	id=$(new_id)
+	b=$(C_NS='{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}' mkb "$id" true)
+	jedit "$b" 'c["linux"]["sysctl"]={"net.ipv4.ip_forward":"1"}'
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1
+	expect_msg "net.ipv4.ip_forward"
+	[ "$RT_NAME" = runc ] || expect_msg "linux.sysctl"
+	[ ! -d "$ROOT/$id" ] || fail "state left behind"
+	id=$(new_id)
+	b=$(C_NS='{"type":"pid"},{"type":"network"},{"type":"uts"},{"type":"mount"}' mkb "$id" true)
+	jedit "$b" 'c["linux"]["sysctl"]={"kernel.shmmax":"1000000"}'
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1
+	expect_msg "kernel.shmmax"
+	id=$(new_id)
+	b=$(mkb "$id" true)
+	jedit "$b" 'c["linux"]["sysctl"]={"vm.swappiness":"10"}'
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1
+	expect_msg "vm.swappiness"
+}
+
+test_domainname() {
+	local id b
+	id=$(new_id)
+	b=$(mkb "$id" cat /proc/sys/kernel/domainname)
+	jedit "$b" 'c["domainname"]="kiln.example"'
+	cap rt run --bundle "$b" "$id"
+	expect_ok
+	expect_out_eq kiln.example
+	id=$(new_id)
+	b=$(C_HOSTNAME=- C_NS='{"type":"pid"},{"type":"mount"}' mkb "$id" true)
+	jedit "$b" 'c["domainname"]="kiln.example"'
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1
+	expect_msg "domainname"
+}

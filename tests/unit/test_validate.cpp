@@ -244,5 +244,40 @@ TEST_CASE("validate: rootfs propagation and personality") {
 TEST_CASE("validate: a config without a linux section") {
     Spec s = base();
     s.linux.reset();
+    s.hostname.clear();  // a hostname needs a UTS namespace (runc)
+    CHECK(validation_error(s) == "");
+}
+
+TEST_CASE("validate: sysctls need the namespace they belong to") {
+    Spec s = base();
+    s.linux->namespaces = {{"mount", ""}};
+    s.hostname.clear();
+    s.linux->sysctl = {{"net.ipv4.ip_forward", "1"}};
+    CHECK(validation_error(s) == "config.json: linux.sysctl.net.ipv4.ip_forward: not allowed in the host's network namespace");
+    s.linux->sysctl = {{"kernel.shmmax", "1"}};
+    CHECK(validation_error(s) == "config.json: linux.sysctl.kernel.shmmax: not allowed in the host's ipc namespace");
+    s.linux->sysctl = {{"fs.mqueue.msg_max", "1"}};
+    CHECK(validation_error(s) == "config.json: linux.sysctl.fs.mqueue.msg_max: not allowed in the host's ipc namespace");
+    s.linux->sysctl = {{"kernel.domainname", "x"}};
+    CHECK(validation_error(s) == "config.json: linux.sysctl.kernel.domainname: not in a separate kernel namespace");
+    s.linux->sysctl = {{"vm.swappiness", "1"}};
+    CHECK(validation_error(s) == "config.json: linux.sysctl.vm.swappiness: not in a separate kernel namespace");
+    s.linux->namespaces = {{"mount", ""}, {"network", ""}, {"ipc", ""}, {"uts", ""}};
+    s.linux->sysctl = {{"net/ipv4/ip_forward", "1"}, {"kernel.shmmax", "1"}, {"fs.mqueue.msg_max", "1"},
+                       {"kernel.domainname", "x"}};
+    CHECK(validation_error(s) == "");
+    s.linux->sysctl = {{"kernel.hostname", "x"}};
+    CHECK(validation_error(s) == "config.json: linux.sysctl.kernel.hostname: not allowed as it conflicts with the hostname field");
+}
+
+TEST_CASE("validate: hostname and domainname need a UTS namespace") {
+    Spec s = base();
+    s.linux->namespaces = {{"mount", ""}};
+    s.hostname = "h";
+    CHECK(validation_error(s) == "config.json: hostname: unable to set hostname without a private UTS namespace");
+    s.hostname.clear();
+    s.domainname = "d";
+    CHECK(validation_error(s) == "config.json: domainname: unable to set domainname without a private UTS namespace");
+    s.linux->namespaces = {{"mount", ""}, {"uts", "/proc/1/ns/uts"}};
     CHECK(validation_error(s) == "");
 }
