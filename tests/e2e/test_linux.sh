@@ -185,6 +185,7 @@ test_sysctl_namespaces() {
 }
 
 test_domainname() {
+	need_new_runc "domainname (1.1.5 ignores it)"
 	local id b
 	id=$(new_id)
 	b=$(mkb "$id" cat /proc/sys/kernel/domainname)
