@@ -15,6 +15,7 @@
 
 #include "cgroups/cgroup.hpp"
 #include "container/runner.hpp"
+#include "container/seccomp_agent.hpp"
 #include "container/state.hpp"
 #include "kiln/container.hpp"
 #include "kiln/error.hpp"
@@ -175,9 +176,9 @@ void send_error(int fd, const std::string &msg) {
         if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
         UniqueFd stub(process::sealed_stub());
         process::set_exec_labels(p);
-        if (filter && !p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges);
+        if (filter && !p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges, sync_fd);
         process::set_user_and_caps(p, new_user_ns);
-        if (filter && p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges);
+        if (filter && p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges, sync_fd);
         if (p.user.umask) ::umask(*p.user.umask);
 
         auto argv = process::c_strings(p.args), envp = process::c_strings(env);
@@ -247,8 +248,14 @@ int exec(const Globals &g, const ExecOptions &o) {
         if (::send(parent_end.get(), &go, 1, MSG_NOSIGNAL) != 1) throw Error("exec process exited unexpectedly");
         char buf[4096];
         ssize_t n;
-        do n = ::recv(parent_end.get(), buf, sizeof buf, 0);
-        while (n < 0 && errno == EINTR);
+        UniqueFd notify_fd;  // SCMP_ACT_NOTIFY: the listener goes to the agent
+        while ((n = seccomp_agent::recv_msg(parent_end.get(), buf, sizeof buf, &notify_fd)) >= 1 &&
+               buf[0] == process::kSeccompFdTag && notify_fd) {
+            seccomp_agent::hand_over(*filter, notify_fd.get(), pid,
+                                     spec::hook_state_json(st.ociVersion, st.id, "running", st.pid, st.bundle, st.annotations));
+            notify_fd.reset();
+            if (::send(parent_end.get(), &go, 1, MSG_NOSIGNAL) != 1) throw Error("exec process exited unexpectedly");
+        }
         if (n > 0 && buf[0] == 'E') throw Error("unable to start container process: " + std::string(buf + 1, n - 1));
         if (!o.pidfd_socket.empty()) terminal::send_pidfd(o.pidfd_socket, pid);
         write_pid_file(o.pid_file, pid);

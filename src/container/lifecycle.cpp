@@ -20,6 +20,7 @@
 #include "cgroups/cgroup.hpp"
 #include "container/hooks.hpp"
 #include "container/runner.hpp"
+#include "container/seccomp_agent.hpp"
 #include "container/state.hpp"
 #include "kiln/log.hpp"
 #include "kiln/container.hpp"
@@ -28,6 +29,7 @@
 #include "kiln/spec.hpp"
 #include "linux/init.hpp"
 #include "linux/namespaces.hpp"
+#include "linux/process.hpp"
 #include "linux/terminal.hpp"
 
 namespace kiln {
@@ -154,8 +156,14 @@ void wait_ready(Launch &l, const spec::Spec &spec) {
     char buf[4096];
     ssize_t n;
     for (;;) {
-        do n = ::recv(l.sync.get(), buf, sizeof buf, 0);
-        while (n < 0 && errno == EINTR);
+        UniqueFd notify_fd;
+        n = seccomp_agent::recv_msg(l.sync.get(), buf, sizeof buf, &notify_fd);
+        if (n >= 1 && buf[0] == process::kSeccompFdTag && notify_fd) {
+            seccomp_agent::hand_over(*spec.linux->seccomp, notify_fd.get(), l.pid, hook_state(l.st, "creating", l.pid));
+            notify_fd.reset();  // the agent has it now; the runtime keeps none
+            send_tag(l, linux_init::kGo);
+            continue;
+        }
         if (n < 1 || buf[0] != linux_init::kHooks) break;
         std::string state = hook_state(l.st, "creating", l.pid);
         hooks::run(spec.hooks->prestart, "prestart", state, l.st.bundle);

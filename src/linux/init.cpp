@@ -217,9 +217,9 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we
     // still have it; with no_new_privs as late as possible.
     const spec::Seccomp *filter = spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr;
-    if (filter && !proc.noNewPrivileges) process::load_seccomp(*filter, proc.noNewPrivileges);
+    if (filter && !proc.noNewPrivileges) process::load_seccomp(*filter, proc.noNewPrivileges, a.sync_fd);
     process::set_user_and_caps(proc, new_user_ns);
-    if (filter && proc.noNewPrivileges) process::load_seccomp(*filter, proc.noNewPrivileges);
+    if (filter && proc.noNewPrivileges) process::load_seccomp(*filter, proc.noNewPrivileges, a.sync_fd);
     ::umask(proc.user.umask.value_or(022));
 
     auto argv = process::c_strings(proc.args), envp = process::c_strings(env);

@@ -177,6 +177,25 @@ void check_seccomp_syscalls(const std::vector<SeccompSyscall> &syscalls) {
     }
 }
 
+// runc's rules for SCMP_ACT_NOTIFY: an agent to hand the listener to, never
+// the default action, never write(2) (the runtime's own messages would block).
+void check_seccomp_notify(const Seccomp &s) {
+    if (s.defaultAction == "SCMP_ACT_NOTIFY")
+        fail("linux.seccomp.defaultAction", "SCMP_ACT_NOTIFY cannot be the default action");
+    bool notify = false;
+    for (size_t i = 0; i < s.syscalls.size(); ++i) {
+        if (s.syscalls[i].action != "SCMP_ACT_NOTIFY") continue;
+        notify = true;
+        for (auto &name : s.syscalls[i].names)
+            if (name == "write")
+                fail(at("linux.seccomp.syscalls", i) + ".action", "SCMP_ACT_NOTIFY cannot be used for the write syscall");
+    }
+    if (notify && s.listenerPath.empty())
+        fail("linux.seccomp.listenerPath", "must be set when SCMP_ACT_NOTIFY is used");
+    if (!s.listenerPath.empty() && !absolute(s.listenerPath))
+        fail("linux.seccomp.listenerPath", "must be an absolute path");
+}
+
 void check_seccomp(const std::optional<Seccomp> &s) {
     if (!s) return;
     if (s->defaultAction.empty()) fail("linux.seccomp.defaultAction", "must not be empty");
@@ -189,6 +208,7 @@ void check_seccomp(const std::optional<Seccomp> &s) {
         if (!names::known(names::kSeccompFlags, s->flags[i]))
             fail(at("linux.seccomp.flags", i), "unknown flag " + quoted(s->flags[i]));
     check_seccomp_syscalls(s->syscalls);
+    check_seccomp_notify(*s);
 }
 
 // runc's rule: a sysctl is allowed only when the namespace it belongs to is

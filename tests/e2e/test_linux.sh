@@ -200,3 +200,51 @@ test_domainname() {
 	expect_rc 1
 	expect_msg "domainname"
 }
+
+# SCMP_ACT_NOTIFY: the agent at listenerPath gets runc's state JSON and the
+# listener fd; the notified syscall waits for the agent's answer, which
+# here is "success" without the directory being made.
+test_seccomp_notify() {
+	local id b ag apid i
+	id=$(new_id)
+	ag=$TD/agent
+	mkdir -p "$ag"
+	python3 "$E2E_DIR/seccomp_agent.py" "$TD/agent.sock" "$ag" &
+	apid=$!
+	wait_file "$ag/ready"
+	b=$(mkb "$id" sh -c 'mkdir /mnt/d; echo rc=$? > /mnt/done')
+	jedit "$b" "c['linux']['seccomp']={'defaultAction':'SCMP_ACT_ALLOW','listenerPath':'$TD/agent.sock','listenerMetadata':'meta-$id','syscalls':[{'names':['mkdir','mkdirat'],'action':'SCMP_ACT_NOTIFY'}]}"
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	wait_file "$ag/state.json"
+	local js pid
+	js=$(cat "$ag/state.json")
+	pid=$(pid_of "$id")
+	[[ $js == *'"fds":["seccompFd"]'* || $js == *'"fds": ["seccompFd"]'* ]] || fail "fds: $js"
+	expect_eq "$(json_get metadata <<<"$js")" "meta-$id" "metadata"
+	expect_eq "$(json_get id <<<"$js")" "$id" "state.id"
+	expect_eq "$(json_get pid <<<"$js")" "$pid" "pid"
+	expect_eq "$(json_get status <<<"$js")" creating "state.status"
+	expect_eq "$(cat "$ag/fd")" "anon_inode:seccomp notify" "the fd received"
+	wait_file "$ag/notified"
+	# the agent holds the answer: the payload must still wait in mkdir
+	for i in 1 2 3 4 5; do
+		[ ! -e "$b/share/done" ] || fail "mkdir returned before the agent answered"
+		sleep 0.2
+	done
+	touch "$ag/go"
+	wait_file "$b/share/done"
+	expect_eq "$(cat "$b/share/done")" rc=0 "mkdir answered by the agent"
+	[ ! -e "$b/share/d" ] || fail "the agent's answer was not used: /mnt/d exists"
+	cap rt delete -f "$id"
+	kill "$apid" 2>/dev/null
+	wait "$apid" 2>/dev/null
+	# no agent listening: create fails, naming the field, leaving nothing
+	id=$(new_id)
+	b=$(mkb "$id" true)
+	jedit "$b" "c['linux']['seccomp']={'defaultAction':'SCMP_ACT_ALLOW','listenerPath':'$TD/none.sock','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_NOTIFY'}]}"
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1
+	[ "$RT_NAME" = runc ] || expect_msg "listenerPath"
+	[ ! -d "$ROOT/$id" ] || fail "state left behind"
+}

@@ -226,7 +226,16 @@ TEST_CASE("validate: seccomp") {
     s.linux->seccomp->syscalls[0].args = {{0, 1, 0, "SCMP_CMP_EQ"}, {1, 1, 0, "=="}};
     CHECK(validation_error(s) == "config.json: linux.seccomp.syscalls[0].args[1].op: unknown operator \"==\"");
     s.linux->seccomp->syscalls[0].args[1].op = "SCMP_CMP_MASKED_EQ";
+    CHECK(validation_error(s) == "config.json: linux.seccomp.listenerPath: must be set when SCMP_ACT_NOTIFY is used");
+    s.linux->seccomp->listenerPath = "agent.sock";
+    CHECK(validation_error(s) == "config.json: linux.seccomp.listenerPath: must be an absolute path");
+    s.linux->seccomp->listenerPath = "/run/agent.sock";
     CHECK(validation_error(s) == "");
+    s.linux->seccomp->syscalls[0].names = {"read", "write"};
+    CHECK(validation_error(s) == "config.json: linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY cannot be used for the write syscall");
+    s.linux->seccomp->syscalls[0].names = {"read"};
+    s.linux->seccomp->defaultAction = "SCMP_ACT_NOTIFY";
+    CHECK(validation_error(s) == "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
 }
 
 TEST_CASE("validate: rootfs propagation and personality") {
