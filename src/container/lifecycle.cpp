@@ -30,6 +30,7 @@
 #include "linux/init.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
+#include "linux/rootfs.hpp"
 #include "linux/terminal.hpp"
 
 namespace kiln {
@@ -248,6 +249,9 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     args.console_fd = console.get();
     args.cgroup_dirs = l->cgroup.dirs;
     args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns, args.new_time_ns);
+    // Made here, with the host's privileges; the init moves them into place.
+    std::vector<UniqueFd> idmapped = rootfs::idmapped_sources(spec);
+    for (auto &fd : idmapped) args.idmapped.push_back(fd.get());
 
     pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, args.clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
     if (pid < 0) throw_errno("clone");

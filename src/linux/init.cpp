@@ -185,7 +185,7 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     UniqueFd proc_fd_dir(::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!proc_fd_dir) throw_errno("open /proc/self/fd");
     if (has_namespace(spec, "mount")) {
-        rootfs::prepare(spec, a.rootfs, a.cgroup_dirs, new_user_ns);
+        rootfs::prepare(spec, a.rootfs, a.cgroup_dirs, new_user_ns, a.idmapped);
         run_creation_hooks(a, hooks, std::atoi(host_pid.c_str()));
         rootfs::pivot(a.rootfs, a.no_pivot);
         rootfs::finish(spec);

@@ -74,11 +74,27 @@ void check_scheduling(const Process &p) {
         fail("process.ioPriority.class", "unknown class " + quoted(p.ioPriority->klass));
 }
 
+// runc's rules: id-mapped mounts are bind mounts with both maps given.
+void check_idmapped_mount(const Mount &m, const std::string &where) {
+    bool idmap_opt = false, bind = m.type == "bind";
+    for (auto &o : m.options) {
+        if (o == "idmap" || o == "ridmap") idmap_opt = true;
+        if (o == "bind" || o == "rbind") bind = true;
+    }
+    bool maps = !m.uidMappings.empty() || !m.gidMappings.empty();
+    if (!maps && !idmap_opt) return;
+    if (!bind) fail(where, "id-mapped mounts are only supported for bind mounts");
+    if (m.uidMappings.empty() || m.gidMappings.empty())
+        fail(where, "id-mapped mounts must have both uidMappings and gidMappings");
+}
+
 void check_mounts(const std::vector<Mount> &mounts) {
     // Relative destinations are accepted (old configs use them; they resolve
     // against the rootfs), but an empty one has no meaning.
-    for (size_t i = 0; i < mounts.size(); ++i)
+    for (size_t i = 0; i < mounts.size(); ++i) {
         if (mounts[i].destination.empty()) fail(at("mounts", i) + ".destination", "must not be empty");
+        check_idmapped_mount(mounts[i], at("mounts", i));
+    }
 }
 
 void check_hook_list(const std::vector<Hook> &hooks, const char *stage) {

@@ -248,3 +248,53 @@ test_seccomp_notify() {
 	[ "$RT_NAME" = runc ] || expect_msg "listenerPath"
 	[ ! -d "$ROOT/$id" ] || fail "state left behind"
 }
+
+# Id-mapped bind mounts: on-disk ids seen through the mount's maps.
+test_idmapped_mount() {
+	need_new_runc "id-mapped mounts"
+	local id b src
+	src=$TD/idsrc
+	mkdir -p "$src/sub"
+	touch "$src/f0" "$src/f5" "$src/f500"
+	chown 5:7 "$src/f5"
+	chown 500:500 "$src/f500"
+	# no user namespace: disk 0 -> 1000, 5 -> 1005; 500 is unmapped
+	id=$(new_id)
+	b=$(C_MOUNTS="{\"destination\":\"/idm\",\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"idmap\",\"ro\"],
+		\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":100}],
+		\"gidMappings\":[{\"containerID\":0,\"hostID\":2000,\"size\":100}]}" \
+		mkb "$id" sh -c 'stat -c "%u:%g" /idm/f0 /idm/f5 /idm/f500; touch /idm/x 2>/dev/null || echo ro')
+	cap rt run --bundle "$b" "$id"
+	expect_ok
+	expect_out_eq "1000:2000
+1005:2007
+65534:65534
+ro"
+	expect_eq "$(stat -c %u "$src/f0")" 0 "the source keeps its owner"
+	# with a user namespace mapping 0 -> 100000, the same mount map makes
+	# the host's root-owned files root's inside; a file made there is root's on disk
+	id=$(new_id)
+	b=$(C_NS=$USERNS_NS C_MOUNTS="{\"destination\":\"/idm\",\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"ridmap\"],
+		\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],
+		\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}]}" \
+		mkb "$id" sh -c 'stat -c "%u:%g" /idm/f0 /idm/f5 /idm/sub; touch /idm/made && echo made')
+	jedit "$b" "$USERNS_MAPS"
+	cap rt run --bundle "$b" "$id"
+	expect_ok
+	expect_out_eq "0:0
+5:7
+0:0
+made"
+	expect_eq "$(stat -c %u:%g "$src/made")" 0:0 "owner on disk of a file made through the mount"
+	# only bind mounts, and both maps
+	id=$(new_id)
+	b=$(C_MOUNTS='{"destination":"/t","type":"tmpfs","source":"tmpfs","uidMappings":[{"containerID":0,"hostID":1,"size":1}],"gidMappings":[{"containerID":0,"hostID":1,"size":1}]}' mkb "$id" true)
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1
+	expect_msg "mounts[8]"
+	id=$(new_id)
+	b=$(C_MOUNTS="{\"destination\":\"/t\",\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\"],\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}" mkb "$id" true)
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1
+	expect_msg "gidMappings"
+}
