@@ -151,8 +151,8 @@ void send_error(int fd, const std::string &msg) {
     (void)!::send(fd, m.data(), m.size(), MSG_NOSIGNAL);
 }
 
-[[noreturn]] void child(pid_t init, const spec::Process &p, const spec::Seccomp *filter, int sync_fd, int console_fd,
-                        unsigned preserve_fds) {
+[[noreturn]] void child(pid_t init, const spec::Process &p, const spec::Seccomp *filter,
+                        const spec::Personality *personality, int sync_fd, int console_fd, unsigned preserve_fds) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     sigset_t none;
@@ -170,6 +170,9 @@ void send_error(int fd, const std::string &msg) {
             ::close(console_fd);
         }
         process::set_rlimits(p.rlimits);
+        if (personality) process::set_personality(*personality);
+        if (p.scheduler) process::set_scheduler(*p.scheduler);
+        if (p.ioPriority) process::set_io_priority(*p.ioPriority);
         std::vector<std::string> env = p.env;
         process::add_home(env, p.user.uid);
         std::string exe = process::find_executable(p.args[0], env);
@@ -239,7 +242,9 @@ int exec(const Globals &g, const ExecOptions &o) {
     if (pid == 0) {
         parent_end.reset();
         relay.reset();
-        child(st.pid, p, filter, child_end.get(), console.get(), o.preserve_fds);
+        const spec::Personality *personality =
+            spec.linux && spec.linux->personality ? &*spec.linux->personality : nullptr;
+        child(st.pid, p, filter, personality, child_end.get(), console.get(), o.preserve_fds);
     }
     child_end.reset();
     try {

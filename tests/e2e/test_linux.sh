@@ -38,6 +38,16 @@ test_scheduler() {
 	cap rt run --bundle "$b" "$id"
 	expect_ok
 	expect_out_eq $'0 3\n-5 3' "SCHED_BATCH nice -5, reset on fork"
+	# exec'd processes get the config's scheduler and I/O priority too
+	id=$(new_id)
+	b=$(mkb "$id" sleep 30)
+	jedit "$b" 'c["process"]["scheduler"]={"policy":"SCHED_BATCH","nice":7}; c["process"]["ioPriority"]={"class":"IOPRIO_CLASS_BE","priority":6}'
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	cap rt exec "$id" cut -d' ' -f19,41 /proc/self/stat
+	expect_ok
+	expect_out_eq "7 3" "scheduler of an exec'd process"
+	cap rt delete -f "$id"
 	id=$(new_id)
 	b=$(mkb "$id" true)
 	jedit "$b" 'c["process"]["scheduler"]={"policy":"SCHED_FIFO","priority":1000}'
