@@ -15,6 +15,7 @@
 
 #include "cgroups/cgroup.hpp"
 #include "container/runner.hpp"
+#include "container/seccomp_agent.hpp"
 #include "container/state.hpp"
 #include "handlers/handler.hpp"
 #include "kiln/container.hpp"
@@ -152,8 +153,9 @@ void send_error(int fd, const std::string &msg) {
     (void)!::send(fd, m.data(), m.size(), MSG_NOSIGNAL);
 }
 
-[[noreturn]] void child(pid_t init, const spec::Process &p, const spec::Seccomp *filter, int sync_fd, int console_fd,
-                        unsigned preserve_fds, handlers::Handler &handler) {
+[[noreturn]] void child(pid_t init, const spec::Process &p, const spec::Seccomp *filter,
+                        const spec::Personality *personality, int sync_fd, int console_fd, unsigned preserve_fds,
+                        handlers::Handler &handler) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     // Not dumpable: the container's processes see us in their pid namespace
     // but must not ptrace us or open our /proc entries (CVE-2016-9962).
@@ -177,6 +179,9 @@ void send_error(int fd, const std::string &msg) {
             ::close(console_fd);
         }
         process::set_rlimits(p.rlimits);
+        if (personality) process::set_personality(*personality);
+        if (p.scheduler) process::set_scheduler(*p.scheduler);
+        if (p.ioPriority) process::set_io_priority(*p.ioPriority);
         std::vector<std::string> env = p.env;
         process::add_home(env, p.user.uid);
         std::string exe = process::find_executable(p.args[0], env);
@@ -185,9 +190,9 @@ void send_error(int fd, const std::string &msg) {
         if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
         UniqueFd stub(process::sealed_stub());
         process::set_exec_labels(p);
-        if (filter && !p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges);
+        if (filter && !p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges, sync_fd);
         process::set_user_and_caps(p, new_user_ns);
-        if (filter && p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges);
+        if (filter && p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges, sync_fd);
         if (p.user.umask) ::umask(*p.user.umask);
 
         auto argv = process::c_strings(args), envp = process::c_strings(env);
@@ -249,7 +254,9 @@ int exec(const Globals &g, const ExecOptions &o) {
     if (pid == 0) {
         parent_end.reset();
         relay.reset();
-        child(st.pid, p, filter, child_end.get(), console.get(), o.preserve_fds, *handler);
+        const spec::Personality *personality =
+            spec.linux && spec.linux->personality ? &*spec.linux->personality : nullptr;
+        child(st.pid, p, filter, personality, child_end.get(), console.get(), o.preserve_fds, *handler);
     }
     child_end.reset();
     try {
@@ -258,8 +265,14 @@ int exec(const Globals &g, const ExecOptions &o) {
         if (::send(parent_end.get(), &go, 1, MSG_NOSIGNAL) != 1) throw Error("exec process exited unexpectedly");
         char buf[4096];
         ssize_t n;
-        do n = ::recv(parent_end.get(), buf, sizeof buf, 0);
-        while (n < 0 && errno == EINTR);
+        UniqueFd notify_fd;  // SCMP_ACT_NOTIFY: the listener goes to the agent
+        while ((n = seccomp_agent::recv_msg(parent_end.get(), buf, sizeof buf, &notify_fd)) >= 1 &&
+               buf[0] == process::kSeccompFdTag && notify_fd) {
+            seccomp_agent::hand_over(*filter, notify_fd.get(), pid,
+                                     spec::hook_state_json(st.ociVersion, st.id, "running", st.pid, st.bundle, st.annotations));
+            notify_fd.reset();
+            if (::send(parent_end.get(), &go, 1, MSG_NOSIGNAL) != 1) throw Error("exec process exited unexpectedly");
+        }
         if (n > 0 && buf[0] == 'E') throw Error("unable to start container process: " + std::string(buf + 1, n - 1));
         if (!o.pidfd_socket.empty()) terminal::send_pidfd(o.pidfd_socket, pid);
         write_pid_file(o.pid_file, pid);

@@ -20,6 +20,7 @@
 #include "cgroups/cgroup.hpp"
 #include "container/hooks.hpp"
 #include "container/runner.hpp"
+#include "container/seccomp_agent.hpp"
 #include "container/state.hpp"
 #include "handlers/handler.hpp"
 #include "kiln/log.hpp"
@@ -29,6 +30,8 @@
 #include "kiln/spec.hpp"
 #include "linux/init.hpp"
 #include "linux/namespaces.hpp"
+#include "linux/process.hpp"
+#include "linux/rootfs.hpp"
 #include "linux/terminal.hpp"
 
 namespace kiln {
@@ -155,8 +158,14 @@ void wait_ready(Launch &l, const spec::Spec &spec) {
     char buf[4096];
     ssize_t n;
     for (;;) {
-        do n = ::recv(l.sync.get(), buf, sizeof buf, 0);
-        while (n < 0 && errno == EINTR);
+        UniqueFd notify_fd;
+        n = seccomp_agent::recv_msg(l.sync.get(), buf, sizeof buf, &notify_fd);
+        if (n >= 1 && buf[0] == process::kSeccompFdTag && notify_fd) {
+            seccomp_agent::hand_over(*spec.linux->seccomp, notify_fd.get(), l.pid, hook_state(l.st, "creating", l.pid));
+            notify_fd.reset();  // the agent has it now; the runtime keeps none
+            send_tag(l, linux_init::kGo);
+            continue;
+        }
         if (n < 1 || buf[0] != linux_init::kHooks) break;
         std::string state = hook_state(l.st, "creating", l.pid);
         hooks::run(spec.hooks->prestart, "prestart", state, l.st.bundle);
@@ -251,6 +260,9 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     args.console_fd = console.get();
     args.cgroup_dirs = l->cgroup->dirs();
     args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns, args.new_time_ns);
+    // Made here, with the host's privileges; the init moves them into place.
+    std::vector<UniqueFd> idmapped = rootfs::idmapped_sources(spec);
+    for (auto &fd : idmapped) args.idmapped.push_back(fd.get());
 
     pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, args.clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
     if (pid < 0) throw_errno("clone");

@@ -199,7 +199,7 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     UniqueFd proc_fd_dir(::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!proc_fd_dir) throw_errno("open /proc/self/fd");
     if (has_namespace(spec, "mount")) {
-        rootfs::prepare(spec, a.rootfs, a.cgroup_dirs, new_user_ns);
+        rootfs::prepare(spec, a.rootfs, a.cgroup_dirs, new_user_ns, a.idmapped);
         a.handler->before_pivot(spec, a.rootfs);
         run_creation_hooks(a, hooks, std::atoi(host_pid.c_str()));
         rootfs::pivot(a.rootfs, a.no_pivot);
@@ -238,9 +238,9 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we
     // still have it; with no_new_privs as late as possible.
     const spec::Seccomp *filter = spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr;
-    if (filter && !proc.noNewPrivileges) process::load_seccomp(*filter, proc.noNewPrivileges);
+    if (filter && !proc.noNewPrivileges) process::load_seccomp(*filter, proc.noNewPrivileges, a.sync_fd);
     process::set_user_and_caps(proc, new_user_ns);
-    if (filter && proc.noNewPrivileges) process::load_seccomp(*filter, proc.noNewPrivileges);
+    if (filter && proc.noNewPrivileges) process::load_seccomp(*filter, proc.noNewPrivileges, a.sync_fd);
     ::umask(proc.user.umask.value_or(022));
 
     auto argv = process::c_strings(args), envp = process::c_strings(env);

@@ -20,8 +20,11 @@ void set_user_and_caps(const spec::Process &p, bool in_user_ns);
 // errors worded like runc's ("exec: \"x\": executable file not found in $PATH").
 std::string find_executable(const std::string &arg0, const std::vector<std::string> &env);
 // Loads linux.seccomp into this process (inherited across execve).
-// no_new_privs is set only when the process asks for it.
-void load_seccomp(const spec::Seccomp &s, bool no_new_privs);
+// no_new_privs is set only when the process asks for it. With SCMP_ACT_NOTIFY
+// rules the listener fd is sent to the runtime on sync_fd (a message
+// kSeccompFdTag + SCM_RIGHTS) and this waits for one byte back.
+inline constexpr char kSeccompFdTag = 'N';
+void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd = -1);
 
 // process.apparmorProfile / selinuxLabel for the next execve; throws when
 // the host lacks the LSM asked for.

@@ -367,7 +367,7 @@ MountOptions parse_options(const std::vector<std::string> &options) {
                 (a.clear ? o.attr_clr : o.attr_set) |= a.attr;
                 known = true;
             }
-        if (known || opt == "tmpcopyup") continue;
+        if (known || opt == "tmpcopyup" || opt == "idmap" || opt == "ridmap") continue;
         if (!o.data.empty()) o.data += ',';
         o.data += opt;
     }
@@ -409,7 +409,7 @@ UniqueFd open_in_root(int root_fd, const std::string &path, bool create, bool ma
 }
 
 void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vector<std::string> &cgroup_dirs,
-             bool in_user_ns) {
+             bool in_user_ns, const std::vector<int> &idmapped) {
     unsigned long prop = root_propagation(spec);
     // Host mounts may propagate in, ours never out.
     unsigned long first = (prop & (MS_PRIVATE)) ? MS_PRIVATE | MS_REC : MS_SLAVE | MS_REC;
@@ -419,7 +419,12 @@ void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vecto
 
     UniqueFd root_fd(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root_fd) throw_errno("open " + rootfs);
-    for (auto &m : spec.mounts) mount_one(root_fd.get(), m, cgroup_dirs);
+    for (size_t i = 0; i < spec.mounts.size(); i++) {
+        if (i < idmapped.size() && idmapped[i] >= 0)
+            attach_idmapped(root_fd.get(), spec.mounts[i], idmapped[i]);
+        else
+            mount_one(root_fd.get(), spec.mounts[i], cgroup_dirs);
+    }
     create_devices(root_fd.get(), spec, in_user_ns);
 }
 

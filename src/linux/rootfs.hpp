@@ -31,8 +31,17 @@ UniqueFd open_in_root(int root_fd, const std::string &path, bool create, bool ma
 void bind_fd(int src_fd, int dst_fd, const std::string &dst, const std::string &what);
 
 // Everything before pivot_root. proc_fd is the host /proc (for /proc/self/fd paths).
+// idmapped[i] >= 0: mounts[i] is that ready id-mapped tree (idmapped_sources).
 void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vector<std::string> &cgroup_dirs,
-             bool in_user_ns);
+             bool in_user_ns, const std::vector<int> &idmapped = {});
+
+// id-mapped mounts (idmap.cpp). In the runtime, before clone(): for every
+// bind mount with uid/gidMappings a detached copy of its source
+// (open_tree) with the mappings and flags applied (mount_setattr); an empty
+// fd for the other mounts. Needs the host's CAP_SYS_ADMIN, hence here.
+std::vector<UniqueFd> idmapped_sources(const spec::Spec &spec);
+// In the init: moves such a tree onto the mount's destination.
+void attach_idmapped(int root_fd, const spec::Mount &m, int tree_fd);
 void pivot(const std::string &rootfs, bool no_pivot);
 // After pivot_root: masked/readonly paths, read-only root, propagation.
 void finish(const spec::Spec &spec);

@@ -1,7 +1,9 @@
 // linux.seccomp through libseccomp: default action, architectures, flags,
 // per-syscall rules with argument conditions. Unknown syscall names are
-// skipped as runc does. SCMP_ACT_NOTIFY (listenerPath) is refused for now.
+// skipped as runc does. SCMP_ACT_NOTIFY: the listener fd goes to the runtime,
+// which hands it to the agent at linux.seccomp.listenerPath.
 #include <seccomp.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -9,6 +11,7 @@
 
 #include "kiln/error.hpp"
 #include "linux/process.hpp"
+#include "linux/terminal.hpp"
 
 namespace kiln::process {
 namespace {
@@ -22,7 +25,7 @@ uint32_t action_of(const std::string &name, const std::optional<uint32_t> &errno
     if (name == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
     if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(ret);
     if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
-    if (name == "SCMP_ACT_NOTIFY") throw Error("seccomp: SCMP_ACT_NOTIFY is not supported yet");
+    if (name == "SCMP_ACT_NOTIFY") return SCMP_ACT_NOTIFY;
     throw Error("seccomp: unknown action \"" + name + "\"");
 }
 
@@ -45,10 +48,28 @@ void add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const std::vector<sc
         throw Error("seccomp: add rule for " + name + ": " + std::strerror(-rc), -rc);
 }
 
+bool uses_notify(const spec::Seccomp &s) {
+    for (auto &rule : s.syscalls)
+        if (rule.action == "SCMP_ACT_NOTIFY") return true;
+    return false;
+}
+
+// The runtime connects to the agent; until it says go, a notified syscall
+// would block with nobody to answer it.
+void hand_over_listener(int sync_fd, int notify_fd) {
+    if (sync_fd < 0) throw Error("seccomp: SCMP_ACT_NOTIFY needs the runtime to pass the listener on");
+    terminal::send_fd(sync_fd, notify_fd, std::string_view(&kSeccompFdTag, 1));
+    ::close(notify_fd);
+    char go = 0;
+    ssize_t n;
+    do n = ::recv(sync_fd, &go, 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n != 1) ::_exit(1);  // the runtime is gone or failed: it reports why
+}
+
 }  // namespace
 
-void load_seccomp(const spec::Seccomp &s, bool no_new_privs) {
-    if (!s.listenerPath.empty()) throw Error("seccomp: listenerPath is not supported yet");
+void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd) {
     std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(action_of(s.defaultAction, s.defaultErrnoRet)),
                                                          seccomp_release);
     if (!ctx) throw Error("seccomp: cannot initialise the filter");
@@ -92,6 +113,11 @@ void load_seccomp(const spec::Seccomp &s, bool no_new_privs) {
     }
     int rc = seccomp_load(ctx.get());
     if (rc < 0) throw Error(std::string("seccomp: load the filter: ") + std::strerror(-rc), -rc);
+    if (uses_notify(s)) {
+        int fd = seccomp_notify_fd(ctx.get());
+        if (fd < 0) throw Error("seccomp: no listener fd for SCMP_ACT_NOTIFY");
+        hand_over_listener(sync_fd, fd);
+    }
 }
 
 }  // namespace kiln::process

@@ -78,8 +78,12 @@ void bind_console_to(int slave) {
 
 void send_fd(int sock, int fd) {
     // The data is the master's name, which receivers ignore.
-    char name[] = "/dev/ptmx";
-    struct iovec iov{name, sizeof name - 1};
+    send_fd(sock, fd, "/dev/ptmx");
+}
+
+void send_fd(int sock, int fd, std::string_view data) {
+    std::string text(data);
+    struct iovec iov{text.data(), text.size()};
     FdMessage m(&iov);
     auto &msg = m.msg;
     struct cmsghdr *c = CMSG_FIRSTHDR(&msg);

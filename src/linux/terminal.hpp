@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "kiln/spec.hpp"
 
@@ -19,6 +20,8 @@ void setup(int sock, const spec::Process &p, bool bind_console);
 // Sends fd over the unix socket sock (one SCM_RIGHTS message): the console
 // master, or a pidfd for --pidfd-socket.
 void send_fd(int sock, int fd);
+// The same with data as the message's bytes (e.g. a sync-protocol tag).
+void send_fd(int sock, int fd, std::string_view data);
 
 // Connects to --pidfd-socket and sends a pidfd of pid (runc >= 1.2).
 void send_pidfd(const std::string &socket_path, int pid);

@@ -16,10 +16,10 @@ using json::Writer;
 // only ever meant anything to ancient kernels).
 constexpr std::string_view kMountOptions[] = {
     "async",      "atime",      "bind",          "defaults",       "dev",         "diratime",     "dirsync",
-    "exec",       "iversion",   "lazytime",      "loud",           "mand",        "noatime",      "nodev",
+    "exec",       "idmap",      "iversion",   "lazytime",      "loud",           "mand",        "noatime",      "nodev",
     "nodiratime", "noexec",     "noiversion",    "nolazytime",     "nomand",      "norelatime",   "nostrictatime",
     "nosuid",     "nosymfollow", "private",      "ratime",         "rbind",       "rdev",         "rdiratime",
-    "relatime",   "remount",    "rexec",         "rnoatime",       "rnodev",      "rnodiratime",  "rnoexec",
+    "relatime",   "remount",    "rexec",         "ridmap",         "rnoatime",       "rnodev",      "rnodiratime",  "rnoexec",
     "rnorelatime", "rnostrictatime", "rnosuid",  "rnosymfollow",   "ro",          "rprivate",     "rrelatime",
     "rro",        "rrw",        "rshared",       "rslave",         "rstrictatime", "rsuid",       "rsymfollow",
     "runbindable", "rw",        "shared",        "silent",         "slave",       "strictatime",  "suid",
@@ -71,6 +71,9 @@ void linux_section(Writer &w) {
     w.end_object();
     seccomp_section(w);
     enabled(w, "apparmor", false);
+    w.key("mountExtensions").begin_object();
+    enabled(w, "idmap", true);
+    w.end_object();
     enabled(w, "selinux", false);
     w.end_object();
 }

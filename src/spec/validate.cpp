@@ -1,5 +1,6 @@
 // Semantic checks on a parsed spec, run before anything is created, so a bad
 // config fails with a message naming the field instead of a failed syscall.
+#include <algorithm>
 #include <array>
 #include <set>
 #include <string>
@@ -73,11 +74,27 @@ void check_scheduling(const Process &p) {
         fail("process.ioPriority.class", "unknown class " + quoted(p.ioPriority->klass));
 }
 
+// runc's rules: id-mapped mounts are bind mounts with both maps given.
+void check_idmapped_mount(const Mount &m, const std::string &where) {
+    bool idmap_opt = false, bind = m.type == "bind";
+    for (auto &o : m.options) {
+        if (o == "idmap" || o == "ridmap") idmap_opt = true;
+        if (o == "bind" || o == "rbind") bind = true;
+    }
+    bool maps = !m.uidMappings.empty() || !m.gidMappings.empty();
+    if (!maps && !idmap_opt) return;
+    if (!bind) fail(where, "id-mapped mounts are only supported for bind mounts");
+    if (m.uidMappings.empty() || m.gidMappings.empty())
+        fail(where, "id-mapped mounts must have both uidMappings and gidMappings");
+}
+
 void check_mounts(const std::vector<Mount> &mounts) {
     // Relative destinations are accepted (old configs use them; they resolve
     // against the rootfs), but an empty one has no meaning.
-    for (size_t i = 0; i < mounts.size(); ++i)
+    for (size_t i = 0; i < mounts.size(); ++i) {
         if (mounts[i].destination.empty()) fail(at("mounts", i) + ".destination", "must not be empty");
+        check_idmapped_mount(mounts[i], at("mounts", i));
+    }
 }
 
 void check_hook_list(const std::vector<Hook> &hooks, const char *stage) {
@@ -176,6 +193,25 @@ void check_seccomp_syscalls(const std::vector<SeccompSyscall> &syscalls) {
     }
 }
 
+// runc's rules for SCMP_ACT_NOTIFY: an agent to hand the listener to, never
+// the default action, never write(2) (the runtime's own messages would block).
+void check_seccomp_notify(const Seccomp &s) {
+    if (s.defaultAction == "SCMP_ACT_NOTIFY")
+        fail("linux.seccomp.defaultAction", "SCMP_ACT_NOTIFY cannot be the default action");
+    bool notify = false;
+    for (size_t i = 0; i < s.syscalls.size(); ++i) {
+        if (s.syscalls[i].action != "SCMP_ACT_NOTIFY") continue;
+        notify = true;
+        for (auto &name : s.syscalls[i].names)
+            if (name == "write")
+                fail(at("linux.seccomp.syscalls", i) + ".action", "SCMP_ACT_NOTIFY cannot be used for the write syscall");
+    }
+    if (notify && s.listenerPath.empty())
+        fail("linux.seccomp.listenerPath", "must be set when SCMP_ACT_NOTIFY is used");
+    if (!s.listenerPath.empty() && !absolute(s.listenerPath))
+        fail("linux.seccomp.listenerPath", "must be an absolute path");
+}
+
 void check_seccomp(const std::optional<Seccomp> &s) {
     if (!s) return;
     if (s->defaultAction.empty()) fail("linux.seccomp.defaultAction", "must not be empty");
@@ -188,11 +224,35 @@ void check_seccomp(const std::optional<Seccomp> &s) {
         if (!names::known(names::kSeccompFlags, s->flags[i]))
             fail(at("linux.seccomp.flags", i), "unknown flag " + quoted(s->flags[i]));
     check_seccomp_syscalls(s->syscalls);
+    check_seccomp_notify(*s);
+}
+
+// runc's rule: a sysctl is allowed only when the namespace it belongs to is
+// the container's own (present in linux.namespaces).
+void check_sysctl(const Linux &l) {
+    static constexpr std::array<std::string_view, 11> ipc_keys = {
+        "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",         "kernel.shmall",      "kernel.shmmax",
+        "kernel.shmmni", "kernel.shm_rmid_forced", "kernel.msg_next_id", "kernel.sem_next_id", "kernel.shm_next_id"};
+    for (const auto &[raw, value] : l.sysctl) {
+        if (raw.empty()) fail("linux.sysctl", "empty key");
+        std::string key = raw;  // "net/ipv4/ip_forward" names the same sysctl
+        std::replace(key.begin(), key.end(), '/', '.');
+        std::string field = "linux.sysctl." + raw;
+        if (names::known(ipc_keys, key) || key.rfind("fs.mqueue.", 0) == 0) {
+            if (!find_namespace(l, "ipc")) fail(field, "not allowed in the host's ipc namespace");
+        } else if (key.rfind("net.", 0) == 0) {
+            if (!find_namespace(l, "network")) fail(field, "not allowed in the host's network namespace");
+        } else if (key == "kernel.domainname" && find_namespace(l, "uts")) {
+        } else if (key == "kernel.hostname" && find_namespace(l, "uts")) {
+            fail(field, "not allowed as it conflicts with the hostname field");
+        } else {
+            fail(field, "not in a separate kernel namespace");
+        }
+    }
 }
 
 void check_linux_misc(const Linux &l) {
-    for (const auto &[key, value] : l.sysctl)
-        if (key.empty()) fail("linux.sysctl", "empty key");
+    check_sysctl(l);
     if (!l.rootfsPropagation.empty() && !names::known(names::kPropagations, l.rootfsPropagation))
         fail("linux.rootfsPropagation", "unknown propagation " + quoted(l.rootfsPropagation));
     if (l.personality && l.personality->domain != "LINUX" && l.personality->domain != "LINUX32")
@@ -227,6 +287,10 @@ void validate(const Spec &spec) {
     check_mounts(spec.mounts);
     check_hooks(spec.hooks);
     if (spec.linux) check_linux(*spec.linux);
+    // runc: a host name of our own needs a UTS namespace of our own.
+    bool uts = spec.linux && find_namespace(*spec.linux, "uts");
+    if (!spec.hostname.empty() && !uts) fail("hostname", "unable to set hostname without a private UTS namespace");
+    if (!spec.domainname.empty() && !uts) fail("domainname", "unable to set domainname without a private UTS namespace");
 }
 
 }  // namespace kiln::spec

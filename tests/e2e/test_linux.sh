@@ -38,6 +38,16 @@ test_scheduler() {
 	cap rt run --bundle "$b" "$id"
 	expect_ok
 	expect_out_eq $'0 3\n-5 3' "SCHED_BATCH nice -5, reset on fork"
+	# exec'd processes get the config's scheduler and I/O priority too
+	id=$(new_id)
+	b=$(mkb "$id" sleep 30)
+	jedit "$b" 'c["process"]["scheduler"]={"policy":"SCHED_BATCH","nice":7}; c["process"]["ioPriority"]={"class":"IOPRIO_CLASS_BE","priority":6}'
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	cap rt exec "$id" cut -d' ' -f19,41 /proc/self/stat
+	expect_ok
+	expect_out_eq "7 3" "scheduler of an exec'd process"
+	cap rt delete -f "$id"
 	id=$(new_id)
 	b=$(mkb "$id" true)
 	jedit "$b" 'c["process"]["scheduler"]={"policy":"SCHED_FIFO","priority":1000}'
@@ -113,4 +123,188 @@ test_time_offsets() {
 	cap rt run --bundle "$b" "$id"
 	expect_rc 1
 	expect_msg "linux.timeOffsets"
+}
+
+# A new user namespace: the maps, root inside, capabilities, host devices
+# bound (mknod is not allowed), files written land as the mapped host uid.
+test_user_namespace() {
+	local id b
+	id=$(new_id)
+	b=$(C_NS=$USERNS_NS C_CAPS='"CAP_CHOWN","CAP_KILL"' mkb "$id" sh -c '
+		cat /proc/self/uid_map /proc/self/gid_map | tr -s " " | sed "s/^ //"
+		id -u; id -g
+		grep -E "^Cap(Eff|Bnd)" /proc/self/status | tr -d "\t"
+		test -c /dev/null && echo x > /dev/null && echo devnull-ok
+		touch /mnt/f && echo touched
+		mknod /mnt/n c 1 3 2>/dev/null || echo mknod-refused')
+	jedit "$b" "$USERNS_MAPS"
+	cap rt run --bundle "$b" "$id"
+	expect_ok
+	expect_out_eq "0 100000 65536
+0 100000 65536
+0
+0
+CapEff:0000000000000021
+CapBnd:0000000000000021
+devnull-ok
+touched
+mknod-refused"
+	expect_eq "$(stat -c %u:%g "$b/share/f")" 100000:100000 "host owner of a file made inside"
+	# the init's namespace differs from ours and its maps are those asked for
+	id=$(new_id)
+	b=$(C_NS=$USERNS_NS mkb "$id" sleep 30)
+	jedit "$b" "$USERNS_MAPS"
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	[ "$(readlink "/proc/$(pid_of "$id")/ns/user")" != "$(readlink /proc/self/ns/user)" ] || fail "init in the host user namespace"
+	cap rt exec "$id" cat /proc/self/uid_map
+	expect_ok
+	expect_out_has 100000
+	cap rt delete -f "$id"
+}
+
+# runc's rule: a sysctl only in a namespace of the container's own.
+test_sysctl_namespaces() {
+	local id b
+	id=$(new_id)
+	b=$(mkb "$id" cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni)
+	jedit "$b" 'c["linux"]["sysctl"]={"net.ipv4.ip_forward":"1","kernel.shmmni":"1234"}'
+	cap rt run --bundle "$b" "$id"
+	expect_ok
+	expect_out_eq $'1\n1234'
+	id=$(new_id)
+	b=$(C_NS='{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}' mkb "$id" true)
+	jedit "$b" 'c["linux"]["sysctl"]={"net.ipv4.ip_forward":"1"}'
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1
+	expect_msg "net.ipv4.ip_forward"
+	[ "$RT_NAME" = runc ] || expect_msg "linux.sysctl"
+	[ ! -d "$ROOT/$id" ] || fail "state left behind"
+	id=$(new_id)
+	b=$(C_NS='{"type":"pid"},{"type":"network"},{"type":"uts"},{"type":"mount"}' mkb "$id" true)
+	jedit "$b" 'c["linux"]["sysctl"]={"kernel.shmmax":"1000000"}'
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1
+	expect_msg "kernel.shmmax"
+	id=$(new_id)
+	b=$(mkb "$id" true)
+	jedit "$b" 'c["linux"]["sysctl"]={"vm.swappiness":"10"}'
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1
+	expect_msg "vm.swappiness"
+}
+
+test_domainname() {
+	need_new_runc "domainname (1.1.5 ignores it)"
+	local id b
+	id=$(new_id)
+	b=$(mkb "$id" cat /proc/sys/kernel/domainname)
+	jedit "$b" 'c["domainname"]="kiln.example"'
+	cap rt run --bundle "$b" "$id"
+	expect_ok
+	expect_out_eq kiln.example
+	id=$(new_id)
+	b=$(C_HOSTNAME=- C_NS='{"type":"pid"},{"type":"mount"}' mkb "$id" true)
+	jedit "$b" 'c["domainname"]="kiln.example"'
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1
+	expect_msg "domainname"
+}
+
+# SCMP_ACT_NOTIFY: the agent at listenerPath gets runc's state JSON and the
+# listener fd; the notified syscall waits for the agent's answer, which
+# here is "success" without the directory being made.
+test_seccomp_notify() {
+	local id b ag apid i
+	id=$(new_id)
+	ag=$TD/agent
+	mkdir -p "$ag"
+	python3 "$E2E_DIR/seccomp_agent.py" "$TD/agent.sock" "$ag" &
+	apid=$!
+	wait_file "$ag/ready"
+	b=$(mkb "$id" sh -c 'mkdir /mnt/d; echo rc=$? > /mnt/done')
+	jedit "$b" "c['linux']['seccomp']={'defaultAction':'SCMP_ACT_ALLOW','listenerPath':'$TD/agent.sock','listenerMetadata':'meta-$id','syscalls':[{'names':['mkdir','mkdirat'],'action':'SCMP_ACT_NOTIFY'}]}"
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	wait_file "$ag/state.json"
+	local js pid
+	js=$(cat "$ag/state.json")
+	pid=$(pid_of "$id")
+	[[ $js == *'"fds":["seccompFd"]'* || $js == *'"fds": ["seccompFd"]'* ]] || fail "fds: $js"
+	expect_eq "$(json_get metadata <<<"$js")" "meta-$id" "metadata"
+	expect_eq "$(json_get id <<<"$js")" "$id" "state.id"
+	expect_eq "$(json_get pid <<<"$js")" "$pid" "pid"
+	expect_eq "$(json_get status <<<"$js")" creating "state.status"
+	expect_eq "$(cat "$ag/fd")" "anon_inode:seccomp notify" "the fd received"
+	wait_file "$ag/notified"
+	# the agent holds the answer: the payload must still wait in mkdir
+	for i in 1 2 3 4 5; do
+		[ ! -e "$b/share/done" ] || fail "mkdir returned before the agent answered"
+		sleep 0.2
+	done
+	touch "$ag/go"
+	wait_file "$b/share/done"
+	expect_eq "$(cat "$b/share/done")" rc=0 "mkdir answered by the agent"
+	[ ! -e "$b/share/d" ] || fail "the agent's answer was not used: /mnt/d exists"
+	cap rt delete -f "$id"
+	kill "$apid" 2>/dev/null
+	wait "$apid" 2>/dev/null
+	# no agent listening: create fails, naming the field, leaving nothing
+	id=$(new_id)
+	b=$(mkb "$id" true)
+	jedit "$b" "c['linux']['seccomp']={'defaultAction':'SCMP_ACT_ALLOW','listenerPath':'$TD/none.sock','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_NOTIFY'}]}"
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1
+	[ "$RT_NAME" = runc ] || expect_msg "listenerPath"
+	[ ! -d "$ROOT/$id" ] || fail "state left behind"
+}
+
+# Id-mapped bind mounts: on-disk ids seen through the mount's maps.
+test_idmapped_mount() {
+	need_new_runc "id-mapped mounts"
+	local id b src
+	src=$TD/idsrc
+	mkdir -p "$src/sub"
+	touch "$src/f0" "$src/f5" "$src/f500"
+	chown 5:7 "$src/f5"
+	chown 500:500 "$src/f500"
+	# no user namespace: disk 0 -> 1000, 5 -> 1005; 500 is unmapped
+	id=$(new_id)
+	b=$(C_MOUNTS="{\"destination\":\"/idm\",\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"idmap\",\"ro\"],
+		\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":100}],
+		\"gidMappings\":[{\"containerID\":0,\"hostID\":2000,\"size\":100}]}" \
+		mkb "$id" sh -c 'stat -c "%u:%g" /idm/f0 /idm/f5 /idm/f500; touch /idm/x 2>/dev/null || echo ro')
+	cap rt run --bundle "$b" "$id"
+	expect_ok
+	expect_out_eq "1000:2000
+1005:2007
+65534:65534
+ro"
+	expect_eq "$(stat -c %u "$src/f0")" 0 "the source keeps its owner"
+	# with a user namespace mapping 0 -> 100000, the same mount map makes
+	# the host's root-owned files root's inside; a file made there is root's on disk
+	id=$(new_id)
+	b=$(C_NS=$USERNS_NS C_MOUNTS="{\"destination\":\"/idm\",\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"ridmap\"],
+		\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],
+		\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}]}" \
+		mkb "$id" sh -c 'stat -c "%u:%g" /idm/f0 /idm/f5 /idm/sub; touch /idm/made && echo made')
+	jedit "$b" "$USERNS_MAPS"
+	cap rt run --bundle "$b" "$id"
+	expect_ok
+	expect_out_eq "0:0
+5:7
+0:0
+made"
+	expect_eq "$(stat -c %u:%g "$src/made")" 0:0 "owner on disk of a file made through the mount"
+	# only bind mounts, and both maps
+	id=$(new_id)
+	b=$(C_MOUNTS='{"destination":"/t","type":"tmpfs","source":"tmpfs","uidMappings":[{"containerID":0,"hostID":1,"size":1}],"gidMappings":[{"containerID":0,"hostID":1,"size":1}]}' mkb "$id" true)
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1
+	expect_msg "mounts[8]"
+	id=$(new_id)
+	b=$(C_MOUNTS="{\"destination\":\"/t\",\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\"],\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}" mkb "$id" true)
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1
+	expect_msg "gidMappings"
 }

@@ -226,7 +226,16 @@ TEST_CASE("validate: seccomp") {
     s.linux->seccomp->syscalls[0].args = {{0, 1, 0, "SCMP_CMP_EQ"}, {1, 1, 0, "=="}};
     CHECK(validation_error(s) == "config.json: linux.seccomp.syscalls[0].args[1].op: unknown operator \"==\"");
     s.linux->seccomp->syscalls[0].args[1].op = "SCMP_CMP_MASKED_EQ";
+    CHECK(validation_error(s) == "config.json: linux.seccomp.listenerPath: must be set when SCMP_ACT_NOTIFY is used");
+    s.linux->seccomp->listenerPath = "agent.sock";
+    CHECK(validation_error(s) == "config.json: linux.seccomp.listenerPath: must be an absolute path");
+    s.linux->seccomp->listenerPath = "/run/agent.sock";
     CHECK(validation_error(s) == "");
+    s.linux->seccomp->syscalls[0].names = {"read", "write"};
+    CHECK(validation_error(s) == "config.json: linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY cannot be used for the write syscall");
+    s.linux->seccomp->syscalls[0].names = {"read"};
+    s.linux->seccomp->defaultAction = "SCMP_ACT_NOTIFY";
+    CHECK(validation_error(s) == "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
 }
 
 TEST_CASE("validate: rootfs propagation and personality") {
@@ -244,5 +253,40 @@ TEST_CASE("validate: rootfs propagation and personality") {
 TEST_CASE("validate: a config without a linux section") {
     Spec s = base();
     s.linux.reset();
+    s.hostname.clear();  // a hostname needs a UTS namespace (runc)
+    CHECK(validation_error(s) == "");
+}
+
+TEST_CASE("validate: sysctls need the namespace they belong to") {
+    Spec s = base();
+    s.linux->namespaces = {{"mount", ""}};
+    s.hostname.clear();
+    s.linux->sysctl = {{"net.ipv4.ip_forward", "1"}};
+    CHECK(validation_error(s) == "config.json: linux.sysctl.net.ipv4.ip_forward: not allowed in the host's network namespace");
+    s.linux->sysctl = {{"kernel.shmmax", "1"}};
+    CHECK(validation_error(s) == "config.json: linux.sysctl.kernel.shmmax: not allowed in the host's ipc namespace");
+    s.linux->sysctl = {{"fs.mqueue.msg_max", "1"}};
+    CHECK(validation_error(s) == "config.json: linux.sysctl.fs.mqueue.msg_max: not allowed in the host's ipc namespace");
+    s.linux->sysctl = {{"kernel.domainname", "x"}};
+    CHECK(validation_error(s) == "config.json: linux.sysctl.kernel.domainname: not in a separate kernel namespace");
+    s.linux->sysctl = {{"vm.swappiness", "1"}};
+    CHECK(validation_error(s) == "config.json: linux.sysctl.vm.swappiness: not in a separate kernel namespace");
+    s.linux->namespaces = {{"mount", ""}, {"network", ""}, {"ipc", ""}, {"uts", ""}};
+    s.linux->sysctl = {{"net/ipv4/ip_forward", "1"}, {"kernel.shmmax", "1"}, {"fs.mqueue.msg_max", "1"},
+                       {"kernel.domainname", "x"}};
+    CHECK(validation_error(s) == "");
+    s.linux->sysctl = {{"kernel.hostname", "x"}};
+    CHECK(validation_error(s) == "config.json: linux.sysctl.kernel.hostname: not allowed as it conflicts with the hostname field");
+}
+
+TEST_CASE("validate: hostname and domainname need a UTS namespace") {
+    Spec s = base();
+    s.linux->namespaces = {{"mount", ""}};
+    s.hostname = "h";
+    CHECK(validation_error(s) == "config.json: hostname: unable to set hostname without a private UTS namespace");
+    s.hostname.clear();
+    s.domainname = "d";
+    CHECK(validation_error(s) == "config.json: domainname: unable to set domainname without a private UTS namespace");
+    s.linux->namespaces = {{"mount", ""}, {"uts", "/proc/1/ns/uts"}};
     CHECK(validation_error(s) == "");
 }

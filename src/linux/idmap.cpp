@@ -1,0 +1,111 @@
+// Id-mapped bind mounts (runtime-spec 1.1 mounts[].uidMappings/gidMappings,
+// options idmap/ridmap). The runtime, still in the host's user and mount
+// namespaces, clones the source (open_tree), makes a throwaway user
+// namespace holding the mount's maps and applies it (mount_setattr
+// MOUNT_ATTR_IDMAP); the init moves the finished tree into the rootfs.
+#include <linux/mount.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "kiln/error.hpp"
+#include "linux/rootfs.hpp"
+
+namespace kiln::rootfs {
+namespace {
+
+bool has_option(const spec::Mount &m, const char *name) {
+    return std::find(m.options.begin(), m.options.end(), name) != m.options.end();
+}
+
+std::string map_text(const std::vector<spec::IdMapping> &maps) {
+    std::string out;
+    for (auto &m : maps)
+        out += std::to_string(m.containerID) + " " + std::to_string(m.hostID) + " " + std::to_string(m.size) + "\n";
+    return out;
+}
+
+// A user namespace with these maps, held by an fd: a child is cloned into
+// a new one, its maps written, the namespace opened, and the child let go.
+UniqueFd userns_with(const spec::Mount &m) {
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) < 0) throw_errno("pipe");
+    UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+    if (pid < 0) throw_errno("clone a user namespace for an id-mapped mount");
+    if (pid == 0) {
+        char c;
+        wr.reset();
+        (void)!::read(rd.get(), &c, 1);
+        ::_exit(0);
+    }
+    rd.reset();
+    UniqueFd ns;
+    std::string base = "/proc/" + std::to_string(pid);
+    try {
+        write_file(base + "/uid_map", map_text(m.uidMappings));
+        write_file(base + "/gid_map", map_text(m.gidMappings));
+        ns.reset(::open((base + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC));
+        if (!ns) throw_errno("open " + base + "/ns/user");
+    } catch (...) {
+        wr.reset();
+        ::waitpid(pid, nullptr, 0);
+        throw;
+    }
+    wr.reset();
+    ::waitpid(pid, nullptr, 0);
+    return ns;
+}
+
+UniqueFd idmapped_tree(const spec::Mount &m, size_t index) {
+    std::string where = "mounts[" + std::to_string(index) + "] (" + m.destination + ")";
+    bool recursive = has_option(m, "ridmap");
+    unsigned clone_flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (has_option(m, "rbind") ? AT_RECURSIVE : 0);
+    UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, m.source.c_str(), clone_flags)));
+    if (!tree) throw_errno("open_tree " + m.source + " for " + where);
+    UniqueFd ns = userns_with(m);
+    MountOptions o = parse_options(m.options);
+    struct mount_attr attr{};
+    attr.attr_set = MOUNT_ATTR_IDMAP | o.attr_set;
+    attr.attr_clr = o.attr_clr;
+    const std::pair<unsigned long, unsigned long long> flags[] = {
+        {MS_RDONLY, MOUNT_ATTR_RDONLY}, {MS_NOSUID, MOUNT_ATTR_NOSUID}, {MS_NODEV, MOUNT_ATTR_NODEV},
+        {MS_NOEXEC, MOUNT_ATTR_NOEXEC}};
+    for (auto [ms, ma] : flags)
+        if (o.flags & ms) attr.attr_set |= ma;
+    attr.userns_fd = static_cast<uint64_t>(ns.get());
+    unsigned at = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+    if (::syscall(SYS_mount_setattr, tree.get(), "", at, &attr, sizeof attr) < 0)
+        throw_errno("id-mapped mount " + where + ": mount_setattr");
+    return tree;
+}
+
+}  // namespace
+
+std::vector<UniqueFd> idmapped_sources(const spec::Spec &spec) {
+    std::vector<UniqueFd> out;
+    for (size_t i = 0; i < spec.mounts.size(); i++) {
+        const auto &m = spec.mounts[i];
+        bool wanted = !m.uidMappings.empty() || has_option(m, "idmap") || has_option(m, "ridmap");
+        if (wanted && out.size() < i + 1) out.resize(i + 1);
+        if (wanted) out[i] = idmapped_tree(m, i);
+    }
+    return out;
+}
+
+void attach_idmapped(int root_fd, const spec::Mount &m, int tree_fd) {
+    struct stat st;
+    if (::fstat(tree_fd, &st) < 0) throw_errno("stat id-mapped source " + m.source);
+    auto dst = open_in_root(root_fd, m.destination, true, !S_ISDIR(st.st_mode));
+    if (::syscall(SYS_move_mount, tree_fd, "", dst.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        throw_errno("move_mount id-mapped " + m.destination);
+}
+
+}  // namespace kiln::rootfs
