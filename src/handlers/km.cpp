@@ -310,22 +310,24 @@ private:
             if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) throw Error("km handler: " + host + " is not a device node");
             std::string path = "/dev/" + host.substr(host.find_last_of('/') + 1);
             found++;
+            std::string type = S_ISCHR(st.st_mode) ? "c" : "b";
+            int64_t maj = major(st.st_rdev), min = minor(st.st_rdev);
+            if (!lx.resources) lx.resources.emplace();
+            lx.resources->devices.push_back({true, type, maj, min, "rwm"});
             if (bind) {
                 spec.mounts.push_back({path, "bind", host, {"bind", "nosuid", "noexec"}, {}, {}});
                 continue;
             }
             std::erase_if(lx.devices, [&](const spec::Device &d) { return d.path == path; });
             spec::Device d;
-            d.type = S_ISCHR(st.st_mode) ? "c" : "b";
+            d.type = type;
             d.path = path;
-            d.major = major(st.st_rdev);
-            d.minor = minor(st.st_rdev);
+            d.major = maj;
+            d.minor = min;
             d.fileMode = st.st_mode & 07777;
             d.uid = st.st_uid;
             d.gid = st.st_gid;
             lx.devices.push_back(d);
-            if (!lx.resources) lx.resources.emplace();
-            lx.resources->devices.push_back({true, d.type, d.major, d.minor, "rwm"});
         }
         if (!found) throw Error("km handler: no virtualization device on this host (looked for " + looked + ")");
     }
