@@ -158,6 +158,8 @@ std::string absolute(const std::string &path) {
 // overlay (upper layer on a private tmpfs) over the nearest existing
 // directory on the way to /opt/kontain/bin. An image without /opt gets an
 // empty /opt directory as its mount point (nothing else; documented).
+// Trade-off: what the container writes under that directory goes to the
+// tmpfs (memory charged to the container), not to its rootfs.
 void make_km_mountpoint(int root) {
     std::string dir;
     for (const char *d : {"/opt/kontain/bin", "/opt/kontain", "/opt"}) {
@@ -176,14 +178,14 @@ void make_km_mountpoint(int root) {
     UniqueFd lower = rootfs::open_in_root(root, dir, false, false);
     struct stat st;
     if (::fstat(lower.get(), &st) < 0 || !S_ISDIR(st.st_mode)) throw Error("km handler: " + dir + " in the image is not a directory");
-    do_mount("tmpfs", fd_path(lower.get()), "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=64k", dir + " (tmpfs)");
+    do_mount("tmpfs", fd_path(lower.get()), "tmpfs", MS_NOSUID | MS_NODEV, "mode=755", dir + " (tmpfs)");
     UniqueFd top = rootfs::open_in_root(root, dir, false, false);
     if (::mkdirat(top.get(), "upper", 0755) < 0 || ::mkdirat(top.get(), "work", 0755) < 0)
         throw_errno("km handler: mkdir in the tmpfs over " + dir);
     // The fd opened before the tmpfs still names the image's directory.
     std::string data = "lowerdir=" + fd_path(lower.get()) + ",upperdir=" + fd_path(top.get()) +
                        "/upper,workdir=" + fd_path(top.get()) + "/work";
-    do_mount("overlay", fd_path(top.get()), "overlay", MS_NOSUID | MS_NODEV, data.c_str(), dir + " (overlay)");
+    do_mount("overlay", fd_path(top.get()), "overlay", 0, data.c_str(), dir + " (overlay)");
     rootfs::open_in_root(root, kKmPath, true, true);
 }
 
