@@ -358,3 +358,22 @@ test_km_create_start_race() {
 	expect_ok "race.sh"
 	expect_out_has "rounds ok"
 }
+
+test_km_preload_race() {
+	# stretch: create runs km --wait-for-signal, start releases it by SIGUSR1
+	km_setup
+	cap env KILN="$KILN" FAKE_KM="$FAKE_KM" KM_PRELOAD=1 "$E2E_DIR/../km/race.sh" "${KM_RACE_N:-100}"
+	expect_ok "race.sh (preload)"
+	expect_out_has "rounds (preload) ok"
+	local id b
+	km_config '"preload": true'
+	id=$(new_id)
+	b=$(mkb "$id" echo hi)
+	cap kmrt kiln-km create --bundle "$b" "$id"
+	expect_ok
+	[[ $(km_log "$b") == *$'argv[1]=--wait-for-signal\nargv[2]=/bin/echo'* ]] || fail "preload argv: $(km_log "$b")"
+	expect_eq "$(status_of "$id")" created "status after a preload create"
+	cap kmrt kiln start "$id"
+	expect_ok
+	wait_status "$id" stopped
+}
