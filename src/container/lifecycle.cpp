@@ -189,7 +189,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     validate_id(o.id);
     spec::Spec spec = spec::load_config(o.bundle);
     // Payload handler (src/handlers): its spec changes are validated like the rest.
-    auto handler = handlers::select(g, spec);
+    auto handler = handlers::select(g, spec, use_fifo);
     handler->edit_spec(spec);
     spec::validate(spec);
     check_create_options(spec, o, detached, use_fifo);
@@ -281,6 +281,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
         write_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*spec.process->oomScoreAdj));
     send_tag(*l, linux_init::kGo, std::to_string(pid));
     wait_ready(*l, spec);
+    handler->wait_parked(pid);
 
     st.pid = pid;
     st.start_time = process_start_time(pid);
@@ -440,7 +441,11 @@ void start(const Globals &g, const std::string &id) {
         signal_init(st, SIGKILL);
         throw Error("process property must not be empty");
     }
-    if (!release_init(dir.fifo_path(), st.pid)) throw Error("cannot start a container that has stopped");
+    if (int sig = handlers::start_signal(st.annotations)) {
+        signal_init(st, sig);  // a preloaded process, parked until this signal
+    } else if (!release_init(dir.fifo_path(), st.pid)) {
+        throw Error("cannot start a container that has stopped");
+    }
     ::unlink(dir.fifo_path().c_str());
     run_poststart(st);
 }

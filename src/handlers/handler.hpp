@@ -37,6 +37,12 @@ public:
                                    std::vector<std::string> & /*env*/) {}
     virtual void exec_process(std::string & /*exe*/, std::vector<std::string> & /*argv*/,
                               std::vector<std::string> & /*env*/) {}
+    // Preload (create only): the init execs the process at create time
+    // instead of waiting on exec.fifo; the process parks itself until
+    // `start` signals it (see starts_by_signal). create returns once
+    // wait_parked has seen it parked.
+    virtual bool exec_at_create() const { return false; }
+    virtual void wait_parked(int /*pid*/) {}
 };
 
 // The state annotation naming the handler that ran (as crun does); absent
@@ -46,9 +52,13 @@ inline constexpr const char *kHandlerAnnotation = "run.oci.handler";
 // create/run: the handler for this container (never null). Costs nothing
 // for plain containers beyond a few map lookups and one failed open() of
 // the KM config file (its presence is a trigger, see km.cpp).
-std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec);
+// create: true for `create` (a later `start`), false for `run`.
+std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec, bool create);
 // exec: the handler that ran the container, from its state annotations.
 std::unique_ptr<Handler> for_exec(const Globals &g, const std::map<std::string, std::string> &annotations);
+// start: the signal that releases a preloaded container's process, 0 when
+// `start` goes through exec.fifo as usual.
+int start_signal(const std::map<std::string, std::string> &annotations);
 
 // Names for `kiln features` / `--version`.
 inline constexpr const char *kHandlerNames = "default,km";

@@ -17,9 +17,11 @@
 // km's control variables are removed from the environment in all cases.
 #include "handlers/km.hpp"
 
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -53,6 +55,7 @@ Config parse_config(std::string_view text, const std::string &file) {
             if (d.empty() || d[0] != '/' || d.back() == '/') throw bad("devices: \"" + d + "\" is not an absolute path");
     }
     c.all_containers = doc.get_bool({"all_containers"}, false);
+    c.preload = doc.get_bool({"preload"}, false);
     std::string unlisted = doc.get_string({"exec_unlisted"}, "km");
     if (unlisted != "km" && unlisted != "refuse") throw bad("exec_unlisted: must be \"km\" or \"refuse\"");
     c.refuse_unlisted_exec = unlisted == "refuse";
@@ -158,6 +161,8 @@ std::string absolute(const std::string &path) {
 // overlay (upper layer on a private tmpfs) over the nearest existing
 // directory on the way to /opt/kontain/bin. An image without /opt gets an
 // empty /opt directory as its mount point (nothing else; documented).
+// Trade-off: what the container writes under that directory goes to the
+// tmpfs (memory charged to the container), not to its rootfs.
 void make_km_mountpoint(int root) {
     std::string dir;
     for (const char *d : {"/opt/kontain/bin", "/opt/kontain", "/opt"}) {
@@ -176,14 +181,14 @@ void make_km_mountpoint(int root) {
     UniqueFd lower = rootfs::open_in_root(root, dir, false, false);
     struct stat st;
     if (::fstat(lower.get(), &st) < 0 || !S_ISDIR(st.st_mode)) throw Error("km handler: " + dir + " in the image is not a directory");
-    do_mount("tmpfs", fd_path(lower.get()), "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=64k", dir + " (tmpfs)");
+    do_mount("tmpfs", fd_path(lower.get()), "tmpfs", MS_NOSUID | MS_NODEV, "mode=755", dir + " (tmpfs)");
     UniqueFd top = rootfs::open_in_root(root, dir, false, false);
     if (::mkdirat(top.get(), "upper", 0755) < 0 || ::mkdirat(top.get(), "work", 0755) < 0)
         throw_errno("km handler: mkdir in the tmpfs over " + dir);
     // The fd opened before the tmpfs still names the image's directory.
     std::string data = "lowerdir=" + fd_path(lower.get()) + ",upperdir=" + fd_path(top.get()) +
                        "/upper,workdir=" + fd_path(top.get()) + "/work";
-    do_mount("overlay", fd_path(top.get()), "overlay", MS_NOSUID | MS_NODEV, data.c_str(), dir + " (overlay)");
+    do_mount("overlay", fd_path(top.get()), "overlay", 0, data.c_str(), dir + " (overlay)");
     rootfs::open_in_root(root, kKmPath, true, true);
 }
 
@@ -217,9 +222,31 @@ void mount_km(const std::string &rootfs_path, int km_fd) {
              nullptr, std::string(kKmPath) + " (read-only)");
 }
 
+// Set on preloaded containers: `start` sends SIGUSR1 instead of reading exec.fifo.
+constexpr const char *kPreloadAnnotation = "io.kiln.km.preload";
+
+// km has loaded everything and waits for SIGUSR1: it is blocked (SigBlk),
+// or km sits in sigwait, during which the kernel shows the waited-for
+// signals as unblocked (rt_sigtimedwait moves them to real_blocked). Either
+// way a SIGUSR1 sent now is taken by sigwait, never fatal, never lost.
+bool parked(int pid, bool &alive) {
+    std::string status;
+    alive = try_read_file("/proc/" + std::to_string(pid) + "/status", status);
+    if (!alive) return false;
+    auto state = status.find("\nState:\t");
+    if (state != std::string::npos && (status[state + 8] == 'Z' || status[state + 8] == 'X')) alive = false;
+    auto blk = status.find("\nSigBlk:\t");
+    if (!alive || blk == std::string::npos) return false;
+    unsigned long long mask = std::strtoull(status.c_str() + blk + 9, nullptr, 16);
+    if (mask & (1ULL << (SIGUSR1 - 1))) return true;
+    std::string sc;  // "NR arg1 ..." while in a system call
+    return try_read_file("/proc/" + std::to_string(pid) + "/syscall", sc) &&
+           std::strtol(sc.c_str(), nullptr, 10) == SYS_rt_sigtimedwait;
+}
+
 class KmHandler : public Handler {
 public:
-    explicit KmHandler(Config c) : cfg_(std::move(c)) {}
+    KmHandler(Config c, bool create) : cfg_(std::move(c)), create_(create) {}
     const char *name() const override { return "km"; }
 
     void edit_spec(spec::Spec &spec) override {
@@ -227,6 +254,25 @@ public:
         open_km();
         add_devices(spec);
         spec.annotations[kHandlerAnnotation] = "km";
+        // startContainer hooks must run after `start` but before the
+        // payload: only the exec.fifo path can do that.
+        preload_ = cfg_.preload && create_ && spec.process && (!spec.hooks || spec.hooks->startContainer.empty());
+        if (preload_) spec.annotations[kPreloadAnnotation] = "true";
+    }
+
+    bool exec_at_create() const override { return preload_; }
+
+    // km blocks SIGUSR1 only after loading the payload: until then a
+    // SIGUSR1 would kill it, so create must not return earlier (the runk race).
+    void wait_parked(int pid) override {
+        if (!preload_) return;
+        for (int i = 0; i < 20000; i++) {
+            bool alive = true;
+            if (parked(pid, alive)) return;
+            if (!alive) throw Error("km handler: km exited before it parked (--wait-for-signal)");
+            ::usleep(500);
+        }
+        throw Error("km handler: km did not park (--wait-for-signal) within 10 s");
     }
 
     // km_fd_ belongs to the runtime's mount namespace, which cannot be a bind
@@ -244,6 +290,7 @@ public:
         std::string payload = absolute(exe);
         argv = km_argv(payload, argv);
         exe = kKmPath;
+        if (preload_) argv.insert(argv.begin() + 1, "--wait-for-signal");
     }
 
     void exec_process(std::string &exe, std::vector<std::string> &argv, std::vector<std::string> &env) override {
@@ -265,6 +312,7 @@ public:
 
 private:
     Config cfg_;
+    bool create_ = false, preload_ = false;
     UniqueFd km_fd_;  // verified km; the init binds this very file
 
     std::string config_name() const { return cfg_.file.empty() ? std::string("(no config file)") : cfg_.file; }
@@ -310,22 +358,24 @@ private:
             if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) throw Error("km handler: " + host + " is not a device node");
             std::string path = "/dev/" + host.substr(host.find_last_of('/') + 1);
             found++;
+            std::string type = S_ISCHR(st.st_mode) ? "c" : "b";
+            int64_t maj = major(st.st_rdev), min = minor(st.st_rdev);
+            if (!lx.resources) lx.resources.emplace();
+            lx.resources->devices.push_back({true, type, maj, min, "rwm"});
             if (bind) {
                 spec.mounts.push_back({path, "bind", host, {"bind", "nosuid", "noexec"}, {}, {}});
                 continue;
             }
             std::erase_if(lx.devices, [&](const spec::Device &d) { return d.path == path; });
             spec::Device d;
-            d.type = S_ISCHR(st.st_mode) ? "c" : "b";
+            d.type = type;
             d.path = path;
-            d.major = major(st.st_rdev);
-            d.minor = minor(st.st_rdev);
+            d.major = maj;
+            d.minor = min;
             d.fileMode = st.st_mode & 07777;
             d.uid = st.st_uid;
             d.gid = st.st_gid;
             lx.devices.push_back(d);
-            if (!lx.resources) lx.resources.emplace();
-            lx.resources->devices.push_back({true, d.type, d.major, d.minor, "rwm"});
         }
         if (!found) throw Error("km handler: no virtualization device on this host (looked for " + looked + ")");
     }
@@ -345,13 +395,13 @@ std::string config_path(const Globals &g) { return g.km_config.empty() ? kDefaul
 
 }  // namespace
 
-std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec) {
+std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec, bool create) {
     const auto &a = spec.annotations;
     if (is_sandbox(a)) return std::make_unique<Handler>();
     bool fired = g.handler == "km" || annotation(a, kHandlerAnnotation) == "km" ||
                  (g.handler == "km-label" && annotation(a, "app.kontain.version") == "1");
     // An explicit --km-config must exist; the default one may be absent.
-    if (fired) return std::make_unique<KmHandler>(load_km_config(config_path(g), g.km_config.empty()));
+    if (fired) return std::make_unique<KmHandler>(load_km_config(config_path(g), g.km_config.empty()), create);
     // Label mode: the label alone decides.
     if (g.handler == "km-label") return std::make_unique<Handler>();
     // The config file as a trigger: one open() that fails on hosts without km.
@@ -363,12 +413,16 @@ std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec) {
     }
     Config c = parse_config(read_fd(fd.get()), path);
     if (!c.all_containers) return std::make_unique<Handler>();
-    return std::make_unique<KmHandler>(std::move(c));
+    return std::make_unique<KmHandler>(std::move(c), create);
 }
 
 std::unique_ptr<Handler> for_exec(const Globals &g, const std::map<std::string, std::string> &a) {
     if (is_sandbox(a) || annotation(a, kHandlerAnnotation) != "km") return std::make_unique<Handler>();
-    return std::make_unique<KmHandler>(load_km_config(config_path(g), g.km_config.empty()));
+    return std::make_unique<KmHandler>(load_km_config(config_path(g), g.km_config.empty()), false);
+}
+
+int start_signal(const std::map<std::string, std::string> &a) {
+    return annotation(a, kHandlerAnnotation) == "km" && annotation(a, kPreloadAnnotation) == "true" ? SIGUSR1 : 0;
 }
 
 }  // namespace kiln::handlers

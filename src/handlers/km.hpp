@@ -29,6 +29,7 @@ struct Config {
     std::vector<std::string> devices = {"/dev/kvm", "/dev/kkm"};  // host nodes; in the container as /dev/<name>
     bool all_containers = false;      // the file itself is a trigger
     bool refuse_unlisted_exec = false;  // "exec_unlisted": "km" (default) or "refuse"
+    bool preload = false;             // create runs km --wait-for-signal; start sends SIGUSR1
     std::vector<std::string> allow_env;  // km control variables let through ("NAME" or "PREFIX*")
     std::vector<NativeTool> native;
 };

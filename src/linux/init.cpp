@@ -247,9 +247,11 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
 
     install_wait_handlers();
     // startContainer hooks run after `start`, so then kiln itself waits.
-    bool wait_here = !hooks.startContainer.empty() || !stub;
+    // A preloading handler's process parks itself: exec it now (stub mode 'x').
+    bool preload = a.fifo_fd >= 0 && a.handler->exec_at_create();
+    bool wait_here = !preload && (!hooks.startContainer.empty() || !stub);
     process::StubWait wait;
-    if (!wait_here) {
+    if (!wait_here && !preload) {
         wait.mode = a.fifo_fd >= 0 ? 'f' : 's';
         wait.fd1 = a.fifo_fd >= 0 ? proc_fd_dir.get() : a.sync_fd;
         wait.fd2 = a.fifo_fd;

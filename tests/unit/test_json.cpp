@@ -134,7 +134,7 @@ TEST_CASE("features_json describes the runtime") {
     CHECK_FALSE(d.get_bool({"linux", "selinux", "enabled"}, true));
     CHECK_THAT(d.get_string({"annotations", "io.github.seccomp.libseccomp.version"}), StartsWith("2."));
     CHECK(d.get_string({"annotations", "org.opencontainers.runc.checkpoint.enabled"}) == "false");
-    CHECK(d.get_string({"annotations", "io.kiln.handlers"}) == "default");
+    CHECK(d.get_string({"annotations", "io.kiln.handlers"}) == "default,km");
     CHECK_THAT(text, Contains("\"CAP_CHECKPOINT_RESTORE\""));
     CHECK_THAT(text, Contains("\"tmpcopyup\""));
     CHECK_THAT(text, Contains("\"SCMP_ACT_KILL_PROCESS\""));
