@@ -30,6 +30,9 @@ public:
     virtual ~Handler() = default;
     virtual const char *name() const { return "default"; }
     virtual void edit_spec(spec::Spec &) {}
+    // fds opened in edit_spec that the init uses later: it closes every
+    // other inherited fd (CVE-2024-21626).
+    virtual std::vector<int> init_fds() const { return {}; }
     virtual void before_pivot(const spec::Spec &, const std::string & /*rootfs*/) {}
     virtual void after_pivot(const spec::Spec &) {}
     // exe: the payload as find_executable resolved it; argv/env as they will be passed.

@@ -275,6 +275,7 @@ public:
         throw Error("km handler: km did not park (--wait-for-signal) within 10 s");
     }
 
+    std::vector<int> init_fds() const override { return {km_fd_.get()}; }
     // km_fd_ belongs to the runtime's mount namespace, which cannot be a bind
     // source here: reopen km by path in ours and make sure it is the same file.
     void before_pivot(const spec::Spec &, const std::string &rootfs) override {

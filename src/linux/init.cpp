@@ -70,6 +70,15 @@ std::string state_json(const InitArgs &a, const char *status, int pid) {
 // for `start`, let SIGTERM and friends end the init as they end runc's.
 void exit_on_signal(int sig) { ::_exit(128 + sig); }
 
+// The fds the runtime opened for us; every other inherited one is closed.
+std::vector<int> fds_to_keep(const InitArgs &a) {
+    std::vector<int> keep{a.sync_fd, a.fifo_fd, a.console_fd};
+    for (int fd : a.idmapped)
+        if (fd >= 0) keep.push_back(fd);
+    for (int fd : a.handler->init_fds()) keep.push_back(fd);
+    return keep;
+}
+
 void install_wait_handlers() {
     struct sigaction sa{};
     sa.sa_handler = exit_on_signal;
@@ -291,7 +300,7 @@ void run(const InitArgs &a) {
         // clone() copied every fd of the runtime, including any its caller
         // leaked to it: keep stdio, the preserved fds and ours (CVE-2024-21626).
         if (!unsafe::off("cve-2024-21626"))
-            process::close_fds_except(3 + static_cast<int>(a.preserve_fds), {a.sync_fd, a.fifo_fd, a.console_fd});
+            process::close_fds_except(3 + static_cast<int>(a.preserve_fds), fds_to_keep(a));
         setup_and_exec(a);
     } catch (const std::exception &e) {
         // After `start` nobody listens on the socket: say it on stderr.
