@@ -92,8 +92,20 @@ mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts $R/dev/pts
 ln -sf pts/ptmx $R/dev/ptmx 2>/dev/null
 mount -t tmpfs -o mode=1777 tmpfs $R/dev/shm
 mount -t mqueue mqueue $R/dev/mqueue
+# Hold the bound paths (the repository, $PWD) aside: /tmp and /run get
+# fresh tmpfs mounts, which would hide a repository cloned under them.
+i=0
+for b in $binds; do
+	i=$((i + 1))
+	mkdir -p /rw/keep$i && mount --bind "$R$b" /rw/keep$i || die "bind $b failed"
+done
 mount -t tmpfs -o mode=1777 tmpfs $R/tmp
 mount -t tmpfs -o mode=755 tmpfs $R/run
+i=0
+for b in $binds; do
+	i=$((i + 1))
+	mkdir -p "$R$b" && mount --move /rw/keep$i "$R$b" || die "bind $b failed"
+done
 mkdir -p $R/run/lock
 mount -t cgroup2 -o nsdelegate cgroup2 $R/sys/fs/cgroup || die "mounting cgroup2 failed"
 for c in $(cat $R/sys/fs/cgroup/cgroup.controllers); do

@@ -114,12 +114,14 @@ cp "$VM_DIR/stage2.sh" "$WORK/share/stage2.sh"
 APPEND="console=ttyS0 quiet loglevel=4 panic=-1 cgroup_no_v1=all kiln.mode=$MODE"
 if [ "$MODE" = systemd ]; then
 	APPEND="$APPEND kiln.sysroot=$SYSROOT systemd.unified_cgroup_hierarchy=1 systemd.show_status=0"
-	binds=${KILN_VM_BINDS:-"$REPO $PWD"}
-	for b in $binds; do
-		b=$(cd "$b" 2>/dev/null && pwd -P) || continue
-		[ "$b" = / ] || APPEND="$APPEND kiln.bind=$b"
-	done
 fi
+# The repository and $PWD stay at their own paths in both VMs, even where
+# the VM mounts a fresh tmpfs (a CI clone under /tmp).
+binds=${KILN_VM_BINDS:-"$REPO $PWD"}
+for b in $binds; do
+	b=$(cd "$b" 2>/dev/null && pwd -P) || continue
+	[ "$b" = / ] || APPEND="$APPEND kiln.bind=$b"
+done
 
 CONSOLE=${KILN_VM_CONSOLE:-$WORK/console.log}
 timeout_s=${KILN_VM_TIMEOUT:-1200}
