@@ -190,34 +190,61 @@ std::vector<pid_t> FsManager::pids() const {
     return out;
 }
 
-bool FsManager::frozen() const {
-    for (auto &d : dirs_) {
-        std::string v;
-        if (try_read_file(d + "/freezer.state", v)) return v.rfind("FROZEN", 0) == 0 || v.rfind("FREEZING", 0) == 0;
-        if (try_read_file(d + "/cgroup.freeze", v)) return v.rfind("1", 0) == 0;
+namespace {
+bool has_controller(const std::string &list, std::string_view name) {
+    for (size_t pos = 0; pos <= list.size();) {
+        size_t end = list.find(',', pos);
+        if (end == std::string::npos) end = list.size();
+        if (std::string_view(list).substr(pos, end - pos) == name) return true;
+        pos = end + 1;
     }
     return false;
 }
+}  // namespace
+
+// The one cgroup that freezes the container: the v1 freezer hierarchy when
+// there is one (hybrid hosts), else the v2 dir. nullptr: neither.
+const std::string *FsManager::freezer_dir(bool &v1) const {
+    const std::string *v2_dir = nullptr;
+    for (size_t i = 0; i < dirs_.size() && i < hs_.size(); i++) {
+        if (hs_[i].v2) {
+            v2_dir = &dirs_[i];
+        } else if (has_controller(hs_[i].controllers, "freezer")) {
+            v1 = true;
+            return &dirs_[i];
+        }
+    }
+    v1 = false;
+    return v2_dir;
+}
+
+// `state` and `list` ask this of every running container: one read.
+bool FsManager::frozen() const {
+    bool v1;
+    const std::string *d = freezer_dir(v1);
+    std::string v;
+    if (!d || !try_read_file(*d + (v1 ? "/freezer.state" : "/cgroup.freeze"), v)) return false;
+    return v1 ? v.rfind("FROZEN", 0) == 0 || v.rfind("FREEZING", 0) == 0 : v.rfind("1", 0) == 0;
+}
 
 void FsManager::freeze(bool on) {
-    for (auto &d : dirs_) {
-        bool v1 = exists(d, "freezer.state");
-        if (!v1 && !exists(d, "cgroup.freeze")) continue;
-        write(d, v1 ? "freezer.state" : "cgroup.freeze", v1 ? (on ? "FROZEN" : "THAWED") : (on ? "1" : "0"));
-        // v1 passes through FREEZING while tasks stop; v2 reports "frozen 1" in cgroup.events.
-        for (int tries = 0; tries < 1000; tries++) {
-            std::string now;
-            if (v1) {
-                if (try_read_file(d + "/freezer.state", now) && now.rfind(on ? "FROZEN" : "THAWED", 0) == 0) return;
-            } else if (try_read_file(d + "/cgroup.events", now) &&
-                       now.find(on ? "frozen 1" : "frozen 0") != std::string::npos) {
-                return;
-            }
-            sleep_ms(1);
+    bool v1;
+    const std::string *dir = freezer_dir(v1);
+    if (!dir) throw Error("the container has no freezer cgroup");
+    const std::string &d = *dir;
+    write(d, v1 ? "freezer.state" : "cgroup.freeze", v1 ? (on ? "FROZEN" : "THAWED") : (on ? "1" : "0"));
+    // v1 passes through FREEZING while tasks stop; v2 reports "frozen 1" in cgroup.events.
+    for (int tries = 0; tries < 1000; tries++) {
+        std::string now;
+        if (v1) {
+            if (try_read_file(d + "/freezer.state", now) && now.rfind(on ? "FROZEN" : "THAWED", 0) == 0) return;
+        } else if (try_read_file(d + "/cgroup.events", now) &&
+                   now.find(on ? "frozen 1" : "frozen 0") != std::string::npos) {
+            return;
         }
-        throw Error(std::string("timed out waiting for the cgroup to ") + (on ? "freeze" : "thaw"));
+        sleep_ms(1);
     }
-    throw Error("the container has no freezer cgroup");
+    throw Error(std::string("timed out waiting for the cgroup to ") + (on ? "freeze" : "thaw"));
 }
 
 unsigned long long FsManager::oom_kills() const {

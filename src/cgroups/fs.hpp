@@ -60,6 +60,7 @@ public:
 
 private:
     void apply(const spec::Resources &res, bool update);
+    const std::string *freezer_dir(bool &v1) const;
     std::vector<Hierarchy> hs_;
     std::vector<std::string> dirs_;
     std::vector<std::string> rels_;
