@@ -190,18 +190,6 @@ std::vector<pid_t> FsManager::pids() const {
     return out;
 }
 
-namespace {
-bool has_controller(const std::string &list, std::string_view name) {
-    for (size_t pos = 0; pos <= list.size();) {
-        size_t end = list.find(',', pos);
-        if (end == std::string::npos) end = list.size();
-        if (std::string_view(list).substr(pos, end - pos) == name) return true;
-        pos = end + 1;
-    }
-    return false;
-}
-}  // namespace
-
 // The one cgroup that freezes the container: the v1 freezer hierarchy when
 // there is one (hybrid hosts), else the v2 dir. nullptr: neither.
 const std::string *FsManager::freezer_dir(bool &v1) const {
@@ -209,7 +197,7 @@ const std::string *FsManager::freezer_dir(bool &v1) const {
     for (size_t i = 0; i < dirs_.size() && i < hs_.size(); i++) {
         if (hs_[i].v2) {
             v2_dir = &dirs_[i];
-        } else if (has_controller(hs_[i].controllers, "freezer")) {
+        } else if (has_controller(hs_[i], "freezer")) {
             v1 = true;
             return &dirs_[i];
         }
