@@ -79,7 +79,8 @@ hybrid_cgroup2() {
 	[ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ] || return 0
 	local m
 	for m in $(findmnt -rn -t cgroup2 -o TARGET); do
-		case "$m" in /sys/fs/cgroup/*) [ -s "$m/cgroup.controllers" ] && echo "$m" ;; esac
+		# (cgroupfs files have size 0: read it, [ -s ] is always false)
+		case "$m" in /sys/fs/cgroup/*) [ -n "$(cat "$m/cgroup.controllers" 2>/dev/null)" ] && echo "$m" ;; esac
 	done
 	return 0
 }
@@ -108,6 +109,7 @@ probe() {
 }
 
 HYBRID=$(hybrid_cgroup2 | tr '\n' ' ')
+HYBRID=${HYBRID% }
 HIDE=
 case "${HIDE_CGROUP2:-auto}" in
 1 | yes) HIDE=$HYBRID ;;
