@@ -79,6 +79,7 @@ fetch_debian_source() {
 		fail "no $SRC_PKG $SRC_VERSION source (log: $apt/log); set RUNTIME_TOOLS_SRC"
 	fi
 	rm -f "$src"/*.dsc "$src"/*.debian.tar.*
+	rm -rf "$apt" # the package lists (~50 MB) are not needed again
 	echo "$t"
 }
 
