@@ -160,6 +160,39 @@ if [ "${KILN_SKIP_VM:-0}" != 1 ]; then
 	total_pass=$((total_pass + vm_pass)) total_fail=$((total_fail + vm_fail))
 fi
 
+# ------------------------------------------------------------------- docs ---
+# (issue 17) What a user gets besides the binary: the manual against the real
+# command line, the bash/zsh/fish completions loaded in each shell, contrib/
+# accepted by containerd and podman, `meson install` (DESTDIR), and the Debian
+# package (dpkg-buildpackage, cached by source hash under $BUILD/deb, then
+# apt-get install into a fresh Debian 12 by mmdebstrap): tests/docs/run.sh.
+# Counted in the totals. KILN_SKIP_DOCS=1 skips it all, KILN_SKIP_DEB=1 the
+# package, KILN_SKIP_DEB_CHROOT=1 only the chroot install.
+docs_line="docs: skipped (KILN_SKIP_DOCS=1)"
+if [ "${KILN_SKIP_DOCS:-0}" != 1 ]; then
+	say "manual, completions, contrib, install, Debian package (tests/docs/run.sh)"
+	if [ "${KILN_SKIP_DEPS:-0}" != 1 ]; then
+		need_pkgs groff-base man-db bash-completion zsh fish dpkg-dev debhelper mmdebstrap containerd podman ||
+			echo "run-all: could not install all docs test dependencies (tests/docs/run.sh reports what is missing)"
+	fi
+	dlog=$(mktemp "${TMPDIR:-/tmp}/kiln-docs-log.XXXXXX")
+	KILN=$KILN_BIN KILN_BUILD_DIR=$BUILD bash tests/docs/run.sh 2>&1 | tee "$dlog"
+	d=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$dlog" | tail -n1)
+	rm -f "$dlog"
+	if [ -n "$d" ]; then
+		docs_pass=${d%% passed*}
+		docs_fail=${d#*passed, }
+		docs_fail=${docs_fail%% failed}
+	else
+		echo "run-all: the docs tests did not finish"
+		docs_pass=0 docs_fail=1
+	fi
+	docs_line="docs: $docs_pass passed, $docs_fail failed"
+	echo "$docs_line"
+	total_pass=$((total_pass + docs_pass)) total_fail=$((total_fail + docs_fail))
+fi
+# --------------------------------------------------------------- docs end ---
+
 # ------------------------------------------------------------ conformance ---
 conf_line="conformance: skipped (KILN_SKIP_CONFORMANCE=1)"
 if [ "${KILN_SKIP_CONFORMANCE:-0}" != 1 ]; then
@@ -185,6 +218,7 @@ say "summary"
 echo "unit: $unit_pass passed, $unit_fail failed"
 echo "e2e: $e2e_pass passed, $e2e_fail failed"
 echo "$vm_line"
+echo "$docs_line"
 echo "$conf_line"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]
