@@ -31,6 +31,7 @@
 #include "linux/init.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
+#include "linux/procfs.hpp"
 #include "linux/rootfs.hpp"
 #include "linux/terminal.hpp"
 #include "util/unsafe.hpp"
@@ -107,8 +108,9 @@ unsigned socket_activation(spec::Spec &spec) {
 // cloned into our pid namespace and given the shared one's fd: it joins it
 // for its children only, and after pivot_root forks the container process
 // into it (linux/init.cpp). Where the init makes a user namespace of its
-// own, it may not join a pid namespace owned by ours: then we join it here,
-// as runc does.
+// own, it may not join a pid namespace owned by ours, and procfs can show
+// another pid namespace than the mounting process's only since Linux 6.17
+// (its "pidns" option): in those cases we join it here, as runc does.
 unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns, bool &time_ns, UniqueFd &pid_ns) {
     unsigned long flags = 0;
     cgroup_ns = time_ns = false;
@@ -122,7 +124,10 @@ unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns, bool
             if (f == CLONE_NEWPID && !new_user_ns && !unsafe::off("init-joins-pidns")) {
                 pid_ns.reset(::open(n.path.c_str(), O_RDONLY | O_CLOEXEC));
                 if (!pid_ns) throw_errno("open namespace " + n.path);
-            } else if (f == CLONE_NEWPID || f == CLONE_NEWTIME) {
+                if (procfs::can_mount_for_pidns(pid_ns.get())) continue;
+                pid_ns.reset();
+            }
+            if (f == CLONE_NEWPID || f == CLONE_NEWTIME) {
                 ns::join(n.path, f);
             }
             continue;

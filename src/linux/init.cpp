@@ -223,6 +223,7 @@ int unsafe_host_procfd(const InitArgs &a) {
 // the runtime its pid, and leave.
 void enter_shared_pid_ns(const InitArgs &a) {
     if (a.join_pid_ns_fd < 0) return;
+    ::close(a.join_pid_ns_fd);
     pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
     if (pid < 0) throw_errno("fork into the shared pid namespace");
     if (pid > 0) {
@@ -241,10 +242,7 @@ void enter_shared_pid_ns(const InitArgs &a) {
     const spec::Hooks &hooks = spec.hooks ? *spec.hooks : no_hooks;
 
     join_namespaces(spec);
-    if (a.join_pid_ns_fd >= 0) {
-        if (::setns(a.join_pid_ns_fd, CLONE_NEWPID) < 0) throw_errno("setns pid namespace");
-        ::close(a.join_pid_ns_fd);
-    }
+    if (a.join_pid_ns_fd >= 0 && ::setns(a.join_pid_ns_fd, CLONE_NEWPID) < 0) throw_errno("setns pid namespace");
     bool new_user_ns = a.clone_flags & CLONE_NEWUSER;
     if (new_user_ns && (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
         throw_errno("become root in the user namespace");
@@ -260,7 +258,7 @@ void enter_shared_pid_ns(const InitArgs &a) {
 
     UniqueFd host_procfd(unsafe_host_procfd(a));
     if (has_namespace(spec, "mount")) {
-        rootfs::prepare(spec, a.rootfs, a.cgroup_dirs, new_user_ns, a.idmapped);
+        rootfs::prepare(spec, a.rootfs, a.cgroup_dirs, new_user_ns, a.idmapped, a.join_pid_ns_fd);
         a.handler->before_pivot(spec, a.rootfs);
         run_creation_hooks(a, hooks, std::atoi(host_pid.c_str()));
         rootfs::pivot(a.rootfs, a.no_pivot);

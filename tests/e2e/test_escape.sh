@@ -281,3 +281,28 @@ test_escape_exec_exe_overwrite_ptrace() {
 	[ "$(sha256sum <"$copy")" = "$sum" ] || fail "runtime binary overwritten through exec: $(tr '\n' ';' <"$b/share/result")"
 	cap rt delete -f "$id"
 }
+
+# A container that joins another's pid namespace sees that namespace in its
+# /proc (kiln's init sets it up from outside the namespace, see
+# enter_shared_pid_ns): pid 1 is the other container's process, and no
+# host process is visible.
+test_escape_shared_pidns_proc_view() {
+	local a ba apid b bb
+	a=$(new_id)
+	ba=$(mkb "$a" sleep 60)
+	cap rt run -d --bundle "$ba" "$a"
+	expect_ok "run -d A"
+	apid=$(pid_of "$a")
+	b=$(new_id)
+	bb=$(C_NS="{\"type\":\"pid\",\"path\":\"/proc/$apid/ns/pid\"},{\"type\":\"mount\"},{\"type\":\"ipc\"},{\"type\":\"uts\"}" \
+		mkb "$b" sh -c 'tr "\0" " " </proc/1/cmdline; echo; ls -d /proc/[0-9]* | wc -l; echo "self=$$"')
+	cap rt run --bundle "$bb" "$b" </dev/null
+	expect_ok "run B in A's pid namespace"
+	expect_out_has "sleep 60"
+	# A's sleep, B's sh (and its ls): a handful, not the host's hundreds
+	local n
+	n=$(sed -n 2p <<<"$OUT")
+	[ "$n" -le 5 ] || fail "B's /proc shows $n processes: not A's pid namespace"
+	[ "$(sed -n 's/^self=//p' <<<"$OUT")" -lt 10 ] || fail "B's pid is not one of A's namespace: $OUT"
+	cap rt delete -f "$a"
+}
