@@ -10,7 +10,7 @@
  *           devices rules; v2: the child is cloned straight into it with
  *           clone3(CLONE_INTO_CGROUP)), clone into new mount/uts/ipc/pid/net
  *           namespaces, wait, remove the cgroup directories;
- *   child:  rprivate /, bind the rootfs, the 7 spec mounts (proc, dev tmpfs,
+ *   child:  loopback up in the new network namespace, rprivate /, bind the rootfs, the 7 spec mounts (proc, dev tmpfs,
  *           devpts, shm, mqueue, sysfs, cgroup: v1 tmpfs + one read-only bind per
  *           hierarchy, v2 a read-only bind), 6 device nodes and the /dev
  *           symlinks, pivot_root, the masked paths (tmpfs on directories,
@@ -26,6 +26,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <net/if.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -33,9 +34,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -256,11 +259,23 @@ static void drop_privileges(void) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("PR_SET_NO_NEW_PRIVS", NULL);
 }
 
+/* The new network namespace's lo starts down; runtimes bring it up. */
+static void loopback_up(void) {
+    struct ifreq ifr = {0};
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) fail("socket", NULL);
+    strcpy(ifr.ifr_name, "lo");
+    ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail("SIOCSIFFLAGS", "lo");
+    close(s);
+}
+
 static int child_main(struct child_args *a) {
     char go;
     close(a->sync_peer);
     if (read(a->sync_fd, &go, 1) != 1) _exit(127); /* the parent has put us into the cgroups */
     close(a->sync_fd);
+    if (!a->minimal) loopback_up();
     do_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
     do_mount(a->rootfs, a->rootfs, NULL, MS_BIND | MS_REC, NULL);
     if (chdir(a->rootfs) < 0) fail("chdir", a->rootfs);
