@@ -122,6 +122,18 @@ def hide_unified():
     return "hybrid host: the bench's mount ns sees only the v1 hierarchies (no cgroup2 mount), so crun runs too"
 
 
+def drop_foreign_cgroup_mounts():
+    """Unmount (in the bench's namespace only) cgroup mounts outside /sys/fs/cgroup,
+    e.g. a criu cgroup yard another tool left behind: runtimes that take every
+    cgroup mount for a hierarchy of its own would otherwise do their cgroup work
+    twice, and only on this host."""
+    foreign = [p for p, t, _ in mountinfo()
+               if t in ("cgroup", "cgroup2") and p != "/sys/fs/cgroup" and not p.startswith("/sys/fs/cgroup/")]
+    for p in sorted(foreign, key=len, reverse=True):
+        sh(["umount", "-l", p])
+    return foreign
+
+
 def cgroup_mode():
     ms = cgroup_mounts()
     if any(p == "/sys/fs/cgroup" and t == "cgroup2" for p, t, _ in ms):
@@ -215,6 +227,10 @@ class Bench:
 
     # ---- setup
     def setup(self):
+        foreign = drop_foreign_cgroup_mounts()
+        if foreign:
+            self.notes.append("%d cgroup mounts outside /sys/fs/cgroup unmounted in the bench's namespace (%s)"
+                              % (len(foreign), ", ".join(sorted(set(os.path.dirname(p) for p in foreign)))))
         note = None if self.a.keep_unified else hide_unified()
         self.mode = cgroup_mode()
         self.notes.append(note or "cgroups: %s (host view)" % self.mode)
@@ -806,24 +822,34 @@ class Bench:
             top = os.path.join(p, self.cg)
             if os.path.isdir(top):
                 cg_dirs += sum(1 for d in os.listdir(top) if d.startswith(prefix))
-        procs = 0
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                with open("/proc/%s/cgroup" % pid) as f:
-                    if ("/%s/%s" % (self.cg, prefix)) in f.read():
-                        procs += 1
-            except OSError:
-                pass
+        procs = self.procs_in_cgroups(prefix)
         now = collections.Counter((p, t) for p, t, _ in mountinfo())
         mounts = sum((now - self.mount_baseline).values())  # mounts the bench did not make
         left = {"containers": len(rt.ids()), "state entries": len(os.listdir(rt.root)), "cgroups": cg_dirs,
-                "processes": procs, "mounts": mounts}
+                "processes": len(procs), "mounts": mounts}
         self.leftovers[(phase, rt.label)] = left
         if any(left.values()):
-            self.failures.append("leftovers after %s %s: %s" % (phase, rt.label, left))
+            self.failures.append("leftovers after %s %s: %s%s" % (phase, rt.label, left, " " + " ".join(procs) if procs else ""))
             for cid in rt.ids():
                 rt.force_delete(cid)
         return left
+
+    def procs_in_cgroups(self, prefix):
+        """'pid:comm:state' of the live processes in a cgroup /<bench cgroup>/PREFIX*."""
+        out = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open("/proc/%s/cgroup" % pid) as f:
+                    if ("/%s/%s" % (self.cg, prefix)) not in f.read():
+                        continue
+                with open("/proc/%s/stat" % pid) as f:
+                    st = f.read()
+                comm, state = st[st.index("(") + 1:st.rindex(")")], st[st.rindex(")") + 2]
+                if state not in "ZX":
+                    out.append("%s:%s:%s" % (pid, comm, state))
+            except (OSError, ValueError, IndexError):
+                pass
+        return out
 
     def test(self, name, ok, detail=""):
         self.tests.append((name, ok, detail))
