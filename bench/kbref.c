@@ -2,7 +2,7 @@
  * kbref - the kernel work of a container run, and nothing else: the yardstick
  * bench/kbench.py expresses `run` against ("ref" in its tables).
  *
- *   kbref [-m] [-c CGROUP_PATH] [-M MASKED_FILE] ROOTFS CMD [ARG...]
+ *   kbref [-m] [-S] [-N] [-c CGROUP_PATH] [-M MASKED_FILE] ROOTFS CMD [ARG...]
  *
  * It does what the default `kiln spec` / `runc spec` config asks of the kernel,
  * with no JSON, no state directory, no re-exec and a one-byte sync:
@@ -18,6 +18,13 @@
  *           paths, read-only rootfs, hostname, RLIMIT_NOFILE, ids, capabilities
  *           (bounding, capset, ambient), no_new_privs, execve.
  *   -m: only the namespaces, the rootfs bind, pivot_root and execve.
+ * Two ways of doing the same mounts more cheaply, to measure what a runtime
+ * would save (bench/PROFILE.md):
+ *   -S: masked directories all get a bind of one read-only tmpfs instead of a
+ *       tmpfs each;
+ *   -N: read-only binds (cgroup hierarchies, read-only paths) with the new
+ *       mount API: open_tree(OPEN_TREE_CLONE) + mount_setattr(RDONLY) +
+ *       move_mount instead of mount(MS_BIND) + mount(MS_REMOUNT|MS_RDONLY).
  * No eBPF device filter on cgroup v2 (the runtimes load one).
  * Exit status: the command's (128+N if killed by signal N); 127 on a setup error.
  */
@@ -26,6 +33,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/mount.h>
 #include <net/if.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -59,6 +67,7 @@ static const char *masked[MAX_MASK] = {
     "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
 };
 static int n_masked = 10;
+static int shared_mask, new_api; /* -S, -N */
 static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
 
 static void fail(const char *what, const char *arg) {
@@ -170,13 +179,29 @@ struct child_args {
     int minimal, sync_fd, sync_peer;
 };
 
+/* Read-only bind of SRC on DST (relative to the cwd or absolute). */
+static void bind_readonly(const char *src, const char *dst, int recursive) {
+    const unsigned long nsd = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    if (!new_api) {
+        do_mount(src, dst, NULL, MS_BIND | (recursive ? MS_REC : 0), NULL);
+        do_mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | (recursive ? MS_REC : 0) | nsd, NULL);
+        return;
+    }
+    int tree = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+    if (tree < 0) fail("open_tree", src);
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof attr) < 0)
+        fail("mount_setattr", src);
+    if (syscall(SYS_move_mount, tree, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0) fail("move_mount", dst);
+    close(tree);
+}
+
 static void mount_cgroupfs(const char *rel) {
     const unsigned long nsd = MS_NOSUID | MS_NODEV | MS_NOEXEC;
     char src[4200], dst[512];
     if (cg.v2) {
         snprintf(src, sizeof src, "/sys/fs/cgroup%s", rel ? rel : "");
-        do_mount(src, "sys/fs/cgroup", NULL, MS_BIND | MS_REC, NULL);
-        do_mount(NULL, "sys/fs/cgroup", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | nsd, NULL);
+        bind_readonly(src, "sys/fs/cgroup", 1);
         return;
     }
     do_mount("tmpfs", "sys/fs/cgroup", "tmpfs", nsd, "mode=755");
@@ -184,8 +209,7 @@ static void mount_cgroupfs(const char *rel) {
         snprintf(dst, sizeof dst, "sys/fs/cgroup/%s", base(cg.mnt[i]));
         snprintf(src, sizeof src, "%s%s", cg.mnt[i], rel ? rel : "");
         mkdir(dst, 0755);
-        do_mount(src, dst, NULL, MS_BIND | MS_REC, NULL);
-        do_mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | nsd, NULL);
+        bind_readonly(src, dst, 1);
     }
     do_mount(NULL, "sys/fs/cgroup", NULL, MS_REMOUNT | MS_RDONLY | nsd, "mode=755");
 }
@@ -228,15 +252,19 @@ static void mount_spec(const char *rel) {
 /* After pivot_root: masked and read-only paths, read-only rootfs. */
 static void restrict_paths(void) {
     struct stat st;
+    const char *first_dir = NULL; /* -S: the one tmpfs the other masked dirs bind */
     for (int i = 0; i < n_masked; i++) {
         if (stat(masked[i], &st) < 0) continue; /* absent paths are skipped, as the runtimes do */
-        if (S_ISDIR(st.st_mode)) do_mount("tmpfs", masked[i], "tmpfs", MS_RDONLY, NULL);
-        else do_mount("/dev/null", masked[i], NULL, MS_BIND, NULL);
+        if (!S_ISDIR(st.st_mode)) do_mount("/dev/null", masked[i], NULL, MS_BIND, NULL);
+        else if (shared_mask && first_dir) do_mount(first_dir, masked[i], NULL, MS_BIND, NULL);
+        else {
+            do_mount("tmpfs", masked[i], "tmpfs", MS_RDONLY, NULL);
+            first_dir = masked[i];
+        }
     }
     for (size_t i = 0; i < sizeof readonly / sizeof *readonly; i++) {
         if (stat(readonly[i], &st) < 0) continue;
-        do_mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL);
-        do_mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL);
+        bind_readonly(readonly[i], readonly[i], 1);
     }
     do_mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
 }
@@ -322,14 +350,16 @@ static pid_t spawn(struct child_args *a, int cgroup_fd) {
 int main(int argc, char **argv) {
     struct child_args a = {0};
     int opt;
-    while ((opt = getopt(argc, argv, "+mc:M:")) != -1) {
+    while ((opt = getopt(argc, argv, "+mc:M:SN")) != -1) {
         if (opt == 'm') a.minimal = 1;
+        else if (opt == 'S') shared_mask = 1;
+        else if (opt == 'N') new_api = 1;
         else if (opt == 'c') a.cgroup = optarg;
         else if (opt == 'M') load_masked(optarg);
         else return 2;
     }
     if (argc - optind < 2 || (a.cgroup && a.cgroup[0] != '/')) {
-        fprintf(stderr, "usage: kbref [-m] [-c /CGROUP_PATH] [-M MASKED_FILE] ROOTFS CMD [ARG...]\n");
+        fprintf(stderr, "usage: kbref [-m] [-S] [-N] [-c /CGROUP_PATH] [-M MASKED_FILE] ROOTFS CMD [ARG...]\n");
         return 2;
     }
     static char rootfs[4096];
