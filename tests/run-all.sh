@@ -153,14 +153,10 @@ if [ "${KILN_SKIP_BENCH:-0}" != 1 ]; then
 	say "benchmark smoke run (bench/run.sh --smoke; fails on failed ops or leftovers, never on timing)"
 	blog=$(mktemp "${TMPDIR:-/tmp}/kiln-bench-log.XXXXXX")
 	KILN_BUILD_DIR=$BUILD timeout -k 10 900 bash bench/run.sh --smoke 2>&1 | tee "$blog"
-	b=$(grep -E '^bench: [0-9]+ passed, [0-9]+ failed$' "$blog" | tail -n1)
+	bench_pass="" bench_fail=""
+	read -r bench_pass bench_fail < <(sed -nE 's/^bench: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$blog" | tail -n1)
 	rm -f "$blog"
-	if [ -n "$b" ]; then
-		bench_pass=${b#bench: }
-		bench_pass=${bench_pass%% passed*}
-		bench_fail=${b#*passed, }
-		bench_fail=${bench_fail%% failed}
-	else
+	if [ -z "$bench_fail" ]; then
 		echo "run-all: the benchmark smoke run did not finish"
 		bench_pass=0 bench_fail=1
 	fi
