@@ -7,6 +7,8 @@
 # 2. builds: meson setup build -Dwerror=true && ninja -C build;
 # 3. runs the Catch2 unit tests (build/tests/kiln-unit), counted per test case;
 # 4. runs the end-to-end suite tests/e2e/run.sh against build/kiln;
+# 4b. runs the benchmark's smoke mode (bench/run.sh --smoke), counted: it fails
+#    only on failed ops or leftovers, never on timing;
 # 5. runs the cgroup e2e tests in a pure cgroup-v2 VM and in a systemd VM
 #    (tests/vm/ci.sh: qemu, TCG; about 10 min), added to the totals;
 # 6. runs the runtime-tools conformance suite (runtime-tools-conformance/run.sh):
@@ -14,10 +16,11 @@
 #    the totals and NOT failing the run (kiln does not pass all of it yet).
 #
 # The last line is exactly "N passed, N failed" (unit test cases + e2e tests
-# + VM e2e tests);
+# + benchmark smoke tests + VM e2e tests);
 # the exit status is non-zero if the build failed or any unit/e2e test failed.
 #
 # Environment:
+#   KILN_SKIP_BENCH=1         skip step 4b (bench/run.sh --smoke)
 #   KILN_SKIP_VM=1            skip step 5 (tests/vm/ci.sh; KILN_VM_* passed on)
 #   KILN_SKIP_CONFORMANCE=1   skip step 6
 #   KILN_SKIP_DEPS=1          do not apt-get anything
@@ -139,6 +142,29 @@ fi
 echo "e2e: $e2e_pass passed, $e2e_fail failed"
 total_pass=$((total_pass + e2e_pass)) total_fail=$((total_fail + e2e_fail))
 
+# ------------------------------------------------------------------ bench ---
+# The benchmark's smoke mode (bench/run.sh --smoke: a few interleaved rounds of
+# every op, a 10-exec storm, 20 creates, list/state, leftover checks; kiln only).
+# Its "bench: N passed, N failed" counts are added to the totals: a test fails on
+# a failed op or a leftover (container, state dir, cgroup, process, mount), never
+# on timing. KILN_SKIP_BENCH=1 skips it.
+bench_line="bench: skipped (KILN_SKIP_BENCH=1)"
+if [ "${KILN_SKIP_BENCH:-0}" != 1 ]; then
+	say "benchmark smoke run (bench/run.sh --smoke; fails on failed ops or leftovers, never on timing)"
+	blog=$(mktemp "${TMPDIR:-/tmp}/kiln-bench-log.XXXXXX")
+	KILN_BUILD_DIR=$BUILD timeout -k 10 900 bash bench/run.sh --smoke 2>&1 | tee "$blog"
+	bench_pass="" bench_fail=""
+	read -r bench_pass bench_fail < <(sed -nE 's/^bench: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$blog" | tail -n1)
+	rm -f "$blog"
+	if [ -z "$bench_fail" ]; then
+		echo "run-all: the benchmark smoke run did not finish"
+		bench_pass=0 bench_fail=1
+	fi
+	bench_line="bench: $bench_pass passed, $bench_fail failed"
+	echo "$bench_line"
+	total_pass=$((total_pass + bench_pass)) total_fail=$((total_fail + bench_fail))
+fi
+
 # --------------------------------------------------------------------- vm ---
 vm_line="vm: skipped (KILN_SKIP_VM=1)"
 if [ "${KILN_SKIP_VM:-0}" != 1 ]; then
@@ -217,6 +243,7 @@ fi
 say "summary"
 echo "unit: $unit_pass passed, $unit_fail failed"
 echo "e2e: $e2e_pass passed, $e2e_fail failed"
+echo "$bench_line"
 echo "$vm_line"
 echo "$docs_line"
 echo "$conf_line"
