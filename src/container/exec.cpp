@@ -23,6 +23,7 @@
 #include "kiln/spec.hpp"
 #include "linux/inroot.hpp"
 #include "linux/process.hpp"
+#include "linux/sealed.hpp"
 #include "linux/terminal.hpp"
 #include "util/fd.hpp"
 #include "util/unsafe.hpp"
@@ -238,7 +239,8 @@ struct ChildArgs {
         int exe_fd = -1;
         a.handler->exec_process(exe, exe_fd, args, env);
         if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
-        UniqueFd stub(process::sealed_stub());
+        // From a read-only view of kiln no stub is needed: exec directly.
+        UniqueFd stub(sealed::running_readonly() ? -1 : process::sealed_stub());
         process::set_exec_labels(p);
         if (a.filter && !p.noNewPrivileges) process::load_seccomp(*a.filter, p.noNewPrivileges, a.sync_fd);
         process::set_user_and_caps(p, a.new_user_ns);

@@ -22,6 +22,7 @@
 #include "linux/process.hpp"
 #include "linux/procfs.hpp"
 #include "linux/rootfs.hpp"
+#include "linux/sealed.hpp"
 #include "linux/terminal.hpp"
 #include "util/fd.hpp"
 #include "util/unsafe.hpp"
@@ -294,7 +295,10 @@ void enter_shared_pid_ns(const InitArgs &a) {
 
     if (proc.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
     // Made before the seccomp filter, which may not allow memfd_create.
-    UniqueFd stub(process::sealed_stub());
+    // The stub: what a created container waits in (small, holding nothing).
+    // run starts at once: a kiln running from a read-only view of itself
+    // execs the payload straight away, one exec less.
+    UniqueFd stub(a.start_fd >= 0 || !sealed::running_readonly() ? process::sealed_stub() : -1);
     process::set_exec_labels(proc);
     // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we
     // still have it; with no_new_privs as late as possible.

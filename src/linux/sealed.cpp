@@ -82,10 +82,17 @@ UniqueFd readonly_view(int fd, const char *name) {
     return memfd_copy(readable.get(), name);
 }
 
+namespace {
+bool readonly_self = false;
+}
+
+bool running_readonly() { return readonly_self; }
+
 void reexec_self(char **argv) {
     UniqueFd exe(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
     if (!exe) throw_errno("open /proc/self/exe");
-    if (is_readonly(exe.get()) || unsafe::off("sealed-exe")) {
+    readonly_self = is_readonly(exe.get());
+    if (readonly_self || unsafe::off("sealed-exe")) {
         // execveat(AT_EMPTY_PATH) named us after the fd: take our name back.
         const char *base = std::strrchr(argv[0], '/');
         ::prctl(PR_SET_NAME, base ? base + 1 : argv[0], 0, 0, 0);

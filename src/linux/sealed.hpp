@@ -36,4 +36,9 @@ UniqueFd memfd_copy(int fd, const char *name, Sha256 *hash = nullptr, size_t max
 // (same argv and environment) from one. Returns only when kiln already does.
 void reexec_self(char **argv);
 
+// True once reexec_self has seen kiln run from a read-only view: processes
+// forked from us are then no CVE-2019-5736 risk, and need the exec stub
+// only where a small process must wait (a created container).
+bool running_readonly();
+
 }  // namespace kiln::sealed
