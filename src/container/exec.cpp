@@ -63,11 +63,13 @@ void join(pid_t pid, const char *name, int flag) {
     if (::setns(fd.get(), flag) < 0) throw_errno("setns " + std::string(name));
 }
 
-uint32_t parse_id(const std::string &s, const char *what) {
+uint32_t parse_id(const std::string &s, const char *what, const char *flag) {
     char *end = nullptr;
     errno = 0;
     unsigned long v = std::strtoul(s.c_str(), &end, 10);
     if (s.empty() || *end || errno || v > 0xffffffffUL || s[0] == '-') throw Error(std::string(what) + s);
+    // 4294967295 would mean "unchanged" to setresuid: root (runc refuses it too).
+    if (v > spec::kMaxId && !unsafe::off("uid-range")) throw Error(std::string(flag) + ": " + spec::kIdRangeError);
     return static_cast<uint32_t>(v);
 }
 
@@ -77,6 +79,7 @@ spec::Process build_process(const spec::Spec &spec, const ExecOptions &o) {
     if (!o.process_file.empty()) {
         auto p = spec::parse_process(read_file(o.process_file), o.process_file);
         if (p.args.empty()) throw Error("args must not be empty");
+        spec::validate_user(p.user, o.process_file);
         return p;
     }
     if (!spec.process) throw Error("process property must not be empty");
@@ -88,12 +91,12 @@ spec::Process build_process(const spec::Spec &spec, const ExecOptions &o) {
     if (!o.cwd.empty()) p.cwd = o.cwd;
     if (!o.user.empty()) {
         auto colon = o.user.find(':');
-        p.user.uid = parse_id(o.user.substr(0, colon), "bad uid: ");
-        if (colon != std::string::npos) p.user.gid = parse_id(o.user.substr(colon + 1), "bad gid: ");
+        p.user.uid = parse_id(o.user.substr(0, colon), "bad uid: ", "--user");
+        if (colon != std::string::npos) p.user.gid = parse_id(o.user.substr(colon + 1), "bad gid: ", "--user");
     }
     for (auto &g : o.additional_gids) {
         if (!g.empty() && g[0] == '-') throw Error("additional-gids must be a positive number " + g);
-        p.user.additionalGids.push_back(parse_id(g, "invalid additional-gids value "));
+        p.user.additionalGids.push_back(parse_id(g, "invalid additional-gids value ", "--additional-gids"));
     }
     if (o.no_new_privs) p.noNewPrivileges = true;
     if (!o.apparmor.empty()) p.apparmorProfile = o.apparmor;

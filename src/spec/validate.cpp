@@ -8,6 +8,7 @@
 #include "kiln/error.hpp"
 #include "kiln/spec.hpp"
 #include "names.hpp"
+#include "util/unsafe.hpp"
 
 namespace kiln::spec {
 namespace {
@@ -271,6 +272,17 @@ void check_linux(const Linux &l) {
 
 }  // namespace
 
+void validate_user(const User &u, std::string_view file) {
+    if (unsafe::off("uid-range")) return;
+    auto bad = [&](const std::string &field) {
+        throw Error(std::string(file) + ": process.user." + field + ": " + kIdRangeError);
+    };
+    if (u.uid > kMaxId) bad("uid");
+    if (u.gid > kMaxId) bad("gid");
+    for (size_t i = 0; i < u.additionalGids.size(); ++i)
+        if (u.additionalGids[i] > kMaxId) bad(at("additionalGids", i));
+}
+
 void validate(const Spec &spec) {
     // runc checks the process first, while loading the spec; keep that order
     // so a config with several problems reports the same one.
@@ -283,6 +295,7 @@ void validate(const Spec &spec) {
         check_rlimits(spec.process->rlimits);
         check_capabilities(spec.process->capabilities);
         check_scheduling(*spec.process);
+        validate_user(spec.process->user);
     }
     check_mounts(spec.mounts);
     check_hooks(spec.hooks);
