@@ -21,6 +21,7 @@
 #include "kiln/container.hpp"
 #include "kiln/error.hpp"
 #include "kiln/spec.hpp"
+#include "linux/keyring.hpp"
 #include "linux/process.hpp"
 #include "linux/terminal.hpp"
 #include "util/fd.hpp"
@@ -158,7 +159,7 @@ void send_error(int fd, const std::string &msg) {
 
 [[noreturn]] void child(pid_t init, const spec::Process &p, const spec::Seccomp *filter,
                         const spec::Personality *personality, int sync_fd, int console_fd, unsigned preserve_fds,
-                        handlers::Handler &handler) {
+                        handlers::Handler &handler, const std::string &keyring_of) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     // Not dumpable: the container's processes see us in their pid namespace
     // but must not ptrace us or open our /proc entries (CVE-2016-9962).
@@ -174,6 +175,8 @@ void send_error(int fd, const std::string &msg) {
         if (::recv(sync_fd, &go, 1, 0) != 1) ::_exit(1);
         bool new_user_ns = !same_ns(init, "user");
         for (auto &ns : kJoinOrder) join(init, ns.name, ns.flag);
+        // The container's session keyring "_ses.<id>", as runc's setns init joins it.
+        if (!keyring_of.empty()) keyring::join_session(keyring_of, false, new_user_ns);
         if (::chdir(p.cwd.empty() ? "/" : p.cwd.c_str()) < 0)
             throw_errno("chdir to cwd (\"" + p.cwd + "\") set in config.json failed");
         if (!unsafe::off("cve-2024-21626")) process::verify_cwd();
@@ -259,7 +262,8 @@ int exec(const Globals &g, const ExecOptions &o) {
         relay.reset();
         const spec::Personality *personality =
             spec.linux && spec.linux->personality ? &*spec.linux->personality : nullptr;
-        child(st.pid, p, filter, personality, child_end.get(), console.get(), o.preserve_fds, *handler);
+        child(st.pid, p, filter, personality, child_end.get(), console.get(), o.preserve_fds, *handler,
+              st.no_new_keyring || unsafe::off("keyring") ? "" : st.id);
     }
     child_end.reset();
     try {

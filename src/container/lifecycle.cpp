@@ -256,6 +256,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     args.sync_fd = child_end.get();
     args.fifo_fd = fifo.get();
     args.no_pivot = o.no_pivot;
+    args.no_new_keyring = st.no_new_keyring = o.no_new_keyring;
     args.preserve_fds = listen_fds + o.preserve_fds;
     args.console_fd = console.get();
     args.cgroup_dirs = l->cgroup->dirs();

@@ -29,6 +29,7 @@ std::string serialize(const StoredState &s) {
     w.key("start_time").uinteger(s.start_time);
     w.key("own_pid_ns").boolean(s.own_pid_ns);
     w.key("has_process").boolean(s.has_process);
+    if (s.no_new_keyring) w.key("no_new_keyring").boolean(true);
     w.key("annotations").begin_object();
     for (auto &[k, v] : s.annotations) w.key(k).string(v);
     w.end_object();
@@ -53,6 +54,7 @@ StoredState deserialize(const std::string &text, const std::string &file) {
     s.start_time = static_cast<unsigned long long>(doc.get_int({"start_time"}));
     s.own_pid_ns = doc.get_bool({"own_pid_ns"}, true);
     s.has_process = doc.get_bool({"has_process"}, true);
+    s.no_new_keyring = doc.get_bool({"no_new_keyring"}, false);
     for (auto &[k, v] : doc.get_string_map({"annotations"})) s.annotations[k] = v;
     for (auto &kv : doc.get_string_map({"cgroup_dirs"})) s.cgroup_dirs.push_back(kv.second);
     s.hooks = doc.get_string({"hooks"});

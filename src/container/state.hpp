@@ -24,6 +24,7 @@ struct StoredState {
     unsigned long long start_time = 0;  // /proc/<pid>/stat field 22, guards against pid reuse
     bool own_pid_ns = true;
     bool has_process = true;  // false: created from a config without a process
+    bool no_new_keyring = false;  // created with --no-new-keyring: `exec` joins no "_ses.<id>"
     std::map<std::string, std::string> annotations;
     std::vector<std::string> cgroup_dirs;
     std::string cgroup_unit;  // systemd unit (--systemd-cgroup), "" otherwise

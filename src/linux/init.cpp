@@ -17,6 +17,7 @@
 #include "container/hooks.hpp"
 #include "handlers/handler.hpp"
 #include "kiln/error.hpp"
+#include "linux/keyring.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
 #include "linux/procfs.hpp"
@@ -195,6 +196,8 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     bool new_user_ns = a.clone_flags & CLONE_NEWUSER;
     if (new_user_ns && (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
         throw_errno("become root in the user namespace");
+    // The container's own session keyring, as runc makes it (--no-new-keyring: the caller's).
+    if (!a.no_new_keyring && !unsafe::off("keyring")) keyring::join_session(a.id, true, new_user_ns);
     // Made now, a cgroup namespace is rooted at the container's cgroup,
     // which the parent has just moved us into (clone() would root it at kiln's).
     if (a.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) throw_errno("unshare cgroup namespace");

@@ -29,6 +29,7 @@ struct InitArgs {
     int sync_fd = -1;
     int fifo_fd = -1;  // O_PATH exec.fifo (create), or -1: wait for kStart on sync_fd (run)
     bool no_pivot = false;
+    bool no_new_keyring = false;  // --no-new-keyring: keep the caller's session keyring
     unsigned preserve_fds = 0;
     int console_fd = -1;  // connected --console-socket when process.terminal
     std::vector<std::string> cgroup_dirs;

@@ -77,3 +77,102 @@ test_uid_4294967295_exec() {
 		fi
 	done
 }
+
+# --------------------------------------------------------------- keyring ---
+
+# kh: add DESC DATA (to @s) | read DESC (search @s) | ring (describe @s) |
+# session CMD... (run CMD in a new anonymous session keyring)
+KH_C='
+#define _GNU_SOURCE
+#include <linux/keyctl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    char buf[512];
+    long id, n;
+    if (argc > 2 && !strcmp(argv[1], "session")) {
+        if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0) < 0) return perror("join"), 2;
+        execvp(argv[2], argv + 2);
+        return perror("exec"), 2;
+    }
+    if (argc > 3 && !strcmp(argv[1], "add")) {
+        id = syscall(SYS_add_key, "user", argv[2], argv[3], strlen(argv[3]), KEY_SPEC_SESSION_KEYRING);
+        if (id < 0) return perror("add_key"), 2;
+        return printf("added %ld\n", id) < 0;
+    }
+    if (argc > 2 && !strcmp(argv[1], "read")) {
+        id = syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_SESSION_KEYRING, "user", argv[2], 0);
+        if (id < 0) return perror("search"), 1;
+        n = syscall(SYS_keyctl, KEYCTL_READ, id, buf, sizeof buf - 1, 0);
+        if (n < 0) return perror("read"), 1;
+        buf[n < (long)sizeof buf ? n : (long)sizeof buf - 1] = 0;
+        return printf("key=%s\n", buf) < 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "ring")) {
+        n = syscall(SYS_keyctl, KEYCTL_DESCRIBE, KEY_SPEC_SESSION_KEYRING, buf, sizeof buf, 0);
+        if (n < 0) return perror("describe"), 1;
+        return printf("ring=%s\n", buf) < 0;
+    }
+    return 2;
+}
+'
+
+# _keyring_setup: private rootfs with /bin/kh; exports what a sub-shell in a
+# new session keyring (the engine's, shared by the containers) needs.
+_keyring_setup() {
+	make_rootfs "$TD/rootfs" || fail "cannot make a rootfs"
+	_cc_static "$TD/rootfs/bin/kh" "$KH_C"
+	KEY=kiln-secret-$E2E_RUNID-$RANDOM
+	export TD ROOT TEST_NO TEST_NAME KEY
+}
+
+# In one engine session: container A adds a key to its session keyring and
+# keeps running; container B (run after it) looks for that key in its own.
+# Safe: B finds nothing; an `exec` in A still finds it (joined "_ses.<A>").
+test_keyring_per_container() {
+	_keyring_setup
+	"$TD/rootfs/bin/kh" session bash -c '. "$E2E_DIR/lib.sh"; . "$E2E_DIR/test_cve3.sh"; _keyring_attack' || exit 1
+}
+_keyring_attack() {
+	local a b ba bb
+	a=$(new_id)
+	b=$(new_id)
+	ba=$(C_ROOTFS=$TD/rootfs mkb "$a" sh -c "kh add $KEY topsecret-A >/mnt/added 2>&1; kh ring >>/mnt/added; exec sleep 60")
+	cap rt run -d --bundle "$ba" "$a"
+	expect_ok "run -d A"
+	wait_nonempty "$ba/share/added"
+	grep -q '^added ' "$ba/share/added" || fail "container A could not add its key: $(cat "$ba/share/added")"
+	bb=$(C_ROOTFS=$TD/rootfs mkb "$b" sh -c "kh ring; kh read $KEY")
+	cap rt run --bundle "$bb" "$b"
+	[[ $OUT != *topsecret-A* ]] || fail "$(ctx "container B read the key container A added")"
+	if [ "$RT_NAME" != crun ]; then
+		grep -q "^ring=keyring;.*;_ses\.$a\$" "$ba/share/added" || fail "A's session keyring is not _ses.$a: $(cat "$ba/share/added")"
+		[[ $OUT == *"ring=keyring;"*";_ses.$b"* ]] || fail "$(ctx "B's session keyring is not _ses.$b")"
+	fi
+	cap rt exec "$a" kh read "$KEY"
+	expect_ok "exec in A reads A's key"
+	expect_out_eq "key=topsecret-A" "exec in A"
+}
+
+# --no-new-keyring: the containers keep the caller's session keyring, as with
+# runc, so B does see A's key.
+test_keyring_no_new_keyring() {
+	_keyring_setup
+	"$TD/rootfs/bin/kh" session bash -c '. "$E2E_DIR/lib.sh"; . "$E2E_DIR/test_cve3.sh"; _keyring_shared' || exit 1
+}
+_keyring_shared() {
+	local a b ba bb
+	a=$(new_id)
+	b=$(new_id)
+	ba=$(C_ROOTFS=$TD/rootfs mkb "$a" kh add "$KEY" shared-A)
+	cap rt run --no-new-keyring --bundle "$ba" "$a"
+	expect_ok "run --no-new-keyring A"
+	bb=$(C_ROOTFS=$TD/rootfs mkb "$b" kh read "$KEY")
+	cap rt run --no-new-keyring --bundle "$bb" "$b"
+	expect_ok "--no-new-keyring: B reads the key of the caller's session"
+	expect_out_eq "key=shared-A"
+	cap "$TD/rootfs/bin/kh" read "$KEY"
+	expect_out_eq "key=shared-A" "the caller's session keyring holds A's key"
+}
