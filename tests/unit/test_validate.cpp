@@ -32,6 +32,27 @@ Spec with_user_ns() {
 
 TEST_CASE("validate accepts the base config") { CHECK(validation_error(base()) == ""); }
 
+TEST_CASE("validate: uids and gids above 2^31-1 are refused, naming the field") {
+    // 4294967295 is (uid_t)-1: "unchanged" to setresuid, i.e. root.
+    Spec s = base();
+    s.process->user.uid = 2147483647u;
+    s.process->user.additionalGids = {0, 2147483647u};
+    CHECK(validation_error(s) == "");
+    s.process->user.uid = 4294967295u;
+    CHECK(validation_error(s) == "config.json: process.user.uid: uids and gids must be in range 0-2147483647");
+    s.process->user.uid = 0;
+    s.process->user.gid = 2147483648u;
+    CHECK(validation_error(s) == "config.json: process.user.gid: uids and gids must be in range 0-2147483647");
+    s.process->user.gid = 0;
+    s.process->user.additionalGids = {5, 4294967295u};
+    CHECK(validation_error(s) ==
+          "config.json: process.user.additionalGids[1]: uids and gids must be in range 0-2147483647");
+    // The parser keeps the full uint32 range; only validation refuses.
+    auto p = parse_process(R"({"args":["sh"],"cwd":"/","user":{"uid":4294967295,"gid":0}})");
+    CHECK(p.user.uid == 4294967295u);
+    CHECK_THROWS_WITH(validate_user(p.user, "p.json"), "p.json: process.user.uid: uids and gids must be in range 0-2147483647");
+}
+
 TEST_CASE("validate: process rules use runc's words") {
     Spec s = base();
     s.process.reset();
