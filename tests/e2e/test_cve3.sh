@@ -176,3 +176,104 @@ _keyring_shared() {
 	cap "$TD/rootfs/bin/kh" read "$KEY"
 	expect_out_eq "key=shared-A" "the caller's session keyring holds A's key"
 }
+
+# ------------------------------------------------------------ mount-race ---
+
+# _racer DIR A B: swaps DIR/A and DIR/B (renameat2 RENAME_EXCHANGE) for ever,
+# at high priority (a swap must fall in a window of microseconds).
+RACER_C='
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+    int d = open(argv[1], O_RDONLY | O_DIRECTORY);
+    for (;;) renameat2(d, argv[2], d, argv[3], RENAME_EXCHANGE);
+}
+'
+_racer() {
+	[ -x "$TD/racer" ] || _cc_static "$TD/racer" "$RACER_C"
+	nice -n -10 "$TD/racer" "$@" &
+	RACER=$!
+	note_pid $RACER
+}
+_stop_racer() {
+	kill -9 "$RACER" 2>/dev/null
+	wait "$RACER" 2>/dev/null
+}
+
+# A volume the container shares holds d/mnt, and a symlink s -> / that a
+# racer swaps with d. The config binds a host dir read-only at /vol/d/mnt,
+# 100 times over. A runtime that binds through an fd but applies `ro` to the
+# path looked up again lands the remount on /mnt (the bundle's share, a mount
+# too) whenever the swap falls between the two: the bind stays writable.
+# Safe: every bind of the data dir is read-only (seen from the host in the
+# created init's mountinfo), in every create.
+test_mount_race_ro_bind() {
+	local vol=$TD/vol data=$TD/rodata-$E2E_RUNID-$RANDOM mounts k i id b pid rw leaks=0 ran=0
+	mkdir -p "$vol/d/mnt" "$data"
+	ln -s / "$vol/s"
+	make_rootfs "$TD/rootfs" || fail "cannot make a rootfs"
+	mkdir -p "$TD/rootfs/vol"
+	mounts="{ \"destination\": \"/vol\", \"type\": \"bind\", \"source\": \"$vol\", \"options\": [\"rbind\"] }"
+	for k in $(seq 1 100); do
+		mounts+=", { \"destination\": \"/vol/d/mnt\", \"type\": \"bind\", \"source\": \"$data\", \"options\": [\"bind\", \"ro\"] }"
+	done
+	_racer "$vol" d s
+	poll 10 test -L "$vol/d" || fail "the racer does not swap"
+	local t_end=$((SECONDS + 20))
+	for i in $(seq 1 30); do
+		[ "$i" -le 3 ] || [ "$SECONDS" -lt "$t_end" ] || break
+		id=$(new_id)
+		b=$(C_ROOTFS=$TD/rootfs C_MOUNTS=$mounts mkb "$id" true)
+		cap rt create --bundle "$b" "$id"
+		if [ "$RC" = 0 ]; then
+			ran=$((ran + 1))
+			pid=$(pid_of "$id")
+			# mountinfo: field 4 is the mount's root in its filesystem, 6 its options
+			rw=$(awk -v d="/${data##*/}" 'substr($4, length($4) - length(d) + 1) == d && $6 ~ /^rw/' "/proc/$pid/mountinfo" | wc -l)
+			[ "$rw" = 0 ] || leaks=$((leaks + 1))
+			echo "create $i: $rw of the read-only binds writable" >&2
+		else
+			echo "create $i: rc=$RC $(head -c 200 <<<"$ERR")" >&2
+		fi
+		rt delete -f "$id" >/dev/null 2>&1
+	done
+	_stop_racer
+	echo "$ran creates, $leaks with a writable ro bind" >&2
+	[ "$leaks" = 0 ] || fail "an ro bind was left writable in $leaks of $ran creates"
+	[ "$ran" -gt 0 ] || [ "$RT_NAME" = runc ] || fail "$(ctx "no create succeeded")"
+}
+
+# The rootfs (a volume another container writes, say) has proc/ and a
+# symlink procsym -> /pp that a racer swaps. A runtime that checks the
+# procfs destination without following symlinks but mounts on a second
+# lookup that follows them puts procfs at /pp, where maskedPaths and
+# readonlyPaths never look. Safe: procfs is never at /pp (the runtime mounts
+# on what it checked, or refuses the symlink).
+test_mount_race_proc_destination() {
+	local i id b pid escaped=0 ran=0
+	make_rootfs "$TD/rootfs" || fail "cannot make a rootfs"
+	mkdir -p "$TD/rootfs/pp"
+	ln -s /pp "$TD/rootfs/procsym"
+	_racer "$TD/rootfs" proc procsym
+	poll 10 test -L "$TD/rootfs/proc" || fail "the racer does not swap"
+	local t_end=$((SECONDS + 25))
+	for i in $(seq 1 60); do
+		[ "$i" -le 3 ] || [ "$SECONDS" -lt "$t_end" ] || break
+		id=$(new_id)
+		b=$(C_ROOTFS=$TD/rootfs mkb "$id" true)
+		cap rt create --bundle "$b" "$id"
+		if [ "$RC" = 0 ]; then
+			ran=$((ran + 1))
+			pid=$(pid_of "$id")
+			# mountinfo field 5: the mount point, as the container sees it
+			awk '$5 == "/pp"' "/proc/$pid/mountinfo" | grep -q . && escaped=$((escaped + 1))
+		fi
+		echo "create $i: rc=$RC escaped=$escaped $(head -c 200 <<<"$ERR")" >&2
+		rt delete -f "$id" >/dev/null 2>&1
+	done
+	_stop_racer
+	echo "$ran creates, procfs at /pp in $escaped" >&2
+	[ "$escaped" = 0 ] || fail "procfs was mounted through the symlink at /pp in $escaped of $ran creates"
+	[ "$ran" -gt 0 ] || [ "$RT_NAME" = runc ] || fail "$(ctx "no create succeeded")"
+}
