@@ -592,6 +592,7 @@ ContainerState state(const Globals &g, const std::string &id) {
 
 std::vector<ContainerState> list(const Globals &g) {
     std::vector<ContainerState> out;
+    check_root(g.root);
     DIR *d = ::opendir(g.root.c_str());
     if (!d) {
         if (errno == ENOENT) return out;
@@ -603,7 +604,7 @@ std::vector<ContainerState> list(const Globals &g) {
         struct stat sb;
         if (::stat(path.c_str(), &sb) < 0 || !S_ISDIR(sb.st_mode)) continue;
         try {
-            auto cs = to_public(load_state(g.root, id), path);
+            auto cs = to_public(load_state(g.root, id, false), path);
             struct passwd *pw = ::getpwuid(sb.st_uid);
             cs.owner = pw ? pw->pw_name : "#" + std::to_string(sb.st_uid);
             out.push_back(std::move(cs));

@@ -53,8 +53,14 @@ private:
     UniqueFd fd_;
 };
 
+// Throws when root (--root) is writable by users other than its owner, or
+// owned by another user than us or root: they could swap a container's
+// directory for their own, or forge the pid and cgroups kill/delete act on.
+void check_root(const std::string &root);
+
 // Reads state.json only; no lock. Throws "container does not exist".
-StoredState load_state(const std::string &root, const std::string &id);
+// check_root: false when the caller has checked root already (list).
+StoredState load_state(const std::string &root, const std::string &id, bool check_root = true);
 
 // created | running | paused | stopped, computed from the process and the fifo.
 std::string status_of(const StoredState &s, const std::string &state_dir);

@@ -277,3 +277,58 @@ test_mount_race_proc_destination() {
 	[ "$escaped" = 0 ] || fail "procfs was mounted through the symlink at /pp in $escaped of $ran creates"
 	[ "$ran" -gt 0 ] || [ "$RT_NAME" = runc ] || fail "$(ctx "no create succeeded")"
 }
+
+# ------------------------------------------------------------- state-tmp ---
+
+# Run by an unprivileged user (nobody): waits for the container's state dir
+# in a --root anyone may write, moves it aside, puts its own dir there with
+# state.json.tmp a symlink to a root-owned file.
+STATE_THIEF='
+import os, sys
+root, cid, victim = sys.argv[1:4]
+d = os.path.join(root, cid)
+while not os.path.isdir(d):
+    pass
+os.rename(d, d + ".stolen")
+os.mkdir(d)
+os.symlink(victim, os.path.join(d, "state.json.tmp"))
+print("swapped", flush=True)
+'
+
+# A --root that other users can write (0777): a user swaps the container's
+# state directory during `create` for one whose state.json.tmp is a symlink
+# to a root-owned file. A runtime that writes its state through that fixed
+# name, by path, truncates and overwrites the file. Safe: the file is
+# intact; kiln refuses such a --root outright.
+test_state_tmp_symlink_swap() {
+	local root=$TD/sroot victim=$TD/victim id b thief
+	# not a per-user python3 (pyenv under /root): nobody must be able to run it
+	[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 needed for the attacker"
+	command -v setpriv >/dev/null || skip "setpriv needed to run the attacker as nobody"
+	mkdir -p "$root"
+	chmod 0777 "$root"
+	echo ORIG >"$victim"
+	chmod 0644 "$victim"
+	id=$(new_id)
+	b=$(mkb "$id" true)
+	setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c "$STATE_THIEF" "$root" "$id" "$victim" >"$TD/thief.out" 2>&1 &
+	thief=$!
+	note_pid $thief
+	sleep 0.3
+	cap timeout -k 5 "$E2E_CMD_TIMEOUT" "$KILN" --root "$root" create --bundle "$b" "$id"
+	echo "create: rc=$RC err=$ERR thief: $(cat "$TD/thief.out")" >&2
+	kill -9 $thief 2>/dev/null
+	wait $thief 2>/dev/null
+	timeout -k 5 "$E2E_CMD_TIMEOUT" "$KILN" --root "$root" delete -f "$id" >/dev/null 2>&1
+	[ -d "$root/$id.stolen" ] && { timeout 10 "$KILN" --root "$root" delete -f "$id" >/dev/null 2>&1; rm -rf "$root/$id.stolen"; }
+	[ "$(cat "$victim")" = ORIG ] || fail "$(ctx "the state was written through the planted symlink into a root-owned file: $(head -c 100 "$victim")")"
+	if [ "$RT_NAME" = kiln ]; then
+		[ "$RC" != 0 ] || fail "$(ctx "a --root writable by others was accepted")"
+		expect_err_has "writable by other users"
+		for cmd in "list" "state $id" "delete $id"; do
+			# shellcheck disable=SC2086
+			cap "$KILN" --root "$root" $cmd
+			[ "$RC" != 0 ] || fail "$(ctx "$cmd in a --root writable by others was accepted")"
+		done
+	fi
+}
