@@ -332,3 +332,26 @@ test_state_tmp_symlink_swap() {
 		done
 	fi
 }
+
+# ------------------------------------------------------------ net-sysctl ---
+
+# net.* sysctls with the network namespace joined by path, and that path is
+# the namespace the runtime runs in (its "host"): the sysctl would change the
+# host's network stack. The test's "host" is a network namespace of its own
+# (unshare -n), so nothing outside the test changes. Safe: refused, and the
+# host's ip_forward stays 0.
+test_net_sysctl_host_netns() {
+	local id b
+	command -v unshare >/dev/null || skip "unshare needed"
+	id=$(new_id)
+	b=$(C_NS='{"type":"pid"},{"type":"network","path":"/proc/self/ns/net"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}' \
+		mkb "$id" cat /proc/sys/net/ipv4/ip_forward)
+	sed -i 's|"linux": {|"linux": { "sysctl": { "net.ipv4.ip_forward": "1" },|' "$b/config.json"
+	cap unshare -n sh -c 'timeout 30 "$1" --root "$2" run --bundle "$3" "$4"; echo "host ip_forward=$(cat /proc/sys/net/ipv4/ip_forward)"' \
+		sh "$KILN" "$ROOT" "$b" "$id"
+	[[ $OUT != *"host ip_forward=1"* ]] || fail "$(ctx "the sysctl changed the network namespace the runtime runs in")"
+	[[ $OUT == *"host ip_forward=0"* ]] || fail "$(ctx "could not read the namespace's ip_forward")"
+	expect_err_has "host"
+	expect_err_has "network namespace"
+	[ "$RT_NAME" != kiln ] || expect_err_has "linux.sysctl.net.ipv4.ip_forward"
+}

@@ -296,6 +296,13 @@ TEST_CASE("validate: sysctls need the namespace they belong to") {
     s.linux->sysctl = {{"net/ipv4/ip_forward", "1"}, {"kernel.shmmax", "1"}, {"fs.mqueue.msg_max", "1"},
                        {"kernel.domainname", "x"}};
     CHECK(validation_error(s) == "");
+    // A joined network namespace: net.* only when it is not the one we run in (runc).
+    s.linux->sysctl = {{"net.ipv4.ip_forward", "1"}};
+    s.linux->namespaces[1].path = "/proc/self/ns/net";
+    CHECK(validation_error(s) == "config.json: linux.sysctl.net.ipv4.ip_forward: not allowed in the host's network namespace");
+    s.linux->namespaces[1].path = "/nonexistent/netns";
+    CHECK(validation_error(s) == "config.json: linux.sysctl.net.ipv4.ip_forward: invalid netns path: stat /nonexistent/netns: No such file or directory");
+    s.linux->namespaces[1].path = "";
     s.linux->sysctl = {{"kernel.hostname", "x"}};
     CHECK(validation_error(s) == "config.json: linux.sysctl.kernel.hostname: not allowed as it conflicts with the hostname field");
 }
