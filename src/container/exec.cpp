@@ -174,6 +174,8 @@ void send_error(int fd, const std::string &msg) {
         char go;
         if (::recv(sync_fd, &go, 1, 0) != 1) ::_exit(1);
         bool new_user_ns = !same_ns(init, "user");
+        // While /proc and /sys are the host's: the container's cannot swallow the labels.
+        process::ExecLabels labels = process::open_exec_labels(p);
         for (auto &ns : kJoinOrder) join(init, ns.name, ns.flag);
         // The container's session keyring "_ses.<id>", as runc's setns init joins it.
         if (!keyring_of.empty()) keyring::join_session(keyring_of, false, new_user_ns);
@@ -195,7 +197,7 @@ void send_error(int fd, const std::string &msg) {
         handler.exec_process(exe, args, env);
         if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
         UniqueFd stub(process::sealed_stub());
-        process::set_exec_labels(p);
+        process::set_exec_labels(labels);
         if (filter && !p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges, sync_fd);
         process::set_user_and_caps(p, new_user_ns);
         if (filter && p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges, sync_fd);

@@ -207,6 +207,8 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     // CVE-2025-52881: off, the sysctls are written by path after the mounts (runc's way).
     bool late_sysctls = unsafe::off("cve-2025-52881");
     if (!late_sysctls) set_sysctls(spec, false);
+    // Opened while /proc and /sys are still the host's, written just before the exec.
+    process::ExecLabels labels = spec.process ? process::open_exec_labels(*spec.process) : process::ExecLabels{};
 
     UniqueFd proc_fd_dir(::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!proc_fd_dir) throw_errno("open /proc/self/fd");
@@ -246,7 +248,7 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     if (proc.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
     // Made before the seccomp filter, which may not allow memfd_create.
     UniqueFd stub(process::sealed_stub());
-    process::set_exec_labels(proc);
+    process::set_exec_labels(labels);
     // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we
     // still have it; with no_new_privs as late as possible.
     const spec::Seccomp *filter = spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr;

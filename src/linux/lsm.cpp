@@ -1,12 +1,17 @@
 // AppArmor profile and SELinux process label for the next execve, written to
-// /proc/self/attr the way the LSMs expect. A label the host cannot apply is an
-// error, never silently dropped.
+// /proc/thread-self/attr the way the LSMs expect. A label the host cannot
+// apply is an error, never silently dropped. The files are opened through the
+// host's procfs before the container's mounts exist (or, in `exec`, before
+// its mount namespace is joined), and whether the LSM is on is read from the
+// host's /sys: a container's fake /proc or /sys cannot swallow the label.
 #include "linux/process.hpp"
 
 #include <unistd.h>
 
 #include "kiln/error.hpp"
+#include "linux/procfs.hpp"
 #include "util/fd.hpp"
+#include "util/unsafe.hpp"
 
 namespace kiln::process {
 namespace {
@@ -18,7 +23,27 @@ bool apparmor_enabled() {
 
 bool selinux_enabled() { return ::access("/sys/fs/selinux/enforce", F_OK) == 0; }
 
-void write_attr(const std::string &first, const std::string &fallback, const std::string &value) {
+void check_enabled(const spec::Process &p) {
+    if (!p.apparmorProfile.empty() && !apparmor_enabled())
+        throw Error("apparmor profile \"" + p.apparmorProfile + "\" specified but AppArmor is not enabled on this system");
+    if (!p.selinuxLabel.empty() && !selinux_enabled())
+        throw Error("selinux label \"" + p.selinuxLabel + "\" specified but SELinux is not enabled on this system");
+}
+
+UniqueFd open_attr(int proc_root, const char *first, const char *fallback) {
+    try {
+        return procfs::open_file(proc_root, first, O_WRONLY);
+    } catch (const Error &) {
+        return procfs::open_file(proc_root, fallback, O_WRONLY);
+    }
+}
+
+void write_attr(int fd, const std::string &value, const char *what) {
+    if (!write_all(fd, value)) throw_errno(std::string("write /proc/") + what);
+}
+
+// Unsafe knob only: by path, after pivot_root, as kiln did before.
+void write_attr_by_path(const std::string &first, const std::string &fallback, const std::string &value) {
     UniqueFd fd(::open(first.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd) fd.reset(::open(fallback.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd || !write_all(fd.get(), value)) throw_errno("write " + first);
@@ -26,17 +51,40 @@ void write_attr(const std::string &first, const std::string &fallback, const std
 
 }  // namespace
 
-void set_exec_labels(const spec::Process &p) {
+ExecLabels open_exec_labels(const spec::Process &p) {
+    ExecLabels l;
+    if (p.apparmorProfile.empty() && p.selinuxLabel.empty()) return l;
+    if (unsafe::off("lsm-proc")) {
+        l.late = &p;
+        return l;
+    }
+    check_enabled(p);
+    UniqueFd proc = procfs::open_root();
     if (!p.apparmorProfile.empty()) {
-        if (!apparmor_enabled())
-            throw Error("apparmor profile \"" + p.apparmorProfile + "\" specified but AppArmor is not enabled on this system");
-        write_attr("/proc/thread-self/attr/apparmor/exec", "/proc/thread-self/attr/exec", "exec " + p.apparmorProfile);
+        l.apparmor = open_attr(proc.get(), "thread-self/attr/apparmor/exec", "thread-self/attr/exec");
+        l.apparmor_value = "exec " + p.apparmorProfile;
     }
     if (!p.selinuxLabel.empty()) {
-        if (!selinux_enabled())
-            throw Error("selinux label \"" + p.selinuxLabel + "\" specified but SELinux is not enabled on this system");
-        write_attr("/proc/thread-self/attr/exec", "/proc/self/attr/exec", p.selinuxLabel);
+        l.selinux = procfs::open_file(proc.get(), "thread-self/attr/exec", O_WRONLY);
+        l.selinux_value = p.selinuxLabel;
     }
+    return l;
+}
+
+void set_exec_labels(ExecLabels &l) {
+    if (l.late) {
+        const spec::Process &p = *l.late;
+        check_enabled(p);
+        if (!p.apparmorProfile.empty())
+            write_attr_by_path("/proc/thread-self/attr/apparmor/exec", "/proc/thread-self/attr/exec", "exec " + p.apparmorProfile);
+        if (!p.selinuxLabel.empty()) write_attr_by_path("/proc/thread-self/attr/exec", "/proc/self/attr/exec", p.selinuxLabel);
+        return;
+    }
+    if (l.apparmor) write_attr(l.apparmor.get(), l.apparmor_value, "thread-self/attr/apparmor/exec");
+    if (l.selinux) write_attr(l.selinux.get(), l.selinux_value, "thread-self/attr/exec");
+    // Nothing of the host's procfs stays open into the payload.
+    l.apparmor.reset();
+    l.selinux.reset();
 }
 
 }  // namespace kiln::process

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kiln/spec.hpp"
+#include "util/fd.hpp"
 
 namespace kiln::process {
 
@@ -26,9 +27,17 @@ std::string find_executable(const std::string &arg0, const std::vector<std::stri
 inline constexpr char kSeccompFdTag = 'N';
 void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd = -1);
 
-// process.apparmorProfile / selinuxLabel for the next execve; throws when
-// the host lacks the LSM asked for.
-void set_exec_labels(const spec::Process &p);
+// process.apparmorProfile / selinuxLabel for the next execve. Opened while
+// /proc and /sys are the host's (before the container's mounts, or before
+// `exec` joins its mount namespace); throws when the host lacks the LSM.
+struct ExecLabels {
+    UniqueFd apparmor, selinux;  // the attr files, O_WRONLY
+    std::string apparmor_value, selinux_value;
+    const spec::Process *late = nullptr;  // unsafe knob lsm-proc: by path at write time
+};
+ExecLabels open_exec_labels(const spec::Process &p);
+// Writes the labels and closes the files (right before the exec).
+void set_exec_labels(ExecLabels &labels);
 
 // The sealed memfd holding the exec stub (CVE-2019-5736: no container
 // process ever has the host's kiln as /proc/<pid>/exe); -1 on an

@@ -355,3 +355,38 @@ test_net_sysctl_host_netns() {
 	expect_err_has "network namespace"
 	[ "$RT_NAME" != kiln ] || expect_err_has "linux.sysctl.net.ipv4.ip_forward"
 }
+
+# -------------------------------------------------------------- lsm-proc ---
+
+# process.apparmorProfile is applied by writing /proc/thread-self/attr/...
+# An image whose /proc is a symlink to /mnt (the bundle's share, a host dir)
+# and whose /sys says AppArmor is on, with a config that mounts neither:
+# a runtime that checks /sys and writes /proc after pivot_root writes the
+# label into a file of the share, and the payload runs unconfined while the
+# engine believes it confined. Safe: the share's files are untouched, and
+# the payload either runs under the profile or does not run at all.
+test_lsm_label_fake_proc() {
+	local id b f profile=kiln-e2e-profile-$E2E_RUNID
+	id=$(new_id)
+	b=$(C_ROOTFS=$TD/rootfs C_MOUNTS='{ "destination": "/realproc", "type": "proc", "source": "proc" }' \
+		mkb "$id" sh -c 'echo "current=$(cat /realproc/self/attr/current 2>&1)"')
+	make_rootfs "$TD/rootfs" || fail "cannot make a rootfs"
+	rmdir "$TD/rootfs/proc" && ln -s /mnt "$TD/rootfs/proc"
+	mkdir -p "$TD/rootfs/sys/module/apparmor/parameters"
+	echo Y >"$TD/rootfs/sys/module/apparmor/parameters/enabled"
+	sed -i -e '/"destination": "\/proc", "type": "proc"/d' -e '/"destination": "\/sys", "type": "sysfs"/,+1d' \
+		-e '/"destination": "\/sys\/fs\/cgroup", "type": "cgroup"/,+1d' \
+		-e "s|\"noNewPrivileges\"|\"apparmorProfile\": \"$profile\", \"noNewPrivileges\"|" "$b/config.json"
+	grep -q apparmorProfile "$b/config.json" && ! grep -q '"type": "sysfs"' "$b/config.json" || fail "could not edit the config"
+	mkdir -p "$b/share/thread-self/attr/apparmor" "$b/share/self/attr"
+	for f in thread-self/attr/apparmor/exec thread-self/attr/exec self/attr/exec; do : >"$b/share/$f"; done
+	cap rt run --bundle "$b" "$id"
+	for f in thread-self/attr/apparmor/exec thread-self/attr/exec self/attr/exec; do
+		[ ! -s "$b/share/$f" ] || fail "$(ctx "the AppArmor label went into the image's fake /proc/$f: $(cat "$b/share/$f")")"
+	done
+	if [ "$RC" = 0 ]; then
+		[[ $OUT == *"current=$profile"* ]] || fail "$(ctx "the payload ran without its AppArmor profile")"
+	else
+		expect_msg "pparmor" "a refusal should name AppArmor"
+	fi
+}
