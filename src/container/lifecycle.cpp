@@ -320,9 +320,7 @@ bool wait_gone(pid_t pid, int timeout_ms) {
     return ::poll(&p, 1, timeout_ms) == 1;
 }
 
-void signal_all(const StoredState &st, int sig) {
-    for (pid_t p : cgroups::open(st.cgroup_dirs, st.cgroup_unit)->pids()) ::kill(p, sig);
-}
+void signal_all(const StoredState &st, int sig) { cgroups::open(st.cgroup_dirs, st.cgroup_unit)->kill_all(sig); }
 
 // Sends sig to the init, guarding against the pid having been reused.
 void signal_init(const StoredState &st, int sig) {

@@ -390,3 +390,83 @@ test_lsm_label_fake_proc() {
 		expect_msg "pparmor" "a refusal should name AppArmor"
 	fi
 }
+
+# ------------------------------------------- cgroup-kill, foreign-cgroup ---
+
+# _cg_mkdir REL: mkdir /sys/fs/cgroup/<hierarchy>/REL in every hierarchy
+# (or the pure v2 root), each new cpuset level with its parent's cpus/mems.
+_cg_mkdir() {
+	local h d part f
+	for h in /sys/fs/cgroup /sys/fs/cgroup/*; do
+		[ -d "$h" ] && [ ! -L "$h" ] && [ -f "$h/cgroup.procs" ] || continue
+		d=$h
+		for part in ${1//\// }; do
+			[ -d "$d/$part" ] || {
+				mkdir "$d/$part" || return 1
+				for f in cpuset.cpus cpuset.mems; do
+					[ -f "$d/$f" ] && cat "$d/$f" >"$d/$part/$f"
+				done
+			}
+			d=$d/$part
+		done
+		echo "$d"
+	done
+}
+
+# A container without a pid namespace of its own (killing its init does not
+# take the rest with it) and two processes `exec --cgroup sub` put in a
+# sub-cgroup, one ignoring SIGTERM. A runtime that signals only the top
+# cgroup's cgroup.procs misses both: kill --all TERM leaves the first
+# running, delete -f leaves the second running (and the cgroup behind).
+# Safe: both die, nothing is left.
+test_cgroup_kill_sub_cgroups() {
+	local id b p1 p2
+	id=$(new_id)
+	b=$(C_NS='{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}' mkb "$id" sh -c 'trap "" TERM; exec sleep 60')
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok "run -d"
+	_cg_mkdir "$E2E_CGPARENT/$id/sub" >/dev/null || fail "cannot make the sub-cgroups"
+	cap rt exec -d --cgroup sub --pid-file "$TD/p1" "$id" sleep 600
+	expect_ok "exec --cgroup sub (1)"
+	cap rt exec -d --cgroup sub --pid-file "$TD/p2" "$id" sh -c 'trap "" TERM; exec sleep 600'
+	expect_ok "exec --cgroup sub (2)"
+	p1=$(cat "$TD/p1") p2=$(cat "$TD/p2")
+	note_pid "$p1"
+	note_pid "$p2"
+	grep -q ":/$E2E_CGPARENT/$id/sub\$" "/proc/$p1/cgroup" || fail "process 1 is not in the sub-cgroup: $(cat "/proc/$p1/cgroup")"
+	cap rt kill --all "$id" TERM
+	expect_ok "kill --all TERM"
+	poll 5 _pid_dead "$p1" || fail "kill --all TERM did not reach the process in a sub-cgroup"
+	kill -0 "$p2" || fail "the process that ignores SIGTERM died of kill --all TERM"
+	cap rt delete -f "$id"
+	expect_ok "delete -f"
+	poll 5 _pid_dead "$p2" || fail "delete -f left the process in a sub-cgroup running"
+	assert_clean "$id"
+}
+
+# cgroupsPath names a cgroup that already exists and holds a process kiln
+# did not start (here a `sleep` of the test; cgroupsPath "/" is the same with
+# every process of the host). A runtime that takes it kills that process on
+# delete (and pause, update would act on it). Safe: the create is refused
+# (runc 1.2: "container's cgroup is not empty"); the process lives on.
+test_foreign_cgroup_populated() {
+	local cg id b d victim
+	cg=$(new_id)
+	sleep 600 </dev/null >/dev/null 2>&1 &
+	victim=$!
+	note_pid $victim
+	for d in $(_cg_mkdir "$E2E_CGPARENT/$cg") ; do echo "$victim" >"$d/cgroup.procs" || fail "cannot move the victim into $d"; done
+	id=$(new_id)
+	b=$(C_CGPATH=$(cg_path "$cg") mkb "$id" sleep 60)
+	cap rt run -d --bundle "$b" "$id"
+	local rc=$RC err=$ERR
+	[ "$rc" != 0 ] || cap rt delete -f "$id"
+	sleep 0.2
+	kill -0 "$victim" 2>/dev/null && ! _pid_dead "$victim" || fail "$(ctx "the runtime killed a process in the cgroup it did not make (create rc=$rc)")"
+	if [ "$RT_NAME" = kiln ]; then
+		RC=$rc ERR=$err
+		[ "$RC" != 0 ] || fail "$(ctx "a populated cgroupsPath was accepted")"
+		expect_err_has "container's cgroup is not empty: 1 process(es) found"
+		assert_clean "$id"
+	fi
+}
