@@ -127,13 +127,18 @@ _keyring_setup() {
 	KEY=kiln-secret-$E2E_RUNID-$RANDOM
 	export TD ROOT TEST_NO TEST_NAME KEY
 }
+# _in_new_session FUNC: FUNC in a bash that has joined a new, anonymous
+# session keyring (the engine's, here): nothing goes to the host's.
+_in_new_session() {
+	"$TD/rootfs/bin/kh" session bash -c '. "$E2E_DIR/lib.sh"; . "$E2E_DIR/test_cve3.sh"; "$1"' bash "$1" || exit 1
+}
 
 # In one engine session: container A adds a key to its session keyring and
 # keeps running; container B (run after it) looks for that key in its own.
 # Safe: B finds nothing; an `exec` in A still finds it (joined "_ses.<A>").
 test_keyring_per_container() {
 	_keyring_setup
-	"$TD/rootfs/bin/kh" session bash -c '. "$E2E_DIR/lib.sh"; . "$E2E_DIR/test_cve3.sh"; _keyring_attack' || exit 1
+	_in_new_session _keyring_attack
 }
 _keyring_attack() {
 	local a b ba bb
@@ -160,7 +165,7 @@ _keyring_attack() {
 # runc, so B does see A's key.
 test_keyring_no_new_keyring() {
 	_keyring_setup
-	"$TD/rootfs/bin/kh" session bash -c '. "$E2E_DIR/lib.sh"; . "$E2E_DIR/test_cve3.sh"; _keyring_shared' || exit 1
+	_in_new_session _keyring_shared
 }
 _keyring_shared() {
 	local a b ba bb
