@@ -317,7 +317,9 @@ void FsManager::destroy() {
         // A process that was just killed leaves the cgroup a little later;
         // kill -9 races can also leave a straggler: retry until empty.
         for (int tries = 0; tries < 2500; tries++) {
-            if (whole_tree() ? remove_tree(d) : ::rmdir(d.c_str()) == 0 || errno == ENOENT) break;
+            if (::rmdir(d.c_str()) == 0 || errno == ENOENT) break;
+            // Busy: processes, or cgroups below (removed deepest first).
+            if (errno == EBUSY && whole_tree() && remove_tree(d)) break;
             if (errno != EBUSY) break;
             // Something forked while the container was being killed: kill it too.
             if (tries % 100 == 99) {

@@ -240,15 +240,10 @@ void mount_cgroup(const spec::Mount &m, const MountOptions &o, int dst_fd, const
     bool pure_v2 = hs.size() == 1 && hs[0].v2;
     if (!pure_v2) return mount_cgroups_v1(m, o, dst_fd, cgroup_dirs);
     unsigned long flags = (o.flags & ~(MS_BIND | MS_REC)) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-    UniqueFd mnt;
-    try {
-        mnt = new_fs("cgroup2", "cgroup2", {}, flags, m.destination);
-    } catch (const Error &) {
-        // Without a cgroup namespace the kernel refuses; show our own cgroup instead.
-        mnt = clone_tree(AT_FDCWD, cgroup_dirs.empty() ? "/sys/fs/cgroup" : cgroup_dirs[0].c_str(), true, m.destination);
-        return attach_with_flags(mnt.get(), dst_fd, flags, 0, m.destination);
-    }
-    attach(mnt.get(), dst_fd, m.destination);
+    if (::mount("cgroup2", mount_target(dst_fd).c_str(), "cgroup2", flags, nullptr) == 0) return;
+    // Without a cgroup namespace the kernel refuses; show our own cgroup instead.
+    UniqueFd tree = clone_tree(AT_FDCWD, cgroup_dirs.empty() ? "/sys/fs/cgroup" : cgroup_dirs[0].c_str(), true, m.destination);
+    attach_with_flags(tree.get(), dst_fd, flags, 0, m.destination);
 }
 
 // The destination of a config mount, opened once: the mount goes onto this
@@ -310,16 +305,25 @@ void check_proc_mount(int root_fd, const spec::Mount &m, int dst_fd) {
     throw Error("mount " + m.destination + ": \"" + where + "\" cannot be mounted because it is inside /proc");
 }
 
+// A new filesystem. With nothing to do to it afterwards, mount(2) straight
+// onto the destination fd (its /proc/self/fd path: exactly that fd, flags
+// included, one call); else made detached (propagation or recursive
+// attributes go on it, not on its path). Empty fd: mounted already.
 // sysfs needs a network namespace of our own; runc binds the host's instead.
 UniqueFd new_fs_or_host_sys(const spec::Mount &m, const MountOptions &o, int dst_fd) {
+    const std::string &src = m.source.empty() ? m.type : m.source;
+    unsigned long flags = o.flags & ~MS_REMOUNT;
     try {
-        return new_fs(m.type, m.source.empty() ? m.type : m.source, o.data_list, o.flags & ~MS_REMOUNT, m.destination);
+        if (o.propagation || o.attr_set || o.attr_clr) return new_fs(m.type, src, o.data_list, flags, m.destination);
+        do_mount(src.c_str(), mount_target(dst_fd), m.type.c_str(), flags, o.data.empty() ? nullptr : o.data.c_str(),
+                 m.destination);
+        return UniqueFd();
     } catch (const Error &e) {
         if (m.type != "sysfs" || (e.code() != EPERM && e.code() != EBUSY)) throw;
     }
     UniqueFd tree = clone_tree(AT_FDCWD, "/sys", true, m.destination);
     attach_with_flags(tree.get(), dst_fd, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, m.destination);
-    return UniqueFd();
+    return UniqueFd();  // propagation and attributes are not applied to the host's /sys
 }
 
 void mount_one(int root_fd, const spec::Mount &m, const std::vector<std::string> &cgroup_dirs) {
@@ -564,7 +568,7 @@ void finish(const spec::Spec &spec) {
             struct stat st;
             if (!fd || ::fstat(fd.get(), &st) < 0) continue;
             if (S_ISDIR(st.st_mode))
-                attach(new_fs("tmpfs", "tmpfs", {}, MS_RDONLY, p).get(), fd.get(), p);
+                do_mount("tmpfs", fd_path(fd.get()), "tmpfs", MS_RDONLY, nullptr, p);
             else
                 mask_file(p, fd.get(), null);
         }
