@@ -140,12 +140,15 @@ bool setattr(int fd, const struct mount_attr &a, bool recursive, const std::stri
 
 // Attaches the tree with per-mount flags set (MS_* set and cleared, as a
 // bind remount takes them): on the detached tree, or, on kernels without
-// mount_setattr, by a bind remount of the attached mount through its own fd.
-void attach_with_flags(int tree, int dst_fd, unsigned long set, unsigned long clear, const std::string &what) {
+// mount_setattr, by a bind remount of the attached mount through its own fd
+// (its /proc/self/fd path: before pivot_root only, when /proc is the
+// host's; after it, by_path names the mount, as kiln did before).
+void attach_with_flags(int tree, int dst_fd, unsigned long set, unsigned long clear, const std::string &what,
+                       const char *by_path = nullptr) {
     bool done = setattr(tree, mount_attrs(set & kPerMountFlags, clear & kPerMountFlags), false, what);
     attach(tree, dst_fd, what);
     if (done) return;
-    std::string p = fd_path(tree);
+    std::string p = by_path ? by_path : fd_path(tree);
     do_mount(nullptr, p, nullptr, MS_BIND | MS_REMOUNT | ((current_flags(p) & ~clear) | (set & kPerMountFlags)), nullptr,
              what);
 }
@@ -555,12 +558,13 @@ void pivot(const std::string &rootfs, bool no_pivot) {
 
 void finish(const spec::Spec &spec) {
     if (spec.linux) {
-        // Each path looked up once; the mount goes on that fd.
+        // Each path looked up once; the mount goes on that fd, by fd: after
+        // pivot_root a /proc/self/fd path would go through the container's /proc.
         for (auto &p : spec.linux->readonlyPaths) {
             UniqueFd fd(::open(p.c_str(), O_PATH | O_CLOEXEC));
             if (!fd) continue;
             UniqueFd tree = clone_tree(fd.get(), "", true, p);
-            attach_with_flags(tree.get(), fd.get(), MS_RDONLY, 0, p);
+            attach_with_flags(tree.get(), fd.get(), MS_RDONLY, 0, p, p.c_str());
         }
         UniqueFd null;
         for (auto &p : spec.linux->maskedPaths) {
@@ -568,7 +572,7 @@ void finish(const spec::Spec &spec) {
             struct stat st;
             if (!fd || ::fstat(fd.get(), &st) < 0) continue;
             if (S_ISDIR(st.st_mode))
-                do_mount("tmpfs", fd_path(fd.get()), "tmpfs", MS_RDONLY, nullptr, p);
+                attach(new_fs("tmpfs", "tmpfs", {}, MS_RDONLY, p).get(), fd.get(), p);
             else
                 mask_file(p, fd.get(), null);
         }

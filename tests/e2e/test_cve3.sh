@@ -480,3 +480,30 @@ test_foreign_cgroup_populated() {
 		assert_clean "$id"
 	fi
 }
+
+# After pivot_root a /proc/self/fd/N path goes through the container's /proc.
+# With the image's /proc a symlink to /mnt (the bundle's share) whose
+# self/fd/N are symlinks to /decoy, a runtime that masks a directory by
+# mounting onto /proc/self/fd/N masks /decoy instead, and /sys/firmware
+# stays readable. Safe: /sys/firmware is the empty read-only tmpfs, /decoy
+# untouched (or the run is refused naming /proc).
+test_mask_by_fd_fake_proc() {
+	local id b n
+	[ -d /sys/firmware ] || skip "no /sys/firmware on this host"
+	id=$(new_id)
+	b=$(C_ROOTFS=$TD/rootfs C_MOUNTS='{ "destination": "/realproc", "type": "proc", "source": "proc" }' \
+		mkb "$id" sh -c 'echo "firmware=$(stat -f -c %T /sys/firmware):$(ls -A /sys/firmware | wc -l) decoy=$(stat -f -c %T /decoy)"')
+	make_rootfs "$TD/rootfs" || fail "cannot make a rootfs"
+	rmdir "$TD/rootfs/proc" && ln -s /mnt "$TD/rootfs/proc"
+	mkdir -p "$TD/rootfs/decoy"
+	sed -i '/"destination": "\/proc", "type": "proc"/d' "$b/config.json"
+	mkdir -p "$b/share/self/fd" "$b/share/thread-self"
+	for n in $(seq 0 99); do ln -s /decoy "$b/share/self/fd/$n"; done
+	cap rt run --bundle "$b" "$id"
+	if [ "$RC" != 0 ]; then
+		expect_msg "/proc" "a refusal should name /proc"
+		return 0
+	fi
+	expect_out_has "firmware=tmpfs:0 " "/sys/firmware masked by an empty tmpfs"
+	[[ $OUT != *"decoy=tmpfs"* ]] || fail "$(ctx "the mask went onto /decoy through the fake /proc")"
+}
