@@ -60,8 +60,11 @@ public:
     // Freezes or thaws and waits until the kernel says it is done.
     virtual void freeze(bool on) = 0;
     virtual bool frozen() const = 0;
-    // Pids in the cgroup.
+    // Pids in the cgroup and every cgroup below it (sorted).
     virtual std::vector<pid_t> pids() const = 0;
+    // Sends sig to every process in the cgroup and below it (SIGKILL: one
+    // write to the v2 cgroup.kill where the kernel has it).
+    virtual void kill_all(int sig) const = 0;
     // How many times the kernel's OOM killer struck in the cgroup.
     virtual unsigned long long oom_kills() const = 0;
     // runc's stats `data` object. With init_pid > 0, network_interfaces come

@@ -22,6 +22,7 @@
 #include "kiln/error.hpp"
 #include "kiln/spec.hpp"
 #include "linux/inroot.hpp"
+#include "linux/keyring.hpp"
 #include "linux/process.hpp"
 #include "linux/sealed.hpp"
 #include "linux/terminal.hpp"
@@ -79,11 +80,13 @@ spec::Spec saved_config(const std::string &state_dir, const StoredState &st) {
     return spec::load_config(st.bundle);  // a container created by an older kiln
 }
 
-uint32_t parse_id(const std::string &s, const char *what) {
+uint32_t parse_id(const std::string &s, const char *what, const char *flag) {
     char *end = nullptr;
     errno = 0;
     unsigned long v = std::strtoul(s.c_str(), &end, 10);
     if (s.empty() || *end || errno || v > 0xffffffffUL || s[0] == '-') throw Error(std::string(what) + s);
+    // 4294967295 would mean "unchanged" to setresuid: root (runc refuses it too).
+    if (v > spec::kMaxId && !unsafe::off("uid-range")) throw Error(std::string(flag) + ": " + spec::kIdRangeError);
     return static_cast<uint32_t>(v);
 }
 
@@ -93,6 +96,7 @@ spec::Process build_process(const spec::Spec &spec, const ExecOptions &o) {
     if (!o.process_file.empty()) {
         auto p = spec::parse_process(read_file(o.process_file), o.process_file);
         if (p.args.empty()) throw Error("args must not be empty");
+        spec::validate_user(p.user, o.process_file);
         return p;
     }
     if (!spec.process) throw Error("process property must not be empty");
@@ -104,12 +108,12 @@ spec::Process build_process(const spec::Spec &spec, const ExecOptions &o) {
     if (!o.cwd.empty()) p.cwd = o.cwd;
     if (!o.user.empty()) {
         auto colon = o.user.find(':');
-        p.user.uid = parse_id(o.user.substr(0, colon), "bad uid: ");
-        if (colon != std::string::npos) p.user.gid = parse_id(o.user.substr(colon + 1), "bad gid: ");
+        p.user.uid = parse_id(o.user.substr(0, colon), "bad uid: ", "--user");
+        if (colon != std::string::npos) p.user.gid = parse_id(o.user.substr(colon + 1), "bad gid: ", "--user");
     }
     for (auto &g : o.additional_gids) {
         if (!g.empty() && g[0] == '-') throw Error("additional-gids must be a positive number " + g);
-        p.user.additionalGids.push_back(parse_id(g, "invalid additional-gids value "));
+        p.user.additionalGids.push_back(parse_id(g, "invalid additional-gids value ", "--additional-gids"));
     }
     if (o.no_new_privs) p.noNewPrivileges = true;
     if (!o.apparmor.empty()) p.apparmorProfile = o.apparmor;
@@ -204,7 +208,9 @@ struct ChildArgs {
     int sync_fd = -1, console_fd = -1;
     unsigned preserve_fds = 0;
     bool new_user_ns = false;
+    std::string keyring_of;  // the container id whose session keyring we join, "" for none
 };
+
 
 // The exec'd process, born inside every namespace of the container (see
 // enter()): sets itself up and execs through the sealed stub.
@@ -220,8 +226,13 @@ struct ChildArgs {
         keep.push_back(a.sync_fd);
         keep.push_back(a.console_fd);
         if (!unsafe::off("cve-2024-21626")) process::close_fds_except(3 + static_cast<int>(a.preserve_fds), keep);
-        char go;
-        if (::recv(a.sync_fd, &go, 1, 0) != 1) ::_exit(1);
+        process::ExecLabels labels;  // LSM attr files, opened for us by the runtime
+        // 'G' (go: cgroup joined), with the LSM attr files the runtime opened
+        // for us through the host's procfs: we were born inside the
+        // container, whose /proc could swallow the labels.
+        if (process::receive_exec_labels(a.sync_fd, p, labels) != 'G') ::_exit(1);
+        // The container's session keyring "_ses.<id>", as runc's setns init joins it.
+        if (!a.keyring_of.empty()) keyring::join_session(a.keyring_of, false, a.new_user_ns);
         enter_cwd(p.cwd);
         if (!unsafe::off("cve-2024-21626")) process::verify_cwd();
         if (a.console_fd >= 0) {
@@ -241,7 +252,7 @@ struct ChildArgs {
         if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
         // From a read-only view of kiln no stub is needed: exec directly.
         UniqueFd stub(sealed::running_readonly() ? -1 : process::sealed_stub());
-        process::set_exec_labels(p);
+        process::set_exec_labels(labels);
         if (a.filter && !p.noNewPrivileges) process::load_seccomp(*a.filter, p.noNewPrivileges, a.sync_fd);
         process::set_user_and_caps(p, a.new_user_ns);
         if (a.filter && p.noNewPrivileges) process::load_seccomp(*a.filter, p.noNewPrivileges, a.sync_fd);
@@ -337,6 +348,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     ca.console_fd = console.get();
     ca.preserve_fds = o.preserve_fds;
     ca.new_user_ns = flags & CLONE_NEWUSER;
+    if (!st.no_new_keyring && !unsafe::off("keyring")) ca.keyring_of = st.id;
     pid_t mid = ::fork();
     if (mid < 0) throw_errno("fork");
     if (mid == 0) {
@@ -350,8 +362,9 @@ int exec(const Globals &g, const ExecOptions &o) {
     try {
         pid = receive_pid(parent_end.get(), mid);
         cgroups::open(exec_cgroup_dirs(st, o.cgroups))->join(pid);
+        if (!process::send_exec_labels(parent_end.get(), 'G', process::open_exec_labels(p, pid)))
+            throw Error("exec process exited unexpectedly");
         char go = 'G';
-        if (::send(parent_end.get(), &go, 1, MSG_NOSIGNAL) != 1) throw Error("exec process exited unexpectedly");
         char buf[4096];
         ssize_t n;
         UniqueFd notify_fd;  // SCMP_ACT_NOTIFY: the listener goes to the agent

@@ -195,6 +195,11 @@ void wait_ready(Launch &l, const spec::Spec &spec) {
             pid_t first = l.pid;
             l.pid = static_cast<pid_t>(std::atoi(std::string(buf + 1, static_cast<size_t>(n - 1)).c_str()));
             ::waitpid(first, nullptr, 0);
+            // It was born inside the container: its LSM attr files come from us.
+            if (spec.process && process::wants_exec_labels(*spec.process) &&
+                !process::send_exec_labels(l.sync.get(), linux_init::kLabels,
+                                           process::open_exec_labels(*spec.process, l.pid)))
+                throw Error("container init exited unexpectedly");
             continue;
         }
         if (n < 1 || buf[0] != linux_init::kHooks) break;
@@ -233,7 +238,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     l->dir = StateDir::create(g.root, o.id);
     // exec takes the container's process, seccomp filter and personality
     // from this copy, never again from the bundle.
-    write_file_atomic(l->dir.path() + "/config.json", config_text, 0600);
+    l->dir.save_config(config_text);
     auto &st = l->st;
     st.id = o.id;
     st.ociVersion = spec.ociVersion;
@@ -288,6 +293,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     args.sync_fd = child_end.get();
     args.start_fd = start_sock.get();
     args.no_pivot = o.no_pivot;
+    args.no_new_keyring = st.no_new_keyring = o.no_new_keyring;
     args.preserve_fds = listen_fds + o.preserve_fds;
     args.console_fd = console.get();
     args.cgroup_dirs = l->cgroup->dirs();
@@ -357,9 +363,7 @@ bool wait_gone(pid_t pid, int timeout_ms) {
     return ::poll(&p, 1, timeout_ms) == 1;
 }
 
-void signal_all(const StoredState &st, int sig) {
-    for (pid_t p : cgroups::open(st.cgroup_dirs, st.cgroup_unit)->pids()) ::kill(p, sig);
-}
+void signal_all(const StoredState &st, int sig) { cgroups::open(st.cgroup_dirs, st.cgroup_unit)->kill_all(sig); }
 
 // Sends sig to the init, guarding against the pid having been reused.
 void signal_init(const StoredState &st, int sig) {
@@ -630,6 +634,7 @@ ContainerState state(const Globals &g, const std::string &id) {
 
 std::vector<ContainerState> list(const Globals &g) {
     std::vector<ContainerState> out;
+    check_root(g.root);
     DIR *d = ::opendir(g.root.c_str());
     if (!d) {
         if (errno == ENOENT) return out;
@@ -641,7 +646,7 @@ std::vector<ContainerState> list(const Globals &g) {
         struct stat sb;
         if (::stat(path.c_str(), &sb) < 0 || !S_ISDIR(sb.st_mode)) continue;
         try {
-            auto cs = to_public(load_state(g.root, id), path);
+            auto cs = to_public(load_state(g.root, id, false), path);
             struct passwd *pw = ::getpwuid(sb.st_uid);
             cs.owner = pw ? pw->pw_name : "#" + std::to_string(sb.st_uid);
             out.push_back(std::move(cs));

@@ -15,6 +15,7 @@
 #include "cgroups/cgroup.hpp"
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
+#include "util/unsafe.hpp"
 
 namespace kiln {
 namespace {
@@ -31,6 +32,7 @@ std::string serialize(const StoredState &s) {
     w.key("start_time").uinteger(s.start_time);
     w.key("own_pid_ns").boolean(s.own_pid_ns);
     w.key("has_process").boolean(s.has_process);
+    if (s.no_new_keyring) w.key("no_new_keyring").boolean(true);
     w.key("annotations").begin_object();
     for (auto &[k, v] : s.annotations) w.key(k).string(v);
     w.end_object();
@@ -55,6 +57,7 @@ StoredState deserialize(const std::string &text, const std::string &file) {
     s.start_time = static_cast<unsigned long long>(doc.get_int({"start_time"}));
     s.own_pid_ns = doc.get_bool({"own_pid_ns"}, true);
     s.has_process = doc.get_bool({"has_process"}, true);
+    s.no_new_keyring = doc.get_bool({"no_new_keyring"}, false);
     for (auto &[k, v] : doc.get_string_map({"annotations"})) s.annotations[k] = v;
     for (auto &kv : doc.get_string_map({"cgroup_dirs"})) s.cgroup_dirs.push_back(kv.second);
     s.hooks = doc.get_string({"hooks"});
@@ -86,7 +89,19 @@ int remove_tree_at(int dirfd) {
 
 }  // namespace
 
+void check_root(const std::string &root) {
+    if (unsafe::off("state-tmp")) return;
+    struct stat st;
+    if (::stat(root.c_str(), &st) < 0) return;  // missing: made 0700; other errors show on use
+    if (!(st.st_mode & 022) && (st.st_uid == 0 || st.st_uid == ::geteuid())) return;
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+    throw Error("--root " + root + ": the state directory is writable by other users (mode " + mode + ", owner uid " +
+                std::to_string(st.st_uid) + "): refusing to keep container state there");
+}
+
 StateDir StateDir::create(const std::string &root, const std::string &id) {
+    check_root(root);
     if (::mkdir(root.c_str(), 0700) < 0 && errno != EEXIST) {
         if (errno != ENOENT) throw_errno("mkdir " + root);
         mkdir_all(root, 0700);
@@ -108,6 +123,7 @@ StateDir StateDir::create(const std::string &root, const std::string &id) {
 }
 
 StateDir StateDir::open(const std::string &root, const std::string &id, bool lock) {
+    check_root(root);
     StateDir sd;
     sd.path_ = root + "/" + id;
     sd.fd_.reset(::open(sd.path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -154,7 +170,18 @@ int StateDir::connect_start_socket() const {
     return s.release();
 }
 
-void StateDir::save(const StoredState &s) const { write_file_atomic(path_ + "/state.json", serialize(s), 0600); }
+// Through the locked directory's fd: a directory swapped in at its path
+// later gets nothing (and the temp file's name cannot be guessed).
+void StateDir::save(const StoredState &s) const {
+    if (!unsafe::off("state-tmp")) return write_file_atomic(fd_.get(), "state.json", serialize(s), 0600);
+    // Unsafe knob only: a fixed temporary name, by path, following symlinks.
+    std::string tmp = path_ + "/state.json.tmp";
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd || !write_all(fd.get(), serialize(s)) || ::rename(tmp.c_str(), (path_ + "/state.json").c_str()) < 0)
+        throw_errno("write " + tmp);
+}
+
+void StateDir::save_config(std::string_view text) const { write_file_atomic(fd_.get(), "config.json", text, 0600); }
 
 StoredState StateDir::load() const {
     std::string file = path_ + "/state.json", text;
@@ -171,7 +198,8 @@ void StateDir::remove() {
     ::rmdir(path_.c_str());
 }
 
-StoredState load_state(const std::string &root, const std::string &id) {
+StoredState load_state(const std::string &root, const std::string &id, bool check) {
+    if (check) check_root(root);
     std::string file = root + "/" + id + "/state.json", text;
     if (!try_read_file(file, text)) {
         if (errno == ENOENT || errno == ENOTDIR) throw Error("container does not exist");

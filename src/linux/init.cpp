@@ -18,6 +18,7 @@
 #include "handlers/handler.hpp"
 #include "kiln/error.hpp"
 #include "linux/inroot.hpp"
+#include "linux/keyring.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
 #include "linux/procfs.hpp"
@@ -222,7 +223,7 @@ int unsafe_host_procfd(const InitArgs &a) {
 // that nothing of the host is left in our root, cwd or fds, fork the
 // container process into it, as a child of the runtime (CLONE_PARENT), tell
 // the runtime its pid, and leave.
-void enter_shared_pid_ns(const InitArgs &a) {
+void enter_shared_pid_ns(const InitArgs &a, process::ExecLabels &labels) {
     if (a.join_pid_ns_fd < 0) return;
     ::close(a.join_pid_ns_fd);
     pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
@@ -232,6 +233,9 @@ void enter_shared_pid_ns(const InitArgs &a) {
         ::_exit(0);
     }
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // cleared by fork
+    const spec::Process *p = a.spec->process ? &*a.spec->process : nullptr;
+    if (p && process::wants_exec_labels(*p) && process::receive_exec_labels(a.sync_fd, *p, labels) != kLabels)
+        ::_exit(1);
 }
 
 [[noreturn]] void setup_and_exec(const InitArgs &a) {
@@ -247,6 +251,8 @@ void enter_shared_pid_ns(const InitArgs &a) {
     bool new_user_ns = a.clone_flags & CLONE_NEWUSER;
     if (new_user_ns && (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
         throw_errno("become root in the user namespace");
+    // The container's own session keyring, as runc makes it (--no-new-keyring: the caller's).
+    if (!a.no_new_keyring && !unsafe::off("keyring")) keyring::join_session(a.id, true, new_user_ns);
     // Made now, a cgroup namespace is rooted at the container's cgroup,
     // which the parent has just moved us into (clone() would root it at kiln's).
     if (a.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) throw_errno("unshare cgroup namespace");
@@ -256,6 +262,11 @@ void enter_shared_pid_ns(const InitArgs &a) {
     // CVE-2025-52881: off, the sysctls are written by path after the mounts (runc's way).
     bool late_sysctls = unsafe::off("cve-2025-52881");
     if (!late_sysctls) set_sysctls(spec, false);
+    // Opened while /proc and /sys are still the host's, written just before
+    // the exec. A process forked into a shared pid namespace gets its own
+    // from the runtime (enter_shared_pid_ns).
+    process::ExecLabels labels =
+        spec.process && a.join_pid_ns_fd < 0 ? process::open_exec_labels(*spec.process) : process::ExecLabels{};
 
     UniqueFd host_procfd(unsafe_host_procfd(a));
     if (has_namespace(spec, "mount")) {
@@ -272,7 +283,7 @@ void enter_shared_pid_ns(const InitArgs &a) {
         if (::chdir("/") < 0) throw_errno("chdir /");
         if (late_sysctls) set_sysctls(spec, true);
     }
-    enter_shared_pid_ns(a);
+    enter_shared_pid_ns(a, labels);
     if (!spec.process) park_without_process(a);
     const auto &proc = *spec.process;
     if (a.console_fd >= 0) {
@@ -299,7 +310,7 @@ void enter_shared_pid_ns(const InitArgs &a) {
     // run starts at once: a kiln running from a read-only view of itself
     // execs the payload straight away, one exec less.
     UniqueFd stub(a.start_fd >= 0 || !sealed::running_readonly() ? process::sealed_stub() : -1);
-    process::set_exec_labels(proc);
+    process::set_exec_labels(labels);
     // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we
     // still have it; with no_new_privs as late as possible.
     const spec::Seccomp *filter = spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr;

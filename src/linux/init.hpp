@@ -21,6 +21,7 @@ inline constexpr char kError = 'E';  // child -> parent: 'E' + message
 inline constexpr char kStart = 'S';  // parent -> child (run): exec now
 inline constexpr char kAck = 'A';    // child -> `start` on the start socket: started
 inline constexpr char kHooks = 'H';
+inline constexpr char kLabels = 'L';  // parent -> child: its LSM attr files (SCM_RIGHTS), after kPid
 inline constexpr char kPid = 'P';    // child -> parent: 'P' + pid of the container process that replaces us  // child -> parent: mounts done, run prestart/createRuntime
 
 struct InitArgs {
@@ -31,6 +32,7 @@ struct InitArgs {
     int sync_fd = -1;
     int start_fd = -1;  // listening start socket (create), or -1: wait for kStart on sync_fd (run)
     bool no_pivot = false;
+    bool no_new_keyring = false;  // --no-new-keyring: keep the caller's session keyring
     unsigned preserve_fds = 0;
     int console_fd = -1;  // connected --console-socket when process.terminal
     std::vector<std::string> cgroup_dirs;

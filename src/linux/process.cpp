@@ -125,6 +125,11 @@ void set_user_and_caps(const spec::Process &p, bool in_user_ns) {
     const auto &u = p.user;
     const spec::Capabilities none;
     const auto &caps = p.capabilities ? *p.capabilities : none;
+    // Validation refused these already; here because (uid_t)-1 would leave
+    // the ids unchanged, i.e. root, whatever path got a process this far.
+    bool big_gid = std::any_of(u.additionalGids.begin(), u.additionalGids.end(), [](uint32_t g) { return g > spec::kMaxId; });
+    if ((u.uid > spec::kMaxId || u.gid > spec::kMaxId || big_gid) && !unsafe::off("uid-range"))
+        throw Error(spec::kIdRangeError);
     drop_bounding(caps);
     // setgroups is refused in a user namespace whose setgroups is "deny".
     std::vector<gid_t> groups(u.additionalGids.begin(), u.additionalGids.end());

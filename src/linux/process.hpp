@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kiln/spec.hpp"
+#include "util/fd.hpp"
 
 namespace kiln::process {
 
@@ -26,9 +27,26 @@ std::string find_executable(const std::string &arg0, const std::vector<std::stri
 inline constexpr char kSeccompFdTag = 'N';
 void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd = -1);
 
-// process.apparmorProfile / selinuxLabel for the next execve; throws when
-// the host lacks the LSM asked for.
-void set_exec_labels(const spec::Process &p);
+// process.apparmorProfile / selinuxLabel for the next execve. Opened while
+// /proc and /sys are the host's (before the container's mounts, or before
+// `exec` joins its mount namespace); throws when the host lacks the LSM.
+struct ExecLabels {
+    UniqueFd apparmor, selinux;  // the attr files, O_WRONLY
+    std::string apparmor_value, selinux_value;
+    const spec::Process *late = nullptr;  // unsafe knob lsm-proc: by path at write time
+};
+// pid > 0: the attr files of that process (the runtime opens them for
+// exec's process, which then receives them: see adopt_exec_labels).
+ExecLabels open_exec_labels(const spec::Process &p, pid_t pid = 0);
+bool wants_exec_labels(const spec::Process &p);
+// A process born inside the container (exec's, or one forked into a shared
+// pid namespace) gets its labels' attr files from the runtime, which opens
+// them for its pid through the host's procfs: a one-byte message tag with
+// the fds (SCM_RIGHTS). receive returns the tag (0 on EOF/error).
+bool send_exec_labels(int sock, char tag, const ExecLabels &labels);
+char receive_exec_labels(int sock, const spec::Process &p, ExecLabels &labels);
+// Writes the labels and closes the files (right before the exec).
+void set_exec_labels(ExecLabels &labels);
 
 // The sealed memfd holding the exec stub (CVE-2019-5736: no container
 // process ever has the host's kiln as /proc/<pid>/exe); -1 on an

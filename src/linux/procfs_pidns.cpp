@@ -48,8 +48,7 @@ unsigned attrs_of(unsigned long ms_flags) {
 
 bool can_mount_for_pidns(int pidns_fd) { return static_cast<bool>(proc_context(pidns_fd)); }
 
-void mount_for_pidns(int pidns_fd, int dst_fd, unsigned long ms_flags, const std::string &data,
-                     const std::string &what) {
+UniqueFd new_for_pidns(int pidns_fd, unsigned long ms_flags, const std::string &data, const std::string &what) {
     UniqueFd ctx = proc_context(pidns_fd);
     if (!ctx) throw_errno("mount " + what + " (procfs for the shared pid namespace)");
     // Filesystem options ("hidepid=2,subset=pid"): key=value or flag.
@@ -68,8 +67,7 @@ void mount_for_pidns(int pidns_fd, int dst_fd, unsigned long ms_flags, const std
     if (fs_config(ctx.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) throw_errno("mount " + what);
     UniqueFd mnt(static_cast<int>(::syscall(SYS_fsmount, ctx.get(), FSMOUNT_CLOEXEC, attrs_of(ms_flags))));
     if (!mnt) throw_errno("mount " + what);
-    if (::syscall(SYS_move_mount, mnt.get(), "", dst_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-        throw_errno("mount " + what);
+    return mnt;
 }
 
 }  // namespace kiln::procfs
