@@ -226,6 +226,9 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     if (a.console_fd >= 0) {
         terminal::setup(a.console_fd, proc, has_namespace(spec, "mount"));
         ::close(a.console_fd);
+    } else {
+        // A session of its own, as runc's init: CRIU dumps only whole sessions.
+        ::setsid();
     }
     process::set_rlimits(proc.rlimits);
     // Before seccomp, which may forbid these syscalls.
