@@ -183,6 +183,17 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     ::_exit(1);
 }
 
+// stdio that is the host's /dev/null becomes the container's (runc's
+// reOpenDevNull): CRIU cannot dump a file of a mount the container lacks.
+void reopen_dev_null() {
+    struct stat null_st, st;
+    UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!null || ::fstat(null.get(), &null_st) < 0) return;
+    for (int fd = 0; fd < 3; fd++)
+        if (::fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == null_st.st_rdev && st.st_dev != null_st.st_dev)
+            ::dup3(null.get(), fd, 0);
+}
+
 [[noreturn]] void setup_and_exec(const InitArgs &a) {
     const auto &spec = *a.spec;
     ::umask(0);
@@ -214,6 +225,7 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
         rootfs::pivot(a.rootfs, a.no_pivot);
         if (late_sysctls) set_sysctls(spec, true);
         rootfs::finish(spec);
+        reopen_dev_null();
         a.handler->after_pivot(spec);
     } else {
         run_creation_hooks(a, hooks, std::atoi(host_pid.c_str()));
