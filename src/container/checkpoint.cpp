@@ -12,6 +12,7 @@
 
 #include "cgroups/fs.hpp"
 #include "container/criu_common.hpp"
+#include "container/hooks.hpp"
 #include "container/state.hpp"
 #include "handlers/handler.hpp"
 #include "handlers/km_snapshot.hpp"
@@ -160,7 +161,7 @@ private:
                 lines.push_back("address " + addr);
                 lines.push_back("port " + std::to_string(port));
             }
-            file = criu::merged_config(o_.work_path.empty() ? o_.image_path : o_.work_path, lines, file);
+            file = criu::merged_config(g_.root + "/" + st_.id, lines, file);
         }
         if (!file.empty()) criu::Request::check(L_.set_config_file(r.get(), file.c_str()), "config file");
     }
@@ -205,6 +206,28 @@ private:
     }
 };
 
+// After a dump the container's processes are gone (CRIU killed them). Its
+// cgroup may hold another container's by then: a lazy restore of the same
+// config under a new id, as runc's checkpoint.bats does, while the pages
+// are still being fetched. runc leaves such a cgroup alone (its rmdir
+// fails); so does kiln, rather than kill the other container.
+void destroy_checkpointed(const Globals &g, const std::string &id) {
+    {
+        StateDir dir = StateDir::open(g.root, id);
+        StoredState st = dir.load();
+        auto cg = cgroups::open(st.cgroup_dirs, st.cgroup_unit);
+        if (st.own_pid_ns && process_start_time(st.pid) == 0 && !cg->pids().empty()) {
+            if (!st.hooks.empty())
+                hooks::run_warn_only(spec::parse_hooks(st.hooks).poststop, "poststop",
+                                     spec::hook_state_json(st.ociVersion, st.id, "stopped", 0, st.bundle, st.annotations),
+                                     st.bundle);
+            dir.remove();
+            return;
+        }
+    }
+    remove(g, id, true);
+}
+
 }  // namespace
 
 void checkpoint(const Globals &g, const CheckpointOptions &o) {
@@ -226,8 +249,8 @@ void checkpoint(const Globals &g, const CheckpointOptions &o) {
     }
     // As runc: the checkpointed container is gone (CRIU has killed its
     // processes); poststop hooks run and the state goes. A failed dump
-    // leaves it running (CRIU resumes the tasks).
-    if (destroy) remove(g, o.id, true);
+    // leaves it running (CRIU resumes the tasks; runc would destroy it).
+    if (destroy) destroy_checkpointed(g, o.id);
 }
 
 std::string checkpoint_criu_version(const Globals &g) {

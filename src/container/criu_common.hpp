@@ -32,9 +32,10 @@ std::vector<std::string> device_paths(const spec::Spec &spec);
 // default /etc/criu/kiln.conf (runc's is /etc/criu/runc.conf).
 std::string config_file(const std::map<std::string, std::string> &annotations);
 
-// Options libcriu cannot set (lazy-pages, the page server address of a
-// lazy dump): a config file in dir with those lines first and then the
-// lines of `user` (the config above, so that it still wins). Returns its path.
+// Options libcriu cannot set (restore-sibling, lazy-pages, the page server
+// address of a lazy dump): a config file in dir (the container's state dir)
+// with those lines first and then the lines of `user` (the config above, so
+// that it still wins). Returns its path.
 std::string merged_config(const std::string &dir, const std::vector<std::string> &lines, const std::string &user);
 
 // --empty-ns: CLONE_NEWNET always (kiln, like runc, does not manage the

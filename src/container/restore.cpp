@@ -25,6 +25,7 @@
 #include "kiln/json.hpp"
 #include "linux/rootfs.hpp"
 #include "linux/terminal.hpp"
+#include "util/child.hpp"
 #include "util/fd.hpp"
 
 namespace kiln {
@@ -75,15 +76,8 @@ bool under_tmpfs(const spec::Spec &spec, const std::string &dest) {
 // them can be made; all that happens in a private mount namespace of a
 // child, so nothing of it shows on the host.
 void prepare_mountpoints(const spec::Spec &spec, const std::string &rootfs, const std::string &bundle) {
-    int pipefd[2];
-    if (::pipe2(pipefd, O_CLOEXEC) < 0) throw_errno("pipe");
-    UniqueFd rd(pipefd[0]), wr(pipefd[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) throw_errno("fork");
-    if (pid == 0) {
-        rd.reset();
-        std::string err;
-        try {
+    try {
+        in_child([&] {
             if (::unshare(CLONE_NEWNS) < 0) throw_errno("unshare mount namespace");
             if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) throw_errno("make / private");
             UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -100,18 +94,10 @@ void prepare_mountpoints(const spec::Spec &spec, const std::string &rootfs, cons
                 if (::mount(src.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
                     throw_errno("bind " + src + " on " + m.destination);
             }
-        } catch (const std::exception &e) {
-            err = e.what();
-        }
-        if (!err.empty()) (void)!::write(wr.get(), err.data(), err.size());
-        ::_exit(err.empty() ? 0 : 1);
+        });
+    } catch (const Error &e) {
+        throw Error("prepare restore mount points: " + std::string(e.what()));
     }
-    wr.reset();
-    std::string err = read_fd(rd.get());
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (!err.empty()) throw Error("prepare restore mount points: " + err);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error("prepare restore mount points failed");
 }
 
 // A restore under way: its state dir, cgroup and (foreground) console.
@@ -168,7 +154,7 @@ public:
         make_cgroup(r);
         CriuRoot root(r.dir.path(), r.st.rootfs);
         criu::Request req(L_, bin_);
-        options(req, root.path());
+        options(req, root.path(), r.dir.path());
         prepare_mountpoints(spec_, r.st.rootfs, o_.bundle);
         mounts(req, r.cgroup->dirs());
         for (size_t i = 0; i < fds.size(); i++)
@@ -219,19 +205,13 @@ private:
     }
 
     void make_cgroup(Restored &r) {
-        cgroups::Options co;
-        co.cgroups_path = spec_.linux ? spec_.linux->cgroupsPath : "";
-        co.id = o_.id;
-        co.systemd = g_.systemd_cgroup;
-        co.rootless = g_.rootless == "true" || (g_.rootless == "auto" && ::geteuid() != 0);
-        co.annotations = spec_.annotations;
-        r.cgroup = cgroups::make(co);
+        r.cgroup = cgroups::make(cgroups::options_for(spec_, o_.id, g_.systemd_cgroup, g_.rootless));
         r.cgroup->create(spec_.linux && spec_.linux->resources ? &*spec_.linux->resources : nullptr);
         r.st.cgroup_dirs = r.cgroup->dirs();
         r.st.cgroup_unit = r.cgroup->unit();
     }
 
-    void options(criu::Request &req, const std::string &root) {
+    void options(criu::Request &req, const std::string &root, const std::string &state_dir) {
         criu::criu_opts *op = req.get();
         L_.set_images_dir_fd(op, image_.get());
         L_.set_evasive_devices(op, true);
@@ -253,10 +233,13 @@ private:
             work_.reset(criu::open_dir(o_.work_path, true));
             L_.set_work_dir_fd(op, work_.get());
         }
-        std::string file = criu::config_file(spec_.annotations);
-        if (o_.lazy_pages)
-            file = criu::merged_config(o_.work_path.empty() ? o_.image_path : o_.work_path, {"lazy-pages"}, file);
-        if (!file.empty()) criu::Request::check(L_.set_config_file(op, file.c_str()), "config file");
+        // restore-sibling (RPC's rst_sibling, which libcriu sets only when
+        // it forks criu itself): the restored init becomes our child, as
+        // runc's does, instead of criu's.
+        std::vector<std::string> lines{"restore-sibling"};
+        if (o_.lazy_pages) lines.push_back("lazy-pages");
+        std::string file = criu::merged_config(state_dir, lines, criu::config_file(spec_.annotations));
+        criu::Request::check(L_.set_config_file(op, file.c_str()), "config file");
         if (int mode = criu::cgroups_mode(o_.manage_cgroups_mode); mode >= 0) L_.set_manage_cgroups_mode(op, mode);
     }
 
@@ -291,30 +274,17 @@ private:
         }
     }
 
-    // cgroup v1: criu was put into the new cgroups; their paths become the
-    // roots the dumped cgroups are restored under (runc's criuApplyCgroups).
+    // criu was put into the new cgroups: their paths become the roots the
+    // dumped cgroups are restored under (runc's criuApplyCgroups, v1). The
+    // v2 path (the "0::" line) is CRIU's global root, so that on a pure v2
+    // host too the tree lands in the new container's cgroup (runc 1.1.5
+    // leaves it in the dumped container's path there).
     void cgroup_roots(criu::Request &req, pid_t criu_pid) {
-        if (cgroups::layout_of(cgroups::hierarchies()) == cgroups::Layout::v2) return;
         std::string text;
         if (!try_read_file("/proc/" + std::to_string(criu_pid) + "/cgroup", text)) return;
-        size_t pos = 0;
-        while (pos < text.size()) {
-            size_t end = text.find('\n', pos);
-            if (end == std::string::npos) end = text.size();
-            std::string line = text.substr(pos, end - pos);
-            pos = end + 1;
-            auto a = line.find(':'), b = line.find(':', a + 1);
-            if (a == std::string::npos || b == std::string::npos) continue;
-            std::string ctrls = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
-            size_t s = 0;
-            do {
-                size_t e = ctrls.find(',', s);
-                if (e == std::string::npos) e = ctrls.size();
-                std::string c = ctrls.substr(s, e - s);
-                criu::Request::check(L_.add_cg_root(req.get(), c.c_str(), path.c_str()), "cgroup root");
-                s = e + 1;
-            } while (s <= ctrls.size());
-        }
+        for (auto &[ctrl, path] : cgroups::parse_proc_cgroup(text))
+            criu::Request::check(L_.add_cg_root(req.get(), ctrl.empty() ? nullptr : ctrl.c_str(), path.c_str()),
+                                 "cgroup root");
     }
 
     int notify(Restored &r, const std::string &action, int pid) {
@@ -360,18 +330,14 @@ int restore(const Globals &g, const RestoreOptions &o) {
     validate_id(o.id);
     mkdir_all(o.image_path, 0700);
     if (handlers::km::is_snapshot_image(o.image_path)) return handlers::km::snapshot_restore(g, o);
-    // Foreground: signals are blocked from before criu forks the tree, and
-    // we are a subreaper so that the restored init, a child of criu, becomes
-    // ours when criu exits (runc gets the same with criu's --restore-sibling).
+    // Foreground: signals are blocked from before criu forks the tree (the
+    // restored init is our child, see restore-sibling), as for run.
     sigset_t all;
     sigfillset(&all);
-    if (!o.detach) {
-        ::sigprocmask(SIG_BLOCK, &all, nullptr);
-        ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    }
+    if (!o.detach) ::sigprocmask(SIG_BLOCK, &all, nullptr);
+    if (!o.detach && !o.no_subreaper) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     Restored r;
     CriuRestore(g, o).run(r);
-    if (!o.detach && o.no_subreaper) ::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
     return finish(g, o, r);
 }
 

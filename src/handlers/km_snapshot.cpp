@@ -3,13 +3,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
-#include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +20,7 @@
 #include "handlers/handler.hpp"
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
+#include "util/child.hpp"
 #include "util/fd.hpp"
 
 namespace kiln::handlers::km {
@@ -94,52 +93,31 @@ int send_request(const MgmtRequest &req) {
 
 // In a child in the container's mount namespace: the image's (pre-made)
 // snapshot file bound over a fresh file in kMgmtDir, the request sent, the
-// bind undone. Returns km's status (0 or an errno); errors of our own throw.
-int request_in_container(pid_t pid, const std::string &image_file, const MgmtRequest &base) {
+// bind undone. km's refusal (an errno) throws like our own errors.
+void request_in_container(pid_t pid, const std::string &image_file, const MgmtRequest &req) {
     UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, image_file.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)));
     if (!tree) throw_errno("km handler: open_tree " + image_file);
     UniqueFd mntns(::open(("/proc/" + std::to_string(pid) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
     if (!mntns) throw_errno("km handler: open the container's mount namespace");
-    int pipefd[2];
-    if (::pipe2(pipefd, O_CLOEXEC) < 0) throw_errno("pipe");
-    UniqueFd rd(pipefd[0]), wr(pipefd[1]);
-    pid_t child = ::fork();
-    if (child < 0) throw_errno("fork");
-    if (child == 0) {
-        rd.reset();
-        int32_t result = 0;
-        std::string err;
-        try {
+    try {
+        in_child([&] {
             if (::setns(mntns.get(), CLONE_NEWNS) < 0) throw_errno("setns mount namespace");
             UniqueFd dir(::open(kMgmtDir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!dir) throw_errno(std::string("open ") + kMgmtDir + " in the container");
             ::unlinkat(dir.get(), kSnapshotTarget, 0);  // whatever the container left there
             UniqueFd target(::openat(dir.get(), kSnapshotTarget, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
             if (!target) throw_errno(std::string("create ") + kMgmtDir + "/" + kSnapshotTarget);
-            if (::syscall(SYS_move_mount, tree.get(), "", target.get(), "",
-                          MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+            if (::syscall(SYS_move_mount, tree.get(), "", target.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 throw_errno("bind the snapshot file into the container");
-            MgmtRequest req = base;
-            result = send_request(req);
+            int status = send_request(req);
             std::string where = std::string(kMgmtDir) + "/" + kSnapshotTarget;
             ::umount2(where.c_str(), MNT_DETACH);
             ::unlinkat(dir.get(), kSnapshotTarget, 0);
-        } catch (const std::exception &e) {
-            err = e.what();
-        }
-        std::string msg(reinterpret_cast<const char *>(&result), sizeof result);
-        msg += err;
-        (void)!::write(wr.get(), msg.data(), msg.size());
-        ::_exit(0);
+            if (status != 0) throw Error("km could not take the snapshot: " + std::string(std::strerror(status)));
+        });
+    } catch (const Error &e) {
+        throw Error("km handler: " + std::string(e.what()));
     }
-    wr.reset();
-    std::string msg = read_fd(rd.get());
-    ::waitpid(child, nullptr, 0);
-    if (msg.size() < sizeof(int32_t)) throw Error("km handler: the snapshot helper died");
-    if (msg.size() > sizeof(int32_t)) throw Error("km handler: " + msg.substr(sizeof(int32_t)));
-    int32_t result;
-    std::memcpy(&result, msg.data(), sizeof result);
-    return result;
 }
 
 bool wait_exit(pid_t pid, int ms) {
@@ -212,10 +190,11 @@ void snapshot_checkpoint(const StoredState &st, const CheckpointOptions &o, bool
     }
     std::string target = std::string(kMgmtDir) + "/" + kSnapshotTarget;
     MgmtRequest req = snapshot_request("kiln " + st.id, "kiln checkpoint " + timestamp(), o.leave_running, target);
-    int status = request_in_container(st.pid, file, req);
-    if (status != 0) {
+    try {
+        request_in_container(st.pid, file, req);
+    } catch (...) {
         ::unlink(file.c_str());
-        throw Error("km handler: km could not take the snapshot: " + std::string(std::strerror(status)));
+        throw;
     }
     write_info(st, o);
     // Without --leave-running km ends the payload after the snapshot.
@@ -236,9 +215,11 @@ int snapshot_restore(const Globals &g, const RestoreOptions &o) {
     std::string info = o.image_path + "/" + kImageInfo;
     auto doc = json::Doc::parse(read_file(info), info);
     if (doc.get_string({"handler"}) != "km") throw Error(info + ": not a KM snapshot image");
-    std::string snap = o.image_path + "/" + doc.get_string({"snapshot"}, kImageSnapshot);
-    if (snap.find("/../") != std::string::npos || ::access(snap.c_str(), R_OK) < 0)
-        throw_errno("km handler: snapshot " + snap);
+    std::string name = doc.get_string({"snapshot"}, kImageSnapshot);
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+        throw Error(info + ": snapshot: must be a file name in the image directory");
+    std::string snap = o.image_path + "/" + name;
+    if (::access(snap.c_str(), R_OK) < 0) throw_errno("km handler: snapshot " + snap);
     Globals g2 = g;
     g2.handler = "km";
     g2.km_resume = snap;

@@ -50,7 +50,12 @@ cr_rt() {
 	RC=$?
 	LAST_CMD="$*"
 	ERR=""
-	[ "$RC" = 0 ] || ERR=$(timeout 1 cat <&"$OUT_R" 2>/dev/null)
+	if [ "$RC" != 0 ]; then
+		ERR=$(timeout 1 cat <&"$OUT_R" 2>/dev/null)
+		# what CRIU said, as runc's checkpoint.bats shows it
+		grep -h -B 3 Error "$TD"/work/*.log "$TD"/img/*.log >&2 2>/dev/null
+		[ "${E2E_VERBOSE:-0}" = 1 ] && tail -n 40 "$TD"/work/*.log >&2 2>/dev/null
+	fi
 	return 0
 }
 
@@ -135,34 +140,70 @@ test_checkpoint_leave_running() {
 test_checkpoint_restore_new_id() {
 	cr_setup
 	cr_pipes
-	local id id2 st
+	local id id2 b2 st d pid
 	id=$(new_id)
 	id2=$(new_id)
 	cr_start "$id"
 	cr_rt checkpoint --image-path "$TD/img" "$id"
 	expect_ok "checkpoint"
 	cr_gone "$id"
-	cr_rt restore -d --bundle "$B" --image-path "$TD/img" --pid-file "$TD/pid" "$id2"
+	# the new container's own config (cgroupsPath and /mnt of $id2)
+	b2=$(mkb "$id2" sh -c "$ECHO_LOOP")
+	cr_rt restore -d --bundle "$b2" --image-path "$TD/img" --pid-file "$TD/pid" "$id2"
 	expect_ok "restore as $id2"
 	wait_status "$id2" running
 	cr_gone "$id"
 	ping_pong renamed
 	st=$(state_json "$id2")
 	[[ $st == *"\"id\": \"$id2\""* ]] || fail "state of $id2: $st"
-	expect_eq "$(cat "$TD/pid")" "$(pid_of "$id2")" "--pid-file of restore"
-	# The restored tree is in the cgroup the config names (the bundle's
-	# cgroupsPath, made for $id).
-	local d in_cg=0
-	for d in $(cg_dirs "$id"); do grep -qx "$(pid_of "$id2")" "$d/cgroup.procs" && in_cg=1; done
-	[ "$in_cg" = 1 ] || fail "the restored init is not in the config's cgroup ($(cg_dirs "$id" | tr '\n' ' '))"
+	pid=$(pid_of "$id2")
+	expect_eq "$(cat "$TD/pid")" "$pid" "--pid-file of restore"
+	# The restored tree is in the new container's cgroups, every hierarchy.
+	[ -n "$(cg_dirs "$id2")" ] || fail "no cgroup of $id2"
+	for d in $(cg_dirs "$id2"); do
+		grep -qx "$pid" "$d/cgroup.procs" || fail "the restored init is not in $d"
+	done
+	[ -z "$(cg_dirs "$id")" ] || fail "the old container's cgroups are back: $(cg_dirs "$id")"
+	cap rt ps "$id2"
+	expect_ok "ps of the restored container"
+	expect_out_has "$pid"
 	cap rt events --stats "$id2"
 	expect_ok "events --stats of the restored container"
 	expect_out_has '"type":"stats"'
-	cap rt exec "$id2" sh -c 'echo $$ >/dev/null; hostname'
+	cap rt exec "$id2" hostname
 	expect_ok "exec in $id2"
+	cap rt pause "$id2"
+	expect_ok "pause the restored container"
+	expect_eq "$(status_of "$id2")" paused "status after pause"
+	cap rt resume "$id2"
+	expect_ok "resume"
+	ping_pong resumed
 	cap rt delete -f "$id2"
 	expect_ok "delete -f $id2"
 	assert_clean "$id2"
+}
+
+# Foreground restore: kiln stays, relays nothing (pipes), exits with the
+# container's status and removes it.
+test_checkpoint_restore_foreground() {
+	cr_setup
+	cr_pipes
+	local id rpid rc
+	id=$(new_id)
+	cr_start "$id"
+	cr_rt checkpoint --image-path "$TD/img" "$id"
+	expect_ok "checkpoint"
+	rt restore --bundle "$B" --image-path "$TD/img" "$id" <&"$IN_R" >&"$OUT_W" 2>&"$OUT_W" &
+	rpid=$!
+	wait_status "$id" running 20
+	ping_pong foreground
+	cap rt kill "$id" KILL
+	expect_ok "kill"
+	wait "$rpid"
+	rc=$?
+	expect_eq "$rc" 137 "exit status of the foreground restore"
+	cr_gone "$id"
+	assert_clean "$id"
 }
 
 # pre-dump needs soft-dirty page tracking (CONFIG_MEM_SOFT_DIRTY): Debian's
@@ -214,10 +255,13 @@ test_checkpoint_tcp_established() {
 	command -v ip >/dev/null || skip "no ip (iproute2)"
 	command -v python3 >/dev/null || skip "no python3"
 	command -v iptables-restore >/dev/null || skip "no iptables-restore (CRIU locks the connections with it)"
-	local ns=kiln-cr-$E2E_RUNID-$TEST_NO id b
-	ip netns add "$ns" || skip "cannot create a network namespace"
-	trap 'ip netns del "$ns" 2>/dev/null' EXIT
+	local id b
+	# global: the EXIT trap runs after this function has returned
+	CR_NS=kiln-cr-$E2E_RUNID-$TEST_NO
+	ip netns add "$CR_NS" || skip "cannot create a network namespace"
+	trap 'ip netns del "$CR_NS" 2>/dev/null' EXIT
 	trap 'exit 1' TERM
+	local ns=$CR_NS
 	ip -n "$ns" link set lo up
 	cr_pipes
 	id=$(new_id)
@@ -256,6 +300,45 @@ EOF
 	touch "$TD/go"
 	wait_nonempty "$TD/r2" 15
 	expect_eq "$(cat "$TD/r2")" "two" "echo over the same connection after restore"
+}
+
+# Lazy migration (runc's checkpoint.bats "--lazy-pages and restore"): the
+# dump serves the memory from a page server, `criu lazy-pages` fetches it for
+# the restored tree through userfaultfd. CRIU's page server needs pipes
+# bigger than pipe-max-size, i.e. CAP_SYS_RESOURCE.
+test_checkpoint_lazy_pages() {
+	cr_setup
+	"$CRIU" check --feature uffd-noncoop >/dev/null 2>&1 || skip "this criu/kernel cannot do lazy migration (uffd-noncoop)"
+	local capeff port=$((27000 + TEST_NO)) id id2 cpt lp out p lazy_r lazy_w
+	capeff=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)
+	(((0x$capeff >> 24) & 1)) || skip "no CAP_SYS_RESOURCE here: CRIU's lazy page server cannot size its pipes"
+	cr_pipes
+	id=$(new_id)
+	id2=$(new_id)
+	cr_start "$id"
+	mkdir -p "$TD/img"
+	exec {p}<> <(:)
+	exec {lazy_r}</proc/self/fd/$p {lazy_w}>/proc/self/fd/$p
+	exec {p}>&-
+	"$KILN" --root "$ROOT" checkpoint --lazy-pages --page-server "0.0.0.0:$port" --status-fd "$lazy_w" \
+		--work-path "$TD/img" --image-path "$TD/img" "$id" >"$TD/cpt.log" 2>&1 &
+	cpt=$!
+	note_pid "$cpt"
+	out=$(timeout 120 dd if=/proc/self/fd/$lazy_r bs=1 count=1 2>/dev/null | od -An -tx1)
+	exec {lazy_r}>&- {lazy_w}>&-
+	expect_eq "${out// /}" "00" "the \\0 on --status-fd when the page server is ready"
+	[ -e "$TD/img/inventory.img" ] || fail "no inventory.img before the lazy transfer"
+	"$CRIU" lazy-pages --page-server --address 127.0.0.1 --port "$port" -D "$TD/img" >"$TD/lp.log" 2>&1 &
+	lp=$!
+	note_pid "$lp"
+	poll 30 test -S "$TD/img/lazy-pages.socket" || fail "criu lazy-pages did not start: $(cat "$TD/lp.log")"
+	cr_rt restore -d --lazy-pages --bundle "$B" --work-path "$TD/img" --image-path "$TD/img" "$id2"
+	expect_ok "restore --lazy-pages"
+	wait "$cpt" || fail "the lazy checkpoint failed: $(cat "$TD/cpt.log")"
+	wait "$lp"
+	wait_status "$id2" running
+	ping_pong lazily
+	cr_gone "$id"
 }
 
 test_checkpoint_refuses_created_and_stopped() {
@@ -323,7 +406,8 @@ test_checkpoint_podman() {
 	cr_setup
 	command -v podman >/dev/null || skip "no podman"
 	command -v conmon >/dev/null || skip "no conmon"
-	local P n1 n2 c=kiln-e2e-cr-$E2E_RUNID-$TEST_NO
+	local n1 n2 c=kiln-e2e-cr-$E2E_RUNID-$TEST_NO
+	# global: the EXIT trap runs after this function has returned
 	P=(podman --root "$TD/proot" --runroot "$TD/prun" --runtime "$KILN" --cgroup-manager cgroupfs
 		--events-backend none --storage-driver vfs --tmpdir "$TD/ptmp")
 	trap '"${P[@]}" rm -f -t 0 -a >/dev/null 2>&1' EXIT

@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "cgroups/cgroup.hpp"
 #include "container/criu_common.hpp"
 #include "handlers/km_snapshot.hpp"
 #include "kiln/error.hpp"
@@ -123,4 +124,29 @@ TEST_CASE("device nodes CRIU may find as external binds", "[checkpoint]") {
     REQUIRE(d.size() == 7);
     CHECK(d.front() == "/dev/null");
     CHECK(d.back() == "/dev/kvm");
+}
+
+TEST_CASE("/proc/PID/cgroup as runc's ParseCgroupFile reads it", "[checkpoint][cgroups]") {
+    auto v = cgroups::parse_proc_cgroup("12:cpu,cpuacct:/a\n1:name=systemd:/s\n0::/u\n");
+    using P = std::pair<std::string, std::string>;
+    REQUIRE(v.size() == 4);
+    CHECK(v[0] == P{"cpu", "/a"});
+    CHECK(v[1] == P{"cpuacct", "/a"});
+    CHECK(v[2] == P{"name=systemd", "/s"});
+    CHECK(v[3] == P{"", "/u"});
+    CHECK(cgroups::parse_proc_cgroup("").empty());
+}
+
+TEST_CASE("cgroup options of a new container", "[checkpoint][cgroups]") {
+    spec::Spec s;
+    s.linux.emplace();
+    s.linux->cgroupsPath = "/x/y";
+    s.annotations["org.systemd.property.A"] = "b";
+    auto o = cgroups::options_for(s, "c1", true, "true");
+    CHECK(o.cgroups_path == "/x/y");
+    CHECK(o.id == "c1");
+    CHECK(o.systemd);
+    CHECK(o.rootless);
+    CHECK(o.annotations.at("org.systemd.property.A") == "b");
+    CHECK_FALSE(cgroups::options_for(s, "c1", false, "false").rootless);
 }
