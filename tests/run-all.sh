@@ -10,7 +10,9 @@
 #    checkpoint tests (tests/criu/build.sh), then runs the end-to-end suite
 #    tests/e2e/run.sh against build/kiln;
 # 5. runs the cgroup e2e tests in a pure cgroup-v2 VM and in a systemd VM
-#    (tests/vm/ci.sh: qemu, TCG; about 10 min), added to the totals;
+#    (tests/vm/ci.sh: qemu, TCG; about 10 min), and the checkpoint tests
+#    the host kernel may not run in the v2 VM (tests/criu/vm.sh, 1-2 min),
+#    added to the totals;
 # 6. runs the runtime-tools conformance suite (runtime-tools-conformance/run.sh):
 #    reported on its own line "conformance: N passed, N failed", NOT added to
 #    the totals and NOT failing the run (kiln does not pass all of it yet).
@@ -23,6 +25,7 @@
 #   KILN_SKIP_VM=1            skip step 5 (tests/vm/ci.sh; KILN_VM_* passed on)
 #   KILN_SKIP_CRIU=1          do not build/cache CRIU for the checkpoint tests
 #                             (tests/criu/build.sh; KILN_CRIU_* passed on)
+#   KILN_SKIP_CRIU_VM=1       do not run the pre-dump/lazy-pages tests in the VM
 #   KILN_SKIP_CONFORMANCE=1   skip step 6
 #   KILN_SKIP_DEPS=1          do not apt-get anything
 #   KILN_BUILD_DIR=build      build directory
@@ -186,6 +189,32 @@ if [ "${KILN_SKIP_VM:-0}" != 1 ]; then
 	total_pass=$((total_pass + vm_pass)) total_fail=$((total_fail + vm_fail))
 fi
 
+# ---------------------------------------------------------------- criu-vm ---
+# The checkpoint tests this host's kernel may not run (pre-dump needs
+# soft-dirty tracking, lazy migration CAP_SYS_RESOURCE), in the 6.1 VM with
+# the cached CRIU (tests/criu/vm.sh; ~1-2 min). Skipped with KILN_SKIP_VM=1,
+# KILN_SKIP_CRIU=1 or KILN_SKIP_CRIU_VM=1, or when no CRIU was built.
+criu_vm_line="criu-vm: skipped"
+if [ "${KILN_SKIP_VM:-0}" != 1 ] && [ "${KILN_SKIP_CRIU:-0}" != 1 ] && [ "${KILN_SKIP_CRIU_VM:-0}" != 1 ] &&
+	[ -n "${KILN_CRIU:-}" ]; then
+	say "checkpoint tests in the 6.1 VM (tests/criu/vm.sh)"
+	cvlog=$(mktemp "${TMPDIR:-/tmp}/kiln-criu-vm-log.XXXXXX")
+	KILN=$KILN_BIN bash tests/criu/vm.sh checkpoint_pre_dump_restore checkpoint_lazy_pages 2>&1 | tee "$cvlog"
+	v=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$cvlog" | tail -n1)
+	rm -f "$cvlog"
+	if [ -n "$v" ]; then
+		cv_pass=${v%% passed*}
+		cv_fail=${v#*passed, }
+		cv_fail=${cv_fail%% failed}
+	else
+		echo "run-all: the checkpoint VM tests did not finish"
+		cv_pass=0 cv_fail=1
+	fi
+	criu_vm_line="criu-vm: $cv_pass passed, $cv_fail failed"
+	echo "$criu_vm_line"
+	total_pass=$((total_pass + cv_pass)) total_fail=$((total_fail + cv_fail))
+fi
+
 # ------------------------------------------------------------ conformance ---
 conf_line="conformance: skipped (KILN_SKIP_CONFORMANCE=1)"
 if [ "${KILN_SKIP_CONFORMANCE:-0}" != 1 ]; then
@@ -212,6 +241,7 @@ echo "unit: $unit_pass passed, $unit_fail failed"
 echo "e2e: $e2e_pass passed, $e2e_fail failed"
 echo "$vm_line"
 echo "$criu_line"
+echo "$criu_vm_line"
 echo "$conf_line"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]

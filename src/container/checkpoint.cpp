@@ -94,8 +94,11 @@ public:
         r.on_notify([this](const std::string &action, int) { return notify(action); });
         r.spawn();
         int rc = o_.pre_dump ? L_.pre_dump(r.get()) : L_.dump(r.get());
+        int err = errno;
         r.wait();
-        if (rc < 0) criu::failed(o_.pre_dump ? "PRE_DUMP" : "DUMP", o_.work_path.empty() ? o_.image_path : o_.work_path, "dump.log");
+        if (rc < 0)
+            criu::failed(o_.pre_dump ? "PRE_DUMP" : "DUMP", err, o_.work_path.empty() ? o_.image_path : o_.work_path,
+                         "dump.log");
     }
 
 private:

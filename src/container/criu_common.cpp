@@ -140,8 +140,7 @@ std::string ns_path(const spec::Spec &spec, const std::string &type) {
     return "";
 }
 
-void failed(const char *type, const std::string &log_dir, const char *log_name) {
-    int err = errno;
+void failed(const char *type, int err, const std::string &log_dir, const char *log_name) {
     throw Error(std::string("criu failed: type ") + type + " errno " + std::to_string(err) + "\nlog file: " +
                 (log_dir.empty() ? std::string(log_name) : log_dir + "/" + log_name));
 }

@@ -49,8 +49,9 @@ std::string ns_name(const std::string &spec_type);
 // A namespace of the config given by path, or "".
 std::string ns_path(const spec::Spec &spec, const std::string &type);
 
-// "criu failed: type DUMP errno 22\nlog file: /work/dump.log" (runc's text).
-[[noreturn]] void failed(const char *type, const std::string &log_dir, const char *log_name);
+// "criu failed: type DUMP errno 22\nlog file: /work/dump.log" (runc's text);
+// err: CRIU's errno, as libcriu left it in errno.
+[[noreturn]] void failed(const char *type, int err, const std::string &log_dir, const char *log_name);
 
 // Opens (after mkdir 0700 when missing) a directory for CRIU; O_RDONLY|O_DIRECTORY.
 int open_dir(const std::string &path, bool create);

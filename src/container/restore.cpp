@@ -135,41 +135,22 @@ public:
     CriuRestore(const Globals &g, const RestoreOptions &o)
         : g_(g), o_(o), bin_(criu::binary(g.criu)), L_(criu::lib(bin_)) {}
 
-    // The restored init's pid; r is filled in and saved.
+    // Restores the tree; r is filled in and saved.
     void run(Restored &r) {
-        int v = criu::version(L_, bin_);
-        if (v < 30000) throw Error("CRIU version " + std::to_string(v) + " must be 30000 or higher");
-        if (!o_.lsm_profile.empty() && v < 31600) throw Error("--lsm-profile requires at least CRIU 3.16");
-        if (!o_.lsm_mount_context.empty() && v < 31600) throw Error("--lsm-mount-context requires at least CRIU 3.16");
-        version_ = v;
+        check_criu();
         spec_ = spec::load_config(o_.bundle);
         spec::validate(spec_);
         check_options(spec_, o_);
         if (::chdir(o_.bundle.c_str()) < 0) throw_errno("chdir " + o_.bundle);
         image_.reset(criu::open_dir(o_.image_path, false));
         std::vector<std::string> fds = descriptors();
-
         r.dir = StateDir::create(g_.root, o_.id);
         fill_state(r.st);
         make_cgroup(r);
         CriuRoot root(r.dir.path(), r.st.rootfs);
         criu::Request req(L_, bin_);
-        options(req, root.path(), r.dir.path());
-        prepare_mountpoints(spec_, r.st.rootfs, o_.bundle);
-        mounts(req, r.cgroup->dirs());
-        for (size_t i = 0; i < fds.size(); i++)
-            if (fds[i].find("pipe:") != std::string::npos)
-                criu::Request::check(L_.add_inherit_fd(req.get(), static_cast<int>(i), fds[i].c_str()), "inherit fd");
-        namespaces(req);
-        req.on_notify([this, &r](const std::string &action, int pid) { return notify(r, action, pid); });
-        std::vector<int> keep;
-        for (auto &fd : ns_fds_) keep.push_back(fd.get());
-        pid_t criu_pid = req.spawn(keep);
-        r.cgroup->join(criu_pid);
-        cgroup_roots(req, criu_pid);
-        int pid = L_.restore(req.get());
-        req.wait();
-        if (pid <= 0) criu::failed("RESTORE", o_.work_path.empty() ? o_.image_path : o_.work_path, "restore.log");
+        describe(req, r, root.path(), fds);
+        int pid = perform(req, r);
         r.st.pid = pid;
         r.st.start_time = process_start_time(pid);
         r.st.created = now_rfc3339nano();
@@ -185,6 +166,42 @@ private:
     spec::Spec spec_;
     UniqueFd image_, work_;
     std::vector<UniqueFd> ns_fds_;
+
+    void check_criu() {
+        version_ = criu::version(L_, bin_);
+        if (version_ < 30000) throw Error("CRIU version " + std::to_string(version_) + " must be 30000 or higher");
+        if (!o_.lsm_profile.empty() && version_ < 31600) throw Error("--lsm-profile requires at least CRIU 3.16");
+        if (!o_.lsm_mount_context.empty() && version_ < 31600)
+            throw Error("--lsm-mount-context requires at least CRIU 3.16");
+    }
+
+    // Everything CRIU is told before it starts: options, mount points and
+    // external mounts, the stdio pipes to inherit, namespaces to join.
+    void describe(criu::Request &req, Restored &r, const std::string &root, const std::vector<std::string> &fds) {
+        options(req, root, r.dir.path());
+        prepare_mountpoints(spec_, r.st.rootfs, o_.bundle);
+        mounts(req, r.cgroup->dirs());
+        for (size_t i = 0; i < fds.size(); i++)
+            if (fds[i].find("pipe:") != std::string::npos)
+                criu::Request::check(L_.add_inherit_fd(req.get(), static_cast<int>(i), fds[i].c_str()), "inherit fd");
+        namespaces(req);
+        req.on_notify([this, &r](const std::string &action, int pid) { return notify(r, action, pid); });
+    }
+
+    // criu swrk into the new cgroups first (runc's criuApplyCgroups), then
+    // the RESTORE request. The restored init's pid.
+    int perform(criu::Request &req, Restored &r) {
+        std::vector<int> keep;
+        for (auto &fd : ns_fds_) keep.push_back(fd.get());
+        pid_t criu_pid = req.spawn(keep);
+        r.cgroup->join(criu_pid);
+        cgroup_roots(req, criu_pid);
+        int pid = L_.restore(req.get());
+        int err = errno;
+        req.wait();
+        if (pid <= 0) criu::failed("RESTORE", err, o_.work_path.empty() ? o_.image_path : o_.work_path, "restore.log");
+        return pid;
+    }
 
     std::vector<std::string> descriptors() {
         std::string file = o_.image_path + "/descriptors.json";
