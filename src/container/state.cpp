@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -117,6 +119,41 @@ StateDir StateDir::open(const std::string &root, const std::string &id, bool loc
     return sd;
 }
 
+namespace {
+
+// bind()/connect() take a path of at most 107 bytes: go through our state
+// dir fd, which also pins the directory we locked.
+sockaddr_un start_address(int dir_fd) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dir_fd, StateDir::kStartSocket);
+    return addr;
+}
+
+}  // namespace
+
+UniqueFd StateDir::listen_start_socket() const {
+    UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!s) throw_errno("socket");
+    sockaddr_un addr = start_address(fd_.get());
+    // Made 0600 from the start: only root may start the container.
+    mode_t old = ::umask(077);
+    int rc = ::bind(s.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr);
+    int err = errno;
+    ::umask(old);
+    if (rc < 0) throw_errno("bind " + start_socket_path(), err);
+    if (::listen(s.get(), 4) < 0) throw_errno("listen " + start_socket_path());
+    return s;
+}
+
+int StateDir::connect_start_socket() const {
+    UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!s) return -1;
+    sockaddr_un addr = start_address(fd_.get());
+    if (::connect(s.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) < 0) return -1;
+    return s.release();
+}
+
 void StateDir::save(const StoredState &s) const { write_file_atomic(path_ + "/state.json", serialize(s), 0600); }
 
 StoredState StateDir::load() const {
@@ -165,7 +202,7 @@ unsigned long long process_start_time(pid_t pid) {
 
 std::string status_of(const StoredState &s, const std::string &state_dir) {
     if (s.pid <= 0 || process_start_time(s.pid) != s.start_time) return "stopped";
-    if (::access((state_dir + "/exec.fifo").c_str(), F_OK) == 0) return "created";
+    if (::access((state_dir + "/" + StateDir::kStartSocket).c_str(), F_OK) == 0) return "created";
     if (cgroups::open(s.cgroup_dirs, s.cgroup_unit)->frozen()) return "paused";
     return "running";
 }

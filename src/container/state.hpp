@@ -1,5 +1,5 @@
 // The state store: <root>/<id>/state.json (kiln-private format, written
-// atomically), the exec.fifo between create and start, and a per-container
+// atomically), the start socket (exec.sock) between create and start, and a per-container
 // lock (flock on the directory) so concurrent commands on one id are safe.
 #pragma once
 
@@ -38,7 +38,13 @@ public:
     static StateDir open(const std::string &root, const std::string &id, bool lock = true);
 
     const std::string &path() const { return path_; }
-    std::string fifo_path() const { return path_ + "/exec.fifo"; }
+    // The listening socket a created init waits on; its presence means "created".
+    std::string start_socket_path() const { return path_ + "/" + kStartSocket; }
+    static constexpr const char *kStartSocket = "exec.sock";
+    // socket(), bind() and listen() on start_socket_path(), mode 0600.
+    UniqueFd listen_start_socket() const;
+    // `start`: connect to it; -1 with errno when nothing listens.
+    int connect_start_socket() const;
     void save(const StoredState &s) const;
     StoredState load() const;
     // Removes the directory and everything in it.
@@ -55,7 +61,7 @@ private:
 // Reads state.json only; no lock. Throws "container does not exist".
 StoredState load_state(const std::string &root, const std::string &id);
 
-// created | running | paused | stopped, computed from the process and the fifo.
+// created | running | paused | stopped, computed from the process and the start socket.
 std::string status_of(const StoredState &s, const std::string &state_dir);
 
 // Start time of a live (non-zombie) process; 0 when it is gone.

@@ -37,13 +37,15 @@ int sealed_stub();
 
 // What the stub waits for before it execs the payload (see exec_stub.c).
 struct StubWait {
-    char mode = 'x';  // 'f' exec.fifo, 's' sync socket, 'x' nothing
-    int fd1 = -1, fd2 = -1;
+    char mode = 'x';  // 'a' accept `start` on a listening socket, 's' sync socket, 'x' nothing
+    int fd = -1;      // the socket waited on
     bool dumpable = false;  // test builds only (KILN_UNSAFE=cve-2016-9962)
 };
 
-// Execs the stub, which waits and then execs exe. Returns errno on failure.
-int exec_via_stub(int stub, const StubWait &wait, const std::string &exe, char *const argv[], char *const envp[]);
+// Execs the stub, which waits and then execs exe_fd when >= 0 (a file the
+// runtime opened and checked), else exe by path. Returns errno on failure.
+int exec_via_stub(int stub, const StubWait &wait, const std::string &exe, int exe_fd, char *const argv[],
+                  char *const envp[]);
 // argv/envp for execve: pointers into v, null-terminated.
 inline std::vector<char *> c_strings(const std::vector<std::string> &v) {
     std::vector<char *> out;

@@ -18,3 +18,14 @@ UniqueFd open_root(const char *path = "/proc");
 void write(int proc_root, const std::string &rel, std::string_view value);
 
 }  // namespace kiln::procfs
+
+namespace kiln::procfs {
+
+// procfs showing the pid namespace pidns_fd (not ours): whether this
+// kernel can (procfs "pidns" option), and the mount itself onto dst_fd
+// (an O_PATH fd), with MS_* flags and filesystem options.
+bool can_mount_for_pidns(int pidns_fd);
+void mount_for_pidns(int pidns_fd, int dst_fd, unsigned long ms_flags, const std::string &data,
+                     const std::string &what);
+
+}  // namespace kiln::procfs

@@ -19,6 +19,7 @@
 
 #include "cgroups/cgroup.hpp"
 #include "kiln/error.hpp"
+#include "linux/procfs.hpp"
 #include "util/unsafe.hpp"
 
 namespace kiln::rootfs {
@@ -228,7 +229,7 @@ void check_proc_mount(int root_fd, const spec::Mount &m, int dst_fd) {
     throw Error("mount " + m.destination + ": \"" + where + "\" cannot be mounted because it is inside /proc");
 }
 
-void mount_one(int root_fd, const spec::Mount &m, const std::vector<std::string> &cgroup_dirs) {
+void mount_one(int root_fd, const spec::Mount &m, const std::vector<std::string> &cgroup_dirs, int proc_pidns) {
     MountOptions o = parse_options(m.options);
     bool bind = (o.flags & MS_BIND) || m.type == "bind";
     // Relative sources are relative to the bundle, the parent's cwd.
@@ -250,6 +251,8 @@ void mount_one(int root_fd, const spec::Mount &m, const std::vector<std::string>
             unsigned long keep = current_flags(p) & ~o.clear;
             do_mount(nullptr, p, nullptr, MS_BIND | MS_REMOUNT | keep | extra, nullptr, m.destination);
         }
+    } else if (m.type == "proc" && proc_pidns >= 0) {
+        procfs::mount_for_pidns(proc_pidns, dst_fd.get(), o.flags & ~MS_REMOUNT, o.data, m.destination);
     } else {
         unsigned long flags = o.flags & ~MS_REMOUNT;
         const char *data = o.data.empty() ? nullptr : o.data.c_str();
@@ -409,7 +412,7 @@ UniqueFd open_in_root(int root_fd, const std::string &path, bool create, bool ma
 }
 
 void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vector<std::string> &cgroup_dirs,
-             bool in_user_ns, const std::vector<int> &idmapped) {
+             bool in_user_ns, const std::vector<int> &idmapped, int proc_pidns) {
     unsigned long prop = root_propagation(spec);
     // Host mounts may propagate in, ours never out.
     unsigned long first = (prop & (MS_PRIVATE)) ? MS_PRIVATE | MS_REC : MS_SLAVE | MS_REC;
@@ -423,7 +426,7 @@ void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vecto
         if (i < idmapped.size() && idmapped[i] >= 0)
             attach_idmapped(root_fd.get(), spec.mounts[i], idmapped[i]);
         else
-            mount_one(root_fd.get(), spec.mounts[i], cgroup_dirs);
+            mount_one(root_fd.get(), spec.mounts[i], cgroup_dirs, proc_pidns);
     }
     create_devices(root_fd.get(), spec, in_user_ns);
 }

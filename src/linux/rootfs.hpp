@@ -30,10 +30,12 @@ UniqueFd open_in_root(int root_fd, const std::string &path, bool create, bool ma
 // up by path again (open_tree + move_mount).
 void bind_fd(int src_fd, int dst_fd, const std::string &dst, const std::string &what);
 
-// Everything before pivot_root. proc_fd is the host /proc (for /proc/self/fd paths).
+// Everything before pivot_root.
 // idmapped[i] >= 0: mounts[i] is that ready id-mapped tree (idmapped_sources).
+// proc_pidns >= 0: procfs mounts show that pid namespace (the container's,
+// which the init itself is not in: see enter_shared_pid_ns in init.cpp).
 void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vector<std::string> &cgroup_dirs,
-             bool in_user_ns, const std::vector<int> &idmapped = {});
+             bool in_user_ns, const std::vector<int> &idmapped = {}, int proc_pidns = -1);
 
 // id-mapped mounts (idmap.cpp). In the runtime, before clone(): for every
 // bind mount with uid/gidMappings a detached copy of its source
