@@ -303,8 +303,9 @@ void validate_user(const User &u, std::string_view file = "config.json");
 // The default config `kiln spec` writes (runc's template), as pretty JSON.
 std::string default_config_json(bool rootless, uint32_t uid, uint32_t gid);
 
-// The runtime-spec features document `kiln features` prints.
-std::string features_json();
+// The runtime-spec features document `kiln features` prints. criu_version:
+// the CRIU checkpoint/restore would use ("4.2.1"), "" when there is none.
+std::string features_json(const std::string &criu_version = {});
 
 // The container state object of the runtime-spec (hooks' stdin, compact JSON):
 // {"ociVersion":..,"id":..,"status":..,"pid":..,"bundle":..,"annotations":{..}}

@@ -78,6 +78,15 @@ public:
     virtual std::string unit() const { return ""; }
 };
 
+// A new container's Options from its config and the global flags
+// (systemd: --systemd-cgroup; rootless: true|false|auto).
+Options options_for(const spec::Spec &spec, const std::string &id, bool systemd, const std::string &rootless);
+
+// /proc/PID/cgroup as (controller, path) pairs, one per controller of each
+// line ("name=systemd" as is; the v2 line's controller is ""), runc's
+// ParseCgroupFile.
+std::vector<std::pair<std::string, std::string>> parse_proc_cgroup(const std::string &text);
+
 // The manager for a new container.
 std::unique_ptr<Manager> make(const Options &o);
 // The manager of an existing container from what its state recorded.

@@ -1,6 +1,8 @@
 // Finding the cgroup hierarchies this process sees (read once).
 #include "cgroups/cgroup.hpp"
 
+#include <unistd.h>
+
 #include "kiln/error.hpp"
 #include "util/fd.hpp"
 
@@ -92,6 +94,28 @@ const std::vector<Hierarchy> &hierarchies() {
         return parse_hierarchies(mountinfo, proc_cgroup);
     }();
     return h;
+}
+
+Options options_for(const spec::Spec &spec, const std::string &id, bool systemd, const std::string &rootless) {
+    Options o;
+    o.cgroups_path = spec.linux ? spec.linux->cgroupsPath : "";
+    o.id = id;
+    o.systemd = systemd;
+    o.rootless = rootless == "true" || (rootless == "auto" && ::geteuid() != 0);
+    o.annotations = spec.annotations;
+    return o;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_proc_cgroup(const std::string &text) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto &line : split(text, '\n')) {
+        auto first = line.find(':');
+        auto second = line.find(':', first + 1);
+        if (first == std::string::npos || second == std::string::npos) continue;
+        for (auto &c : split(std::string_view(line).substr(first + 1, second - first - 1), ','))
+            out.emplace_back(c, line.substr(second + 1));
+    }
+    return out;
 }
 
 Layout layout_of(const std::vector<Hierarchy> &hs) {

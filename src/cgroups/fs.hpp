@@ -61,11 +61,12 @@ public:
     const std::vector<std::string> &dirs() const override { return dirs_; }
     // memory.checkBeforeUpdate: throws when the new limit is below the usage.
     void check_memory_usage(const spec::Resources &res) const;
+    // The one cgroup that freezes the container (v1 freezer, else v2); nullptr: none.
+    const std::string *freezer_dir(bool &v1) const;
 
 private:
     void apply(const spec::Resources &res, bool update);
     void check_not_populated(const std::vector<std::string> &created) const;
-    const std::string *freezer_dir(bool &v1) const;
     std::vector<Hierarchy> hs_;
     std::vector<std::string> dirs_;
     std::vector<std::string> rels_;

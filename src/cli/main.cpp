@@ -81,7 +81,7 @@ std::string app_help() {
            "   --log-format value  set the log format ('text' (default), or 'json') (default: \"text\")\n"
            "   --root value        root directory for storage of container state (this should be located in "
            "tmpfs) (default: \"/run/kiln\")\n"
-           "   --criu value        accepted for compatibility and ignored\n"
+           "   --criu value        path to the criu binary used for checkpoint and restore (default: \"criu\")\n"
            "   --systemd-cgroup    enable systemd cgroup support, expects cgroupsPath to be of form "
            "\"slice:prefix:name\" for e.g. \"system.slice:kiln:434234\"\n"
            "   --rootless value    ignore cgroup permission errors ('true', 'false', or 'auto') (default: \"auto\")\n"

@@ -29,6 +29,7 @@
 #include <cstring>
 
 #include "handlers/handler.hpp"
+#include "handlers/km_snapshot.hpp"
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
 #include "linux/rootfs.hpp"
@@ -59,6 +60,7 @@ Config parse_config(std::string_view text, const std::string &file) {
     }
     c.all_containers = doc.get_bool({"all_containers"}, false);
     c.preload = doc.get_bool({"preload"}, false);
+    c.snapshots = doc.get_bool({"snapshots"}, false);
     std::string unlisted = doc.get_string({"exec_unlisted"}, "km");
     if (unlisted != "km" && unlisted != "refuse") throw bad("exec_unlisted: must be \"km\" or \"refuse\"");
     c.refuse_unlisted_exec = unlisted == "refuse";
@@ -262,7 +264,8 @@ bool parked(int pid, bool &alive) {
 
 class KmHandler : public Handler {
 public:
-    KmHandler(Config c, bool create) : cfg_(std::move(c)), create_(create) {}
+    KmHandler(Config c, bool create, std::string resume = {})
+        : cfg_(std::move(c)), create_(create), resume_(std::move(resume)) {}
     const char *name() const override { return "km"; }
 
     void edit_spec(spec::Spec &spec) override {
@@ -271,6 +274,9 @@ public:
         km_exec_fd_ = sealed::readonly_view(km_fd_.get(), "km");
         add_devices(spec);
         spec.annotations[kHandlerAnnotation] = "km";
+        mgmt_ = cfg_.snapshots && snapshots_possible(spec);
+        // restore: km resumes the snapshot, bound read-only into the container.
+        if (!resume_.empty()) spec.mounts.push_back({kResumePath, "bind", resume_, {"bind", "ro", "nosuid", "nodev", "noexec"}, {}, {}});
         // startContainer hooks must run after `start` but before the
         // payload: only the exec.fifo path can do that.
         preload_ = cfg_.preload && create_ && spec.process && (!spec.hooks || spec.hooks->startContainer.empty());
@@ -303,15 +309,21 @@ public:
         mount_km(rootfs, km.get());
     }
 
+    // km's management socket goes into a directory of the process user.
+    void after_pivot(const spec::Spec &spec) override {
+        if (mgmt_) prepare_mgmt_dir(spec);
+    }
+
     // km itself runs from the read-only view opened on the host, never by
     // its path in the container, which the container could replace.
     void container_process(std::string &exe, int &exe_fd, std::vector<std::string> &argv,
                            std::vector<std::string> &env) override {
         scrub_env(env, cfg_.allow_env);
         std::string payload = absolute(exe);
-        argv = km_argv(payload, argv);
+        argv = resume_.empty() ? km_argv(payload, argv) : std::vector<std::string>{kKmPath, kResumePath};
         exe = kKmPath;
         exe_fd = km_fd_for_exec();
+        if (mgmt_) argv.insert(argv.begin() + 1, std::string("--mgtpipe=") + kMgmtSocket);
         if (preload_) argv.insert(argv.begin() + 1, "--wait-for-signal");
     }
 
@@ -347,7 +359,8 @@ public:
 
 private:
     Config cfg_;
-    bool create_ = false, preload_ = false;
+    bool create_ = false, preload_ = false, mgmt_ = false;
+    std::string resume_;  // restore of a KM snapshot: its host path
     UniqueFd km_fd_;  // verified km; the init binds this very file
     UniqueFd km_exec_fd_;  // a read-only view of km_fd_'s file: what runs
     UniqueFd native_fd_;   // exec: the sealed copy of an allowlisted tool
@@ -452,7 +465,7 @@ std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec, const 
     bool fired = g.handler == "km" || annotation(a, kHandlerAnnotation) == "km" ||
                  (g.handler == "km-label" && annotation(a, "app.kontain.version") == "1");
     // An explicit --km-config must exist; the default one may be absent.
-    if (fired) return std::make_unique<KmHandler>(load_km_config(config_path(g), g.km_config.empty()), create);
+    if (fired) return std::make_unique<KmHandler>(load_km_config(config_path(g), g.km_config.empty()), create, g.km_resume);
     // Label mode: the label alone decides.
     if (g.handler == "km-label") return std::make_unique<Handler>();
     // The config file as a trigger: one open() that fails on hosts without km.
@@ -464,7 +477,7 @@ std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec, const 
     }
     Config c = parse_config(read_fd(fd.get()), path);
     if (!c.all_containers) return std::make_unique<Handler>();
-    return std::make_unique<KmHandler>(std::move(c), create);
+    return std::make_unique<KmHandler>(std::move(c), create, g.km_resume);
 }
 
 std::unique_ptr<Handler> for_exec(const Globals &g, const std::string &id, const std::map<std::string, std::string> &a) {

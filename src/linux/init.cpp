@@ -209,6 +209,17 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     ::_exit(1);
 }
 
+// stdio that is the host's /dev/null becomes the container's (runc's
+// reOpenDevNull): CRIU cannot dump a file of a mount the container lacks.
+void reopen_dev_null() {
+    struct stat null_st, st;
+    UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!null || ::fstat(null.get(), &null_st) < 0) return;
+    for (int fd = 0; fd < 3; fd++)
+        if (::fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == null_st.st_rdev && st.st_dev != null_st.st_dev)
+            ::dup3(null.get(), fd, 0);
+}
+
 // Test builds only (KILN_UNSAFE=init-host-procfd): the init keeps a host
 // procfs handle into the created state, as kiln did before (its
 // /proc/self/fd), so the regression tests can show what it gave away. The
@@ -276,6 +287,7 @@ void enter_shared_pid_ns(const InitArgs &a, process::ExecLabels &labels) {
         rootfs::pivot(a.rootfs, a.no_pivot);
         if (late_sysctls) set_sysctls(spec, true);
         rootfs::finish(spec);
+        reopen_dev_null();
         a.handler->after_pivot(spec);
     } else {
         run_creation_hooks(a, hooks, std::atoi(host_pid.c_str()));
@@ -289,6 +301,9 @@ void enter_shared_pid_ns(const InitArgs &a, process::ExecLabels &labels) {
     if (a.console_fd >= 0) {
         terminal::setup(a.console_fd, proc, has_namespace(spec, "mount"));
         ::close(a.console_fd);
+    } else {
+        // A session of its own, as runc's init: CRIU dumps only whole sessions.
+        ::setsid();
     }
     process::set_rlimits(proc.rlimits);
     // Before seccomp, which may forbid these syscalls.
