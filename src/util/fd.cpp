@@ -89,3 +89,15 @@ void mkdir_all(const std::string &path, mode_t mode) {
 }
 
 }  // namespace kiln
+
+namespace kiln {
+
+void write_file_atomic(const std::string &path, std::string_view data, mode_t mode) {
+    auto slash = path.find_last_of('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!d) throw_errno("open " + dir);
+    write_file_atomic(d.get(), slash == std::string::npos ? path : path.substr(slash + 1), data, mode);
+}
+
+}  // namespace kiln

@@ -48,6 +48,8 @@ bool write_all(int fd, std::string_view data);
 // unpredictable name made there with O_EXCL (no symlink is followed, no
 // existing file reused), then renamed over name; no fsync.
 void write_file_atomic(int dirfd, const std::string &name, std::string_view data, mode_t mode);
+// The same by path: the directory of path is opened once, then as above.
+void write_file_atomic(const std::string &path, std::string_view data, mode_t mode);
 // mkdir -p; existing dirs are fine.
 void mkdir_all(const std::string &path, mode_t mode);
 
