@@ -221,7 +221,7 @@ test_state_annotations() {
 }
 
 test_list() {
-	local id b line
+	local id b line s
 	cap rt list
 	expect_ok "list (empty)"
 	[ "$(awk '{$1=$1; print}' <<<"$OUT")" = "ID PID STATUS BUNDLE CREATED OWNER" ] || fail "list header: $OUT"
@@ -264,6 +264,18 @@ test_list() {
 	expect_rc 1 "list --format yaml"
 	expect_err_has "invalid format option"
 	cap rt delete -f "$id"
+
+	# Sorted by id, as runc (it reads the state dir with os.ReadDir).
+	for s in c a b; do
+		b=$(mkb "$id-$s" sleep 60)
+		cap rt create --bundle "$b" "$id-$s"
+		expect_ok "create $id-$s"
+	done
+	cap rt list -q
+	expect_out_eq "$id-a"$'\n'"$id-b"$'\n'"$id-c" "list -q order"
+	cap rt list
+	expect_eq "$(awk 'NR > 1 { print $1 }' <<<"$OUT" | tr '\n' ' ')" "$id-a $id-b $id-c " "list order"
+	for s in a b c; do cap rt delete -f "$id-$s"; done
 }
 
 test_kill_signal_forms() {
