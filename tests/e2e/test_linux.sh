@@ -261,6 +261,7 @@ test_seccomp_notify() {
 	jedit "$b" "c['linux']['seccomp']={'defaultAction':'SCMP_ACT_ALLOW','listenerPath':'$TD/none.sock','syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_NOTIFY'}]}"
 	cap rt run --bundle "$b" "$id"
 	expect_rc 1
+	expect_msg "failed to connect with seccomp agent"
 	[ "$RT_NAME" = runc ] || expect_msg "listenerPath"
 	[ ! -d "$ROOT/$id" ] || fail "state left behind"
 }
