@@ -20,6 +20,9 @@ private:
 // "open /run/kiln/x/state.json: No such file or directory"
 std::string errno_message(const std::string &what, int err);
 
+// strerror as Go spells it (runc's texts): "no such file or directory".
+std::string go_strerror(int err);
+
 // Throws Error(what + ": " + strerror(errno), errno).
 [[noreturn]] void throw_errno(const std::string &what);
 [[noreturn]] void throw_errno(const std::string &what, int err);

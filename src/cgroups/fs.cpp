@@ -170,7 +170,16 @@ void FsManager::check_memory_usage(const spec::Resources &res) const {
 
 void FsManager::join(pid_t pid) {
     std::string p = std::to_string(pid);
-    for (auto &d : dirs_) write(d, "cgroup.procs", p);
+    for (auto &d : dirs_) {
+        try {
+            write(d, "cgroup.procs", p);
+        } catch (const Error &e) {
+            if (!e.code()) throw;
+            // runc's words: exec --cgroup with a missing sub-cgroup reports
+            // "adding pid N to cgroups: ...cgroup.procs: no such file or directory".
+            throw Error("adding pid " + p + " to cgroups: write " + d + "/cgroup.procs: " + go_strerror(e.code()), e.code());
+        }
+    }
 }
 
 std::vector<pid_t> FsManager::pids() const {

@@ -109,6 +109,29 @@ spec::Process build_process(const spec::Spec &spec, const ExecOptions &o) {
     return p;
 }
 
+// A --cgroup PATH made lexically clean ("a/./b/../c" -> "a/c", "/" -> ""),
+// as runc's path.Join; one that climbs out of the container's cgroup is
+// refused with runc's words.
+std::string sub_cgroup(const std::string &path) {
+    std::vector<std::string> parts;
+    size_t start = 0;
+    while (start <= path.size()) {
+        size_t slash = path.find('/', start);
+        std::string c = path.substr(start, slash - start);
+        if (c == "..") {
+            if (parts.empty()) throw Error(path + " is not a sub cgroup path");
+            parts.pop_back();
+        } else if (!c.empty() && c != ".") {
+            parts.push_back(c);
+        }
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
+    std::string out;
+    for (auto &c : parts) out += "/" + c;
+    return out;
+}
+
 // --cgroup: the exec'd process goes to a sub-cgroup of the container's in
 // the named controllers' hierarchies (all of them for a bare PATH).
 std::vector<std::string> exec_cgroup_dirs(const StoredState &st, const std::vector<std::string> &specs) {
@@ -127,21 +150,27 @@ std::vector<std::string> exec_cgroup_dirs(const StoredState &st, const std::vect
             if (bare) throw Error("invalid --cgroup argument: " + spec + " (missing <controller>: prefix)");
             bare = true;
         }
-        if (path.empty() || path.find("..") != std::string::npos) throw Error("invalid --cgroup argument: " + spec);
+        if (path.empty()) throw Error("invalid --cgroup argument: " + spec);
+        path = sub_cgroup(path);
+        std::vector<std::string> names;
+        for (size_t start = 0; !ctrls.empty() && start <= ctrls.size();) {
+            size_t comma = ctrls.find(',', start);
+            names.push_back(ctrls.substr(start, comma - start));
+            if (comma == std::string::npos) break;
+            start = comma + 1;
+        }
+        for (auto &c : names) {
+            bool known = false;
+            for (size_t i = 0; i < dirs.size() && i < hs.size(); i++) known = known || cgroups::has_controller(hs[i], c);
+            if (!known) throw Error("invalid --cgroup argument: unknown controller " + c);
+        }
         for (size_t i = 0; i < dirs.size() && i < hs.size(); i++) {
-            bool match = ctrls.empty();
-            size_t start = 0;
-            while (!match && start <= ctrls.size()) {
-                size_t comma = ctrls.find(',', start);
-                std::string c = ctrls.substr(start, comma - start);
-                match = ("," + hs[i].controllers + ",").find("," + c + ",") != std::string::npos;
-                if (comma == std::string::npos) break;
-                start = comma + 1;
-            }
+            bool match = names.empty();
+            for (auto &c : names) match = match || cgroups::has_controller(hs[i], c);
             if (!match) continue;
             if (set[i] && !ctrls.empty()) throw Error("invalid --cgroup argument: controller " + ctrls + " specified multiple times");
             if (set[i]) continue;
-            dirs[i] = st.cgroup_dirs[i] + "/" + path;
+            dirs[i] = st.cgroup_dirs[i] + path;
             set[i] = !ctrls.empty();
         }
     }

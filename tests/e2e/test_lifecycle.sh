@@ -632,6 +632,23 @@ test_exec_cgroup() {
 	grep -q "pids:/$E2E_CGPARENT/$id/sub\$" <<<"$OUT" || grep -q "pids:/sub\$" <<<"$OUT" || fail "not in the sub-cgroup: $OUT"
 	cap rt exec --cgroup ":sub" "$id" true
 	expect_rc 255 "empty controller prefix"
+	# runc cleans the path (path.Join); one that leaves the container's
+	# cgroup is refused; a missing one names the cgroup.procs file.
+	cap rt exec --cgroup pids:x/../sub "$id" cat /proc/self/cgroup
+	expect_ok "exec --cgroup pids:x/../sub"
+	grep -q "pids:.*/sub\$" <<<"$OUT" || fail "x/../sub: not in the sub-cgroup: $OUT"
+	cap rt exec --cgroup .. "$id" true
+	expect_rc 255 "exec --cgroup .."
+	expect_err_has ".. is not a sub cgroup path"
+	cap rt exec --cgroup pids:sub/../../x "$id" true
+	expect_rc 255 "exec --cgroup pids:sub/../../x"
+	expect_err_has "sub/../../x is not a sub cgroup path"
+	cap rt exec --cgroup pids:nonexistent "$id" true
+	expect_rc 255 "exec --cgroup pids:nonexistent"
+	expect_err_has "/nonexistent/cgroup.procs: no such file or directory"
+	cap rt exec --cgroup whaaat:/ "$id" true
+	expect_rc 255 "exec --cgroup whaaat:/"
+	expect_err_has "unknown controller whaaat"
 	rmdir "$d" 2>/dev/null
 	cap rt delete -f "$id"
 }
