@@ -20,7 +20,9 @@
 #include "handlers/handler.hpp"
 #include "kiln/container.hpp"
 #include "kiln/error.hpp"
+#include "kiln/log.hpp"
 #include "kiln/spec.hpp"
+#include "linux/init.hpp"
 #include "linux/process.hpp"
 #include "linux/terminal.hpp"
 #include "util/fd.hpp"
@@ -198,6 +200,7 @@ void send_error(int fd, const std::string &msg) {
             process::close_fds_except(3 + static_cast<int>(preserve_fds), {sync_fd, console_fd});
         char go;
         if (::recv(sync_fd, &go, 1, 0) != 1) ::_exit(1);
+        linux_init::debug(sync_fd, "child process in init()");
         bool new_user_ns = !same_ns(init, "user");
         for (auto &ns : kJoinOrder) join(init, ns.name, ns.flag);
         if (::chdir(p.cwd.empty() ? "/" : p.cwd.c_str()) < 0)
@@ -227,6 +230,7 @@ void send_error(int fd, const std::string &msg) {
         auto argv = process::c_strings(args), envp = process::c_strings(env);
         // `exec -d` returns at once: the process must outlive us.
         ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        linux_init::debug(sync_fd, "setns_init: about to exec");
         // The sync socket is close-on-exec: the parent sees EOF once we exec.
         if (!unsafe::off("cve-2024-21626")) ::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
         int err = process::exec_via_stub(stub.get(), process::StubWait{}, exe, argv.data(), envp.data());
@@ -278,6 +282,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
     UniqueFd parent_end(sv[0]), child_end(sv[1]);
+    log::debug("nsexec container setup: forking the exec process");
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork");
     if (pid == 0) {
@@ -295,8 +300,12 @@ int exec(const Globals &g, const ExecOptions &o) {
         char buf[4096];
         ssize_t n;
         UniqueFd notify_fd;  // SCMP_ACT_NOTIFY: the listener goes to the agent
-        while ((n = seccomp_agent::recv_msg(parent_end.get(), buf, sizeof buf, &notify_fd)) >= 1 &&
-               buf[0] == process::kSeccompFdTag && notify_fd) {
+        while ((n = seccomp_agent::recv_msg(parent_end.get(), buf, sizeof buf, &notify_fd)) >= 1) {
+            if (buf[0] == linux_init::kDebug) {
+                log::debug(std::string_view(buf + 1, static_cast<size_t>(n - 1)));
+                continue;
+            }
+            if (buf[0] != process::kSeccompFdTag || !notify_fd) break;
             seccomp_agent::hand_over(*filter, notify_fd.get(), pid,
                                      spec::hook_state_json(st.ociVersion, st.id, "running", st.pid, st.bundle, st.annotations));
             notify_fd.reset();

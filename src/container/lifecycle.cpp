@@ -166,6 +166,10 @@ void wait_ready(Launch &l, const spec::Spec &spec) {
             send_tag(l, linux_init::kGo);
             continue;
         }
+        if (n >= 1 && buf[0] == linux_init::kDebug) {
+            log::debug(std::string_view(buf + 1, static_cast<size_t>(n - 1)));
+            continue;
+        }
         if (n < 1 || buf[0] != linux_init::kHooks) break;
         std::string state = hook_state(l.st, "creating", l.pid);
         hooks::run(spec.hooks->prestart, "prestart", state, l.st.bundle);
@@ -264,6 +268,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     std::vector<UniqueFd> idmapped = rootfs::idmapped_sources(spec);
     for (auto &fd : idmapped) args.idmapped.push_back(fd.get());
 
+    log::debug("nsexec container setup: cloning the container init");
     pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, args.clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
     if (pid < 0) throw_errno("clone");
     if (pid == 0) {

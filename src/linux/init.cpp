@@ -17,6 +17,7 @@
 #include "container/hooks.hpp"
 #include "handlers/handler.hpp"
 #include "kiln/error.hpp"
+#include "kiln/log.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
 #include "linux/procfs.hpp"
@@ -188,6 +189,7 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     ::umask(0);
     std::string host_pid;  // the parent sends our pid as the runtime sees it
     if (wait_msg(a.sync_fd, &host_pid) != kGo) ::_exit(1);
+    debug(a.sync_fd, "child process in init()");
     const spec::Hooks no_hooks;
     const spec::Hooks &hooks = spec.hooks ? *spec.hooks : no_hooks;
 
@@ -268,6 +270,7 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     wait.dumpable = unsafe::off("cve-2016-9962");
     // From here the parent may exit at any time (create returns).
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    debug(a.sync_fd, "init: closing the pipe to signal completion");
     send_msg(a.sync_fd, kReady);
     if (wait_here) {
         wait_for_start(a, proc_fd_dir.get());
@@ -287,6 +290,10 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
 }
 
 }  // namespace
+
+void debug(int sync_fd, std::string_view msg) {
+    if (log::debug_enabled()) send_msg(sync_fd, kDebug, msg);
+}
 
 void run(const InitArgs &a) {
     // Die with the parent while it still waits for us; not dumpable so no

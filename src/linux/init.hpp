@@ -20,6 +20,11 @@ inline constexpr char kReady = 'R';  // child -> parent: set up, waiting for sta
 inline constexpr char kError = 'E';  // child -> parent: 'E' + message
 inline constexpr char kStart = 'S';  // parent -> child (run): exec now
 inline constexpr char kHooks = 'H';  // child -> parent: mounts done, run prestart/createRuntime
+inline constexpr char kDebug = 'D';  // child -> parent: 'D' + a line for the --debug log
+
+// With --debug: sends msg over the sync socket for the parent to log. The
+// child never writes the log itself: its fds soon are the container's.
+void debug(int sync_fd, std::string_view msg);
 
 struct InitArgs {
     const spec::Spec *spec = nullptr;
