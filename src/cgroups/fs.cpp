@@ -1,10 +1,12 @@
 // The cgroupfs manager (v1, hybrid and v2 layouts) and the driver factory.
+#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "cgroups/devices_bpf.hpp"
 #include "cgroups/fs.hpp"
@@ -34,6 +36,22 @@ namespace {
 void sleep_ms(long ms) {
     struct timespec ts{ms / 1000, (ms % 1000) * 1'000'000};
     ::nanosleep(&ts, nullptr);
+}
+
+// Sub-cgroups the container made (exec --cgroup targets, a nested manager),
+// deepest first, as runc's RemovePath: otherwise the rmdir is EBUSY for ever.
+void remove_subdirs(const std::string &dir) {
+    DIR *d = ::opendir(dir.c_str());
+    if (!d) return;
+    std::vector<std::string> subs;
+    while (auto *e = ::readdir(d))
+        if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+            subs.push_back(dir + "/" + e->d_name);
+    ::closedir(d);
+    for (auto &s : subs) {
+        remove_subdirs(s);
+        ::rmdir(s.c_str());
+    }
 }
 
 // mkdir each missing level below the hierarchy root; in v1 cpuset a new
@@ -264,6 +282,7 @@ void FsManager::destroy() {
         // A process that was just killed leaves the cgroup a little later;
         // kill -9 races can also leave a straggler: retry until empty.
         for (int tries = 0; tries < 2500; tries++) {
+            remove_subdirs(d);
             if (::rmdir(d.c_str()) == 0 || errno == ENOENT) break;
             if (errno != EBUSY) break;
             // Something forked while the container was being killed: kill it too.

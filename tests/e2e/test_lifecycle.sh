@@ -649,8 +649,12 @@ test_exec_cgroup() {
 	cap rt exec --cgroup whaaat:/ "$id" true
 	expect_rc 255 "exec --cgroup whaaat:/"
 	expect_err_has "unknown controller whaaat"
-	rmdir "$d" 2>/dev/null
+	# delete removes the sub-cgroups too (runc's RemovePath), at once
+	local t0=$SECONDS
 	cap rt delete -f "$id"
+	expect_ok "delete -f with a sub-cgroup"
+	[ ! -d "$d" ] && [ ! -d "${d%/sub}" ] || fail "cgroup left after delete: $d"
+	[ $((SECONDS - t0)) -le 3 ] || fail "delete with a sub-cgroup took $((SECONDS - t0)) s"
 }
 
 test_events_oom() {
