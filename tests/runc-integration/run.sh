@@ -307,7 +307,7 @@ is_name_test() {
 
 export RUNC TMPDIR=$WORK/tmp
 tot_p=0 tot_f=0 tot_s=0 tot_n=0 hung=()
-bats_args=(--tap)
+bats_args=(--tap --timing)
 [ -n "${KILN_RUNC_SUITE_FILTER:-}" ] && bats_args+=(--filter "$KILN_RUNC_SUITE_FILTER")
 log "runtime $RUNC; $(bats --version); ${#files[@]} files; ${TIMEOUT}s per file"
 printf '%-30s %5s %5s %5s %5s %6s\n' FILE pass fail skip name secs
