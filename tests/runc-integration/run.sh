@@ -333,7 +333,7 @@ for f in "${files[@]}"; do
 		"not ok "*) fl=$((fl + 1)); echo "  FAIL ${line#not ok }" ;;
 		"ok "*"# skip"*) s=$((s + 1)) ;;
 		"ok "*)
-			name=${line#ok } name=${name#* }
+			name=${line#ok } name=${name#* } name=${name% in [0-9]*ms}
 			if is_name_test "$name"; then n=$((n + 1)); else p=$((p + 1)); fi
 			;;
 		esac
