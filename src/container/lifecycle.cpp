@@ -62,6 +62,14 @@ public:
     }
 };
 
+// As runc: a cgroup that is already frozen is refused (the init would hang
+// in it), one that already has processes gets a warning.
+void check_existing_cgroup(const cgroups::Manager &cg) {
+    if (cg.frozen()) throw Error("container's cgroup unexpectedly frozen");
+    if (size_t n = cg.pids().size())
+        log::warn("container's cgroup is not empty: " + std::to_string(n) + " process(es) found");
+}
+
 std::string absolute_rootfs(const spec::Spec &spec, const std::string &bundle) {
     const std::string &p = spec.root->path;
     return p[0] == '/' ? p : bundle + "/" + p;
@@ -227,7 +235,9 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     co.systemd = g.systemd_cgroup;
     co.rootless = g.rootless == "true" || (g.rootless == "auto" && ::geteuid() != 0);
     co.annotations = spec.annotations;
-    l->cgroup = cgroups::make(co);
+    auto cgroup = cgroups::make(co);
+    check_existing_cgroup(*cgroup);  // before l owns it: a refused cgroup is not ours to remove
+    l->cgroup = std::move(cgroup);
     l->cgroup->create(res);
     st.cgroup_dirs = l->cgroup->dirs();
     st.cgroup_unit = l->cgroup->unit();

@@ -384,6 +384,41 @@ test_cg_pause_resume() {
 	finish_ct "$id"
 }
 
+# As runc: a container joining a cgroup that already has processes gets a
+# warning; one whose cgroup is already frozen is refused (it would hang),
+# and the cgroup, not the container's to remove, is left alone.
+test_cg_shared_and_frozen() {
+	[ "${E2E_SYSTEMD:-}" = 1 ] && skip "cgroupfs driver only (a systemd unit is not shared)"
+	local id id2 b f want_on
+	id=$(new_id)
+	b=$(mkb "$id" sleep 60)
+	start "$id" "$b"
+	id2=$(new_id)
+	b=$(C_CGPATH=$(cg_path "$id") mkb "$id2" sleep 60)
+	cap krt run -d --bundle "$b" "$id2"
+	expect_ok "run -d in a non-empty cgroup"
+	expect_err_has "container's cgroup is not empty: 1 process(es) found"
+	cap krt delete -f "$id2"
+	finish_ct "$id"
+
+	id=$(new_id)
+	if [ "$CG_LAYOUT" = v2 ]; then
+		f=$(cgf x cgroup.freeze "$id") want_on=1
+	else
+		has_ctrl freezer || skip "no freezer hierarchy"
+		f=$(cgf freezer freezer.state "$id") want_on=FROZEN
+	fi
+	mkdir -p "${f%/*}"
+	echo "$want_on" >"$f"
+	b=$(mkb "$id" true)
+	cap krt run -d --bundle "$b" "$id"
+	expect_rc 1 "run -d in a frozen cgroup"
+	expect_err_has "container's cgroup unexpectedly frozen"
+	[ -d "${f%/*}" ] || fail "the pre-existing frozen cgroup was removed"
+	[ ! -d "$ROOT/$id" ] || fail "state left behind"
+	rmdir "${f%/*}"
+}
+
 test_cg_events_stats() {
 	has_ctrl pids && has_ctrl memory || skip "needs the pids and memory controllers"
 	local id b pids

@@ -231,6 +231,15 @@ make_work() {
 }
 
 # ------------------------------------------------------------------ sweep ---
+# Thaw the tests' cgroups: a process in a frozen cgroup cannot die.
+thaw_cgroups() {
+	local f
+	for f in $(find /sys/fs/cgroup/freezer/runc-cgroups-integration-test /sys/fs/cgroup/runc-cgroups-integration-test \
+		/sys/fs/cgroup/unified/runc-cgroups-integration-test \( -name freezer.state -o -name cgroup.freeze \) 2>/dev/null); do
+		case "$f" in *freezer.state) echo THAWED ;; *) echo 0 ;; esac >"$f" 2>/dev/null
+	done
+}
+
 # Whatever a file left behind (a timed-out file skips its teardown):
 # containers in the state dirs under $WORK/tmp, processes whose root is a
 # bundle there, mounts there; then the files.
@@ -267,6 +276,7 @@ cleanup_cgroups() {
 
 finish() {
 	[ -n "${WORK:-}" ] || return
+	thaw_cgroups
 	sweep
 	cleanup_cgroups
 	if [ "${KILN_RUNC_SUITE_KEEP:-0}" = 1 ]; then
@@ -321,6 +331,7 @@ for f in "${files[@]}"; do
 	rc=$?
 	secs=$(($(date +%s) - t0))
 	# Anything left in the bats session (the pty's session) after a timeout.
+	thaw_cgroups
 	if [ -s "$sidf" ]; then
 		sid=$(cat "$sidf")
 		for p in $(ps -e -o pid=,sid= | awk -v s="$sid" '$2 == s { print $1 }'); do kill -9 "$p" 2>/dev/null; done
