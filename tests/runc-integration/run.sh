@@ -29,7 +29,7 @@
 #   KILN_RUNC_SUITE_CACHE         cache dir (default /var/cache/kiln-runc-suite)
 #   KILN_RUNC_SUITE_TIMEOUT=900   seconds per .bats file
 #   KILN_RUNC_SUITE_FILTER=RE     only tests whose name matches (bats --filter)
-#   KILN_RUNC_SUITE_KEEP=1        keep the work directory and TAP logs
+#   KILN_RUNC_SUITE_KEEP=1        keep the work directory and TAP logs (until the next run)
 #   KILN_SKIP_DEPS=1              do not apt-get anything
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -293,6 +293,15 @@ fetch_source
 build_helpers
 make_image busybox
 make_image debian
+# Work dirs of runs that were killed (we hold the lock: none is live).
+for WORK in "$CACHE"/work.*; do
+	[ -d "$WORK" ] || continue
+	log "removing the work directory of an earlier run: $WORK"
+	thaw_cgroups
+	sweep
+	grep -qF " $WORK/" /proc/self/mountinfo || rm -rf --one-file-system "$WORK"
+done
+WORK=
 trap finish EXIT
 trap 'exit 130' INT TERM
 make_work
