@@ -54,8 +54,10 @@ void remove_subdirs(const std::string &dir) {
     }
 }
 
-// mkdir each missing level below the hierarchy root; in v1 cpuset a new
-// level starts with empty cpus/mems and must inherit its parent's.
+// mkdir each missing level below the hierarchy root; in v1 cpuset a level
+// with empty cpus/mems (a new one, or a parent someone else made with a
+// plain mkdir, like a pod's) gets its parent's, as runc's cpusetEnsureParent:
+// else joining fails with ENOSPC.
 void make_dirs(const Hierarchy &h, const std::string &rel, std::vector<std::string> &created) {
     bool cpuset = !h.v2 && has_controller(h, "cpuset");
     std::string dir = h.mount;
@@ -68,11 +70,10 @@ void make_dirs(const Hierarchy &h, const std::string &rel, std::vector<std::stri
         if (part.empty()) continue;
         std::string parent = dir;
         dir += "/" + part;
-        if (::mkdir(dir.c_str(), 0755) < 0) {
-            if (errno == EEXIST) continue;
+        if (::mkdir(dir.c_str(), 0755) == 0)
+            created.push_back(dir);
+        else if (errno != EEXIST)
             throw_errno("mkdir " + dir);
-        }
-        created.push_back(dir);
         if (!cpuset) continue;
         for (const char *f : {"cpuset.cpus", "cpuset.mems"}) {
             std::string v;

@@ -1,5 +1,6 @@
 // cgroup v1 writers: one hierarchy's files from linux.resources, in runc's
 // order and with its rules (memory before/after memsw, 0 = unset, ...).
+#include <cerrno>
 #include <string>
 
 #include "cgroups/fs.hpp"
@@ -64,9 +65,20 @@ void memory(const std::string &dir, const spec::Memory &m, bool update) {
 
 void cpu(const std::string &dir, const spec::Cpu &c) {
     if (c.shares && *c.shares) write(dir, "cpu.shares", std::to_string(*c.shares));
-    // A shorter period first could make the old quota invalid: period, then quota.
-    if (c.period && *c.period) write(dir, "cpu.cfs_period_us", std::to_string(*c.period));
-    if (c.quota && *c.quota) write(dir, "cpu.cfs_quota_us", num(*c.quota));
+    // Period, then quota, as runc. A shorter period can be refused (EINVAL)
+    // because old quota / new period exceeds the parent's limit: then the
+    // quota goes first and the period after it.
+    bool quota = c.quota && *c.quota, period_later = false;
+    if (c.period && *c.period) {
+        try {
+            write(dir, "cpu.cfs_period_us", std::to_string(*c.period));
+        } catch (const Error &e) {
+            if (e.code() != EINVAL || !quota) throw;
+            period_later = true;
+        }
+    }
+    if (quota) write(dir, "cpu.cfs_quota_us", num(*c.quota));
+    if (period_later) write(dir, "cpu.cfs_period_us", std::to_string(*c.period));
     if (c.burst) write(dir, "cpu.cfs_burst_us", std::to_string(*c.burst));
     if (c.realtimePeriod && *c.realtimePeriod) write(dir, "cpu.rt_period_us", std::to_string(*c.realtimePeriod));
     if (c.realtimeRuntime && *c.realtimeRuntime) write(dir, "cpu.rt_runtime_us", num(*c.realtimeRuntime));

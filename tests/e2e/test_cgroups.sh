@@ -160,6 +160,30 @@ test_cg_cpuset() {
 	finish_ct "$id"
 }
 
+# A pod parent made with a plain mkdir (as runc's tests, or kubelet, do):
+# its v1 cpuset is empty, so the container's level must get the root's
+# cpus/mems or joining fails (ENOSPC); with the pod's CPU limit at 50%, a
+# shorter period that the old quota makes invalid goes after the new quota.
+test_cg_pod_parent() {
+	[ "$CG_LAYOUT" = v1 ] || skip "v1 hierarchies only"
+	[ "${E2E_SYSTEMD:-}" = 1 ] && skip "cgroupfs driver only"
+	has_ctrl cpuset && has_ctrl cpu || skip "needs v1 cpuset and cpu"
+	local id b pod=/sys/fs/cgroup/cpu/$E2E_CGPARENT/pod
+	mkdir -p /sys/fs/cgroup/cpuset/$E2E_CGPARENT/pod "$pod"
+	[ -z "$(tr -d '\n' </sys/fs/cgroup/cpuset/$E2E_CGPARENT/pod/cpuset.cpus)" ] || skip "the pod's cpuset is not empty here"
+	echo 50000 >"$pod/cpu.cfs_quota_us"
+	id=$(new_id)
+	b=$(C_CGPATH=/$E2E_CGPARENT/pod/$id mkres "$id" '"cpu": {"quota": 500000, "period": 1000000}' sleep 60)
+	start "$id" "$b"
+	expect_file "$pod/$id/cpu.cfs_quota_us" 500000
+	expect_file "/sys/fs/cgroup/cpuset/$E2E_CGPARENT/pod/$id/cpuset.cpus" "$(cat /sys/fs/cgroup/cpuset/cpuset.cpus)" "inherited cpuset.cpus"
+	cap krt update --cpu-period 10000 --cpu-quota 3000 "$id"
+	expect_ok "update to a shorter period under the pod's limit"
+	expect_file "$pod/$id/cpu.cfs_period_us" 10000
+	expect_file "$pod/$id/cpu.cfs_quota_us" 3000
+	cap krt delete -f "$id"
+}
+
 test_cg_pids() {
 	has_ctrl pids || skip "no pids controller"
 	local id b
