@@ -221,7 +221,7 @@ test_state_annotations() {
 }
 
 test_list() {
-	local id b line s
+	local id b line
 	cap rt list
 	expect_ok "list (empty)"
 	[ "$(awk '{$1=$1; print}' <<<"$OUT")" = "ID PID STATUS BUNDLE CREATED OWNER" ] || fail "list header: $OUT"
@@ -265,17 +265,20 @@ test_list() {
 	expect_err_has "invalid format option"
 	cap rt delete -f "$id"
 
-	# Sorted by id, as runc (it reads the state dir with os.ReadDir).
-	for s in c a b; do
-		b=$(mkb "$id-$s" sleep 60)
-		cap rt create --bundle "$b" "$id-$s"
-		expect_ok "create $id-$s"
+	# Sorted by id, as runc (it reads the state dir with os.ReadDir):
+	# made in the order 3 1 2, listed 1 2 3.
+	local ids=() i
+	for i in 1 2 3; do ids+=("$(new_id)"); done
+	for i in 2 0 1; do
+		b=$(mkb "${ids[i]}" sleep 60)
+		cap rt create --bundle "$b" "${ids[i]}"
+		expect_ok "create ${ids[i]}"
 	done
 	cap rt list -q
-	expect_out_eq "$id-a"$'\n'"$id-b"$'\n'"$id-c" "list -q order"
+	expect_out_eq "$(printf '%s\n' "${ids[@]}")" "list -q order"
 	cap rt list
-	expect_eq "$(awk 'NR > 1 { print $1 }' <<<"$OUT" | tr '\n' ' ')" "$id-a $id-b $id-c " "list order"
-	for s in a b c; do cap rt delete -f "$id-$s"; done
+	expect_eq "$(awk 'NR > 1 { print $1 }' <<<"$OUT" | tr '\n' ' ')" "${ids[*]} " "list order"
+	for i in "${ids[@]}"; do cap rt delete -f "$i"; done
 }
 
 test_kill_signal_forms() {
