@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <string>
 
+#include "cgroups/devices_bpf.hpp"
 #include "cgroups/fs.hpp"
 #include "kiln/error.hpp"
 #include "util/fd.hpp"
@@ -12,11 +13,13 @@ namespace {
 
 std::string num(int64_t v) { return std::to_string(v); }
 
+// "" when the rule changes nothing (an access without r, w or m).
 std::string device_rule(const spec::DeviceRule &r) {
     auto n = [](const std::optional<int64_t> &v) { return v && *v >= 0 ? std::to_string(*v) : std::string("*"); };
     std::string type = r.type.empty() ? "a" : r.type;
     if (type == "a") return "a";
-    return type + " " + n(r.major) + ":" + n(r.minor) + " " + (r.access.empty() ? "rwm" : r.access);
+    std::string access = device_access(r.access);
+    return access.empty() ? "" : type + " " + n(r.major) + ":" + n(r.minor) + " " + access;
 }
 
 // runc refuses to set a limit below what the cgroup already uses when
@@ -143,7 +146,8 @@ void write_v1(const Hierarchy &h, const std::string &dir, const spec::Resources 
         for (auto &[device, limit] : r.rdma) write(dir, "rdma.max", rdma_line(device, limit));
     if (!update && has_controller(h, "devices")) {
         write(dir, "devices.deny", "a");
-        for (auto &rule : r.devices) write(dir, rule.allow ? "devices.allow" : "devices.deny", device_rule(rule));
+        for (auto &rule : r.devices)
+            if (std::string d = device_rule(rule); !d.empty()) write(dir, rule.allow ? "devices.allow" : "devices.deny", d);
         for (auto *rule : kDefaultAllow) write(dir, "devices.allow", rule);
     }
 }
