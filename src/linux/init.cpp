@@ -229,6 +229,7 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
         terminal::setup(a.console_fd, proc, has_namespace(spec, "mount"));
         ::close(a.console_fd);
     }
+    if (has_namespace(spec, "mount")) rootfs::finish_dev(spec);
     process::set_rlimits(proc.rlimits);
     // Before seccomp, which may forbid these syscalls.
     if (spec.linux && spec.linux->personality) process::set_personality(*spec.linux->personality);

@@ -309,6 +309,15 @@ void symlink_in(int root_fd, const char *target, const std::string &path) {
         throw_errno("symlink " + path);
 }
 
+// A read-only /dev of its own (not a bind): mounted rw so that /dev/pts,
+// /dev/shm and the device nodes can be made in it, remounted read-only by
+// finish(), as runc does (runc#3248).
+bool readonly_dev(const spec::Mount &m) {
+    if (m.destination != "/dev" || m.type == "bind") return false;
+    unsigned long flags = parse_options(m.options).flags;
+    return (flags & MS_RDONLY) && !(flags & MS_BIND);
+}
+
 bool dev_is_host_bind(const spec::Spec &spec) {
     for (auto &m : spec.mounts)
         if (m.destination == "/dev" && (m.type == "bind" || parse_options(m.options).flags & MS_BIND)) return true;
@@ -420,10 +429,15 @@ void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vecto
     UniqueFd root_fd(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root_fd) throw_errno("open " + rootfs);
     for (size_t i = 0; i < spec.mounts.size(); i++) {
-        if (i < idmapped.size() && idmapped[i] >= 0)
+        if (i < idmapped.size() && idmapped[i] >= 0) {
             attach_idmapped(root_fd.get(), spec.mounts[i], idmapped[i]);
-        else
+        } else if (readonly_dev(spec.mounts[i])) {
+            spec::Mount rw = spec.mounts[i];
+            rw.options.push_back("rw");
+            mount_one(root_fd.get(), rw, cgroup_dirs);
+        } else {
             mount_one(root_fd.get(), spec.mounts[i], cgroup_dirs);
+        }
     }
     create_devices(root_fd.get(), spec, in_user_ns);
 }
@@ -467,6 +481,12 @@ void finish(const spec::Spec &spec) {
     if (spec.root && spec.root->readonly)
         do_mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | current_flags("/"), nullptr, "/ (readonly)");
     if (unsigned long prop = root_propagation(spec)) do_mount(nullptr, "/", nullptr, prop, nullptr, "/ (propagation)");
+}
+
+void finish_dev(const spec::Spec &spec) {
+    for (auto &m : spec.mounts)
+        if (readonly_dev(m))
+            do_mount(nullptr, "/dev", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | current_flags("/dev"), nullptr, "/dev (readonly)");
 }
 
 }  // namespace kiln::rootfs

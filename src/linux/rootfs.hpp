@@ -45,5 +45,7 @@ void attach_idmapped(int root_fd, const spec::Mount &m, int tree_fd);
 void pivot(const std::string &rootfs, bool no_pivot);
 // After pivot_root: masked/readonly paths, read-only root, propagation.
 void finish(const spec::Spec &spec);
+// Last, after /dev/console is made: a /dev mounted with "ro" becomes read-only.
+void finish_dev(const spec::Spec &spec);
 
 }  // namespace kiln::rootfs
