@@ -318,6 +318,61 @@ bool readonly_dev(const spec::Mount &m) {
     return (flags & MS_RDONLY) && !(flags & MS_BIND);
 }
 
+// A mountinfo path with its octal escapes ("\\040" for a space) undone.
+std::string unescape_mountinfo(std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); i++) {
+        if (s[i] == '\\' && i + 3 < s.size() && s.substr(i + 1, 3).find_first_not_of("01234567") == std::string_view::npos) {
+            out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+            i += 3;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+// --no-pivot: the host's full proc and sysfs mounts stay reachable beside
+// the chroot, and the kernel lets a new bare proc be mounted where a full
+// one is visible. Detach them, or cover them with a tmpfs where that is
+// not allowed, as runc's msMoveRoot does.
+void hide_host_proc_sys(const std::string &rootfs_path) {
+    char real[PATH_MAX];
+    std::string rootfs = ::realpath(rootfs_path.c_str(), real) ? real : rootfs_path;  // mountinfo has real paths
+    std::vector<std::string> targets;
+    std::string text = read_file("/proc/self/mountinfo");
+    std::string_view info = text;
+    while (!info.empty()) {
+        std::string_view line = info.substr(0, info.find('\n'));
+        info.remove_prefix(std::min(info.size(), line.size() + 1));
+        // id parent maj:min root mountpoint opts [optional...] - fstype source superopts
+        size_t dash = line.find(" - ");
+        if (dash == std::string_view::npos) continue;
+        std::string_view fstype = line.substr(dash + 3, line.find(' ', dash + 3) - dash - 3);
+        if (fstype != "proc" && fstype != "sysfs") continue;
+        std::vector<std::string_view> head;
+        for (size_t start = 0; start < dash && head.size() < 5;) {
+            size_t sp = line.find(' ', start);
+            head.push_back(line.substr(start, sp - start));
+            start = sp + 1;
+        }
+        if (head.size() < 5 || head[3] != "/") continue;
+        std::string p = unescape_mountinfo(head[4]);
+        if (p == rootfs || p.rfind(rootfs + "/", 0) == 0) continue;
+        targets.push_back(p);
+    }
+    for (auto &p : targets) {
+        // The unmount must not propagate to the host.
+        if (::mount(nullptr, p.c_str(), nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {
+            if (errno == ENOENT) continue;  // under one already detached
+            throw_errno("make " + p + " a slave mount");
+        }
+        if (::umount2(p.c_str(), MNT_DETACH) == 0) continue;
+        if (errno != EINVAL && errno != EPERM) throw_errno("unmount " + p);
+        do_mount("tmpfs", p, "tmpfs", 0, nullptr, p + " (cover)");
+    }
+}
+
 bool dev_is_host_bind(const spec::Spec &spec) {
     for (auto &m : spec.mounts)
         if (m.destination == "/dev" && (m.type == "bind" || parse_options(m.options).flags & MS_BIND)) return true;
@@ -445,6 +500,7 @@ void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vecto
 void pivot(const std::string &rootfs, bool no_pivot) {
     if (::chdir(rootfs.c_str()) < 0) throw_errno("chdir " + rootfs);
     if (no_pivot) {
+        hide_host_proc_sys(rootfs);
         do_mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr, "rootfs (move)");
         if (::chroot(".") < 0) throw_errno("chroot");
         if (::chdir("/") < 0) throw_errno("chdir /");
