@@ -275,7 +275,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     args.cgroup_dirs = l->cgroup->dirs();
     args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns, args.new_time_ns);
     // Made here, with the host's privileges; the init moves them into place.
-    std::vector<UniqueFd> idmapped = rootfs::idmapped_sources(spec);
+    std::vector<UniqueFd> idmapped = rootfs::mount_sources(spec);
     for (auto &fd : idmapped) args.idmapped.push_back(fd.get());
 
     log::debug("nsexec container setup: cloning the container init");

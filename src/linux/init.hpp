@@ -40,7 +40,7 @@ struct InitArgs {
     unsigned long clone_flags = 0;  // namespaces created by clone()
     bool new_cgroup_ns = false;     // unshared by the init once in its cgroup
     bool new_time_ns = false;       // unshared by the init, offsets written, then entered
-    std::vector<int> idmapped;      // per mount: a ready id-mapped tree, or -1
+    std::vector<int> idmapped;      // per mount: a ready id-mapped tree, a bind source (user ns), or -1
 };
 
 [[noreturn]] void run(const InitArgs &args);

@@ -228,20 +228,26 @@ void check_proc_mount(int root_fd, const spec::Mount &m, int dst_fd) {
     throw Error("mount " + m.destination + ": \"" + where + "\" cannot be mounted because it is inside /proc");
 }
 
-void mount_one(int root_fd, const spec::Mount &m, const std::vector<std::string> &cgroup_dirs) {
+// src_tree >= 0: a bind's source cloned by the runtime (mount_sources), attached instead.
+void mount_one(int root_fd, const spec::Mount &m, const std::vector<std::string> &cgroup_dirs, int src_tree = -1) {
     MountOptions o = parse_options(m.options);
     bool bind = (o.flags & MS_BIND) || m.type == "bind";
     // Relative sources are relative to the bundle, the parent's cwd.
     const std::string &src = m.source;
     check_proc_sys_destination(root_fd, m);
-    auto dst_fd = open_in_root(root_fd, m.destination, true, bind && !is_dir_source(m, src));
+    struct stat tree_st;
+    bool file = src_tree >= 0 ? ::fstat(src_tree, &tree_st) == 0 && !S_ISDIR(tree_st.st_mode) : !is_dir_source(m, src);
+    auto dst_fd = open_in_root(root_fd, m.destination, true, bind && file);
     check_proc_mount(root_fd, m, dst_fd.get());
     std::string dst = mount_target(dst_fd.get());
 
     if (m.type == "cgroup" || m.type == "cgroup2") return mount_cgroup(root_fd, m, o, dst_fd.get(), cgroup_dirs);
 
     if (bind) {
-        do_mount(src.c_str(), dst, nullptr, MS_BIND | (o.flags & MS_REC), nullptr, m.destination);
+        if (src_tree < 0)
+            do_mount(src.c_str(), dst, nullptr, MS_BIND | (o.flags & MS_REC), nullptr, m.destination);
+        else if (::syscall(SYS_move_mount, src_tree, "", dst_fd.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+            throw_errno("mount " + m.destination);
         // Flags beyond bind need a remount of the new bind mount.
         unsigned long extra = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
         if (extra || o.clear) {
@@ -484,8 +490,10 @@ void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vecto
     UniqueFd root_fd(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root_fd) throw_errno("open " + rootfs);
     for (size_t i = 0; i < spec.mounts.size(); i++) {
-        if (i < idmapped.size() && idmapped[i] >= 0) {
+        if (i < idmapped.size() && idmapped[i] >= 0 && is_idmapped(spec.mounts[i])) {
             attach_idmapped(root_fd.get(), spec.mounts[i], idmapped[i]);
+        } else if (i < idmapped.size() && idmapped[i] >= 0) {
+            mount_one(root_fd.get(), spec.mounts[i], cgroup_dirs, idmapped[i]);
         } else if (readonly_dev(spec.mounts[i])) {
             spec::Mount rw = spec.mounts[i];
             rw.options.push_back("rw");

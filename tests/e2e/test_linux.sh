@@ -169,6 +169,30 @@ mknod-refused"
 	cap rt delete -f "$id"
 }
 
+# Bind sources the container's root cannot reach (0700 dirs of the host's
+# root) are still mounted: the runtime opens them with the host's access
+# (runc's userns.bats); a read-only one stays read-only; exec sees them.
+test_user_namespace_inaccessible_binds() {
+	local id b
+	mkdir -p "$TD/priv1/dir" "$TD/priv2/f"
+	echo one >"$TD/priv1/dir/foo"
+	echo two >"$TD/priv2/file"
+	chmod 700 "$TD/priv1" "$TD/priv2"
+	chmod 755 "$TD"
+	id=$(new_id)
+	b=$(C_NS=$USERNS_NS C_MOUNTS='{"destination": "/mnt/m1", "type": "bind", "source": "'"$TD"'/priv1/dir", "options": ["bind"]},
+		{"destination": "/mnt/m2", "type": "bind", "source": "'"$TD"'/priv2/file", "options": ["bind", "ro"]}' \
+		mkb "$id" sleep 30)
+	jedit "$b" "$USERNS_MAPS"
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok "run -d with inaccessible bind sources"
+	cap rt exec "$id" sh -c 'cat /mnt/m1/foo /mnt/m2; echo x >/mnt/m2 2>/dev/null && echo wrote; grep " /mnt/m2 " /proc/mounts'
+	expect_ok "exec"
+	grep -q '^one$' <<<"$OUT" && grep -q '^two$' <<<"$OUT" || fail "bind contents: $OUT"
+	grep -q ' /mnt/m2 [^ ]* ro[, ]' <<<"$OUT" && ! grep -q wrote <<<"$OUT" || fail "/mnt/m2 not read-only: $OUT"
+	cap rt delete -f "$id"
+}
+
 # runc's rule: a sysctl only in a namespace of the container's own.
 test_sysctl_namespaces() {
 	local id b
