@@ -20,7 +20,9 @@ private:
 // "open /run/kiln/x/state.json: No such file or directory"
 std::string errno_message(const std::string &what, int err);
 
-// strerror as Go spells it (runc's texts): "no such file or directory".
+// C library texts as Go spells them (runc's): the first letter lower-case.
+std::string go_lower(std::string s);
+// "no such file or directory"
 std::string go_strerror(int err);
 
 // Throws Error(what + ": " + strerror(errno), errno).

@@ -619,6 +619,14 @@ if sys.argv[4] != "poststop": assert s["pid"] > 0, s
 	cap rt create --bundle "$b" "$id"
 	expect_rc 1 "create with a failing createRuntime hook"
 	assert_clean "$id"
+	# A hook killed by a signal: runc's words, the signal as Go names it.
+	id=$(new_id)
+	b=$(mkb "$id" true)
+	sed -i '0,/{/s//{ "hooks": { "createRuntime": [{"path": "\/bin\/sh", "args": ["sh", "-c", "kill -TERM $$"]}] },/' "$b/config.json"
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1 "run with a hook killed by SIGTERM"
+	expect_err_has "hook #0: error running hook: signal: terminated"
+	assert_clean "$id"
 }
 
 test_exec_cgroup() {
