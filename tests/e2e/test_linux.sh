@@ -290,6 +290,34 @@ test_seccomp_notify() {
 	[ ! -d "$ROOT/$id" ] || fail "state left behind"
 }
 
+# runc's -ENOSYS stub: under a deny-by-default profile, a syscall newer than
+# every one the profile names gets ENOSYS (programs then fall back), one it
+# leaves out below that the default errno (runc's seccomp.bats).
+test_seccomp_enosys() {
+	[ "$(uname -m)" = x86_64 ] || skip "the profile below is for x86_64"
+	command -v cc >/dev/null || skip "needs a C compiler for the probe"
+	local id b
+	id=$(new_id)
+	b=$(mkb "$id" /mnt/probe)
+	printf '%s\n' '#include <errno.h>' '#include <stdio.h>' '#include <unistd.h>' '#include <sys/syscall.h>' \
+		'int main(void) { errno = 0; syscall(1000, 0, 0, 0); printf("nr1000=%d\n", errno);' \
+		'errno = 0; syscall(SYS_kexec_load, 0, 0, 0, 0); printf("kexec_load=%d\n", errno); return 0; }' |
+		cc -static -O1 -x c -o "$b/share/probe" - || skip "cc -static failed"
+	# Every syscall libseccomp knows on x86_64 allowed but kexec_load; default EPERM.
+	jedit "$b" '
+import ctypes
+l = ctypes.CDLL("libseccomp.so.2")
+l.seccomp_syscall_resolve_num_arch.restype = ctypes.c_char_p
+names = [n.decode() for n in (l.seccomp_syscall_resolve_num_arch(0xc000003e, i) for i in range(0, 600)) if n]
+names = [n for n in names if n != "kexec_load"]
+c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+	"syscalls": [{"names": names, "action": "SCMP_ACT_ALLOW"}]}
+c["process"]["noNewPrivileges"] = True'
+	cap rt run --bundle "$b" "$id"
+	expect_ok "run under the profile"
+	expect_out_eq $'nr1000=38\nkexec_load=1' "ENOSYS past the profile's syscalls, EPERM below"
+}
+
 # Id-mapped bind mounts: on-disk ids seen through the mount's maps.
 test_idmapped_mount() {
 	need_new_runc "id-mapped mounts"
