@@ -166,12 +166,13 @@ void wait_for_start(const InitArgs &a, int proc_fd_dir) {
 
 // prestart and createRuntime run in the runtime (the parent), createContainer
 // here in the container's namespaces: all after the mounts, before pivot_root.
+// createContainer's working directory is the rootfs, as runc's.
 void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pid) {
     if (!hooks.prestart.empty() || !hooks.createRuntime.empty()) {
         send_msg(a.sync_fd, kHooks);
         if (wait_msg(a.sync_fd) != kGo) ::_exit(1);
     }
-    hooks::run(hooks.createContainer, "createContainer", state_json(a, "creating", host_pid), a.bundle);
+    hooks::run(hooks.createContainer, "createContainer", state_json(a, "creating", host_pid), a.rootfs);
 }
 
 // A config without a process can be created (runtime-spec); `start` must

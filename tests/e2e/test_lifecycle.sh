@@ -585,7 +585,7 @@ test_hooks_record_state() {
 	id=$(new_id)
 	b=$(C_ANNOT='{"org.test.a": "b"}' mkb "$id" true)
 	for h in prestart createRuntime createContainer poststart poststop; do
-		hooks+="\"$h\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"/bin/cat > $TD/$h.json; echo $h >> $TD/order\"], \"env\": [\"X=1\"], \"timeout\": 10}],"
+		hooks+="\"$h\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"/bin/cat > $TD/$h.json; echo $h >> $TD/order; pwd > $TD/$h.cwd\"], \"env\": [\"X=1\"], \"timeout\": 10}],"
 	done
 	# startContainer runs in the container: it sees the shared dir at /mnt.
 	hooks+="\"startContainer\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"/bin/cat > /mnt/startContainer.json\"]}],"
@@ -599,6 +599,11 @@ test_hooks_record_state() {
 	expect_ok "delete with hooks"
 	expect_eq "$(tr '\n' ' ' <"$TD/order" | sed 's/ $//')" "prestart createRuntime createContainer poststart poststop" "hook order"
 	cp "$b/share/startContainer.json" "$TD/startContainer.json" 2>/dev/null || fail "startContainer hook did not run"
+	# runc's working directories: the bundle for the runtime's creation
+	# hooks, the rootfs for createContainer (before pivot_root).
+	expect_eq "$(cat "$TD/prestart.cwd")" "$b" "prestart cwd"
+	expect_eq "$(cat "$TD/createRuntime.cwd")" "$b" "createRuntime cwd"
+	expect_eq "$(cat "$TD/createContainer.cwd")" "$E2E_TMP/rootfs" "createContainer cwd"
 	for h in prestart createRuntime createContainer startContainer poststart poststop; do
 		python3 -c '
 import json, sys
