@@ -18,6 +18,9 @@
 # this repository: the tests are copied to a work directory and patched there:
 #   - get-images.sh prints our tarballs instead of downloading images;
 #   - have_criu also requires "criu check" (Debian 12's criu fails on new kernels);
+#   - setup_recvtty and setup_seccompagent wait until the helper listens (a
+#     fast runtime on a loaded host connected first) and start it without
+#     bats' fd 3 (a helper left running kept bats waiting for ever);
 #   - spec.bats "spec validator" uses the packaged runtime-spec schema and
 #     spec-validate.go (gojsonschema) instead of git clone / go get;
 #   - help.bats and version.bats match the runtime's own name where they
@@ -219,6 +222,23 @@ make_work() {
 		"$IMAGES/busybox.tar" "$IMAGES/debian.tar" >"$t/get-images.sh"
 	patch_file "$t/helpers.bash" '/^function have_criu() {/,/^}/s/^\tcommand -v criu &>\/dev\/null || return 1$/&\n\tcriu check \&>\/dev\/null || return 1/' \
 		'^	criu check &>/dev/null || return 1$'
+	patch_file "$t/helpers.bash" 's|^\t("$RECVTTY" --pid-file "$dir/pid" --mode null "$CONSOLE_SOCKET" &) &$|\t("$RECVTTY" --pid-file "$dir/pid" --mode null "$CONSOLE_SOCKET" 3>\&- \&) \&\n\tkiln_wait_for "$CONSOLE_SOCKET" "$dir/pid"|' \
+		'^	kiln_wait_for "$CONSOLE_SOCKET" "$dir/pid"$'
+	patch_file "$t/helpers.bash" 's|^\t("${SECCOMP_AGENT}" -socketfile="$SECCCOMP_AGENT_SOCKET" -pid-file "$BATS_TMPDIR/seccompagent.pid" &) &$|\t("${SECCOMP_AGENT}" -socketfile="$SECCCOMP_AGENT_SOCKET" -pid-file "$BATS_TMPDIR/seccompagent.pid" 3>\&- \&) \&\n\tkiln_wait_for "$SECCCOMP_AGENT_SOCKET" "$BATS_TMPDIR/seccompagent.pid"|' \
+		'^	kiln_wait_for "$SECCCOMP_AGENT_SOCKET"'
+	cat >>"$t/helpers.bash" <<-'EOF'
+
+		# kiln: wait (10 s at most) until a background helper's socket and pid file exist.
+		function kiln_wait_for() {
+			local i
+			for ((i = 0; i < 200; i++)); do
+				[ -S "$1" ] && [ -s "$2" ] && return 0
+				sleep 0.05
+			done
+			echo "kiln_wait_for: no $1 / $2 after 10 s" >&2
+			return 1
+		}
+	EOF
 	patch_file "$t/spec.bats" '/^\tgit clone https:\/\/github.com\/opencontainers\/runtime-spec.git$/,/^\tGO111MODULE=auto go build runtime-spec\/schema\/validate.go$/c\
 	cp -r /usr/share/gocode/src/github.com/opencontainers/runtime-spec runtime-spec\
 	SCHEMA=runtime-spec/schema/config-schema.json\
@@ -274,9 +294,20 @@ cleanup_cgroups() {
 	done
 }
 
+# The file's timeout and bats' session (the pty's: helpers it left running
+# too), thawed first: a process in a frozen cgroup cannot die.
+stop_file() {
+	local sid p
+	[ -n "${TPID:-}" ] && kill -TERM "$TPID" 2>/dev/null
+	thaw_cgroups
+	[ -s "${sidf:-}" ] || return 0
+	sid=$(cat "$sidf")
+	for p in $(ps -e -o pid=,sid= | awk -v s="$sid" '$2 == s { print $1 }'); do kill -9 "$p" 2>/dev/null; done
+}
+
 finish() {
 	[ -n "${WORK:-}" ] || return
-	thaw_cgroups
+	stop_file
 	sweep
 	cleanup_cgroups
 	if [ "${KILN_RUNC_SUITE_KEEP:-0}" = 1 ]; then
@@ -325,6 +356,7 @@ is_name_test() {
 }
 
 export RUNC TMPDIR=$WORK/tmp
+TPID= sidf=
 tot_p=0 tot_f=0 tot_s=0 tot_n=0 hung=()
 bats_args=(--tap --timing)
 [ -n "${KILN_RUNC_SUITE_FILTER:-}" ] && bats_args+=(--filter "$KILN_RUNC_SUITE_FILTER")
@@ -335,16 +367,14 @@ for f in "${files[@]}"; do
 	t0=$(date +%s)
 	# Under a pty, as upstream CI (script -e -c); TAP goes to a file.
 	(cd "$WORK/tests/integration" &&
-		timeout -k 10 "$TIMEOUT" script -qfec \
-			"echo \$\$ >'$sidf'; exec bats ${bats_args[*]@Q} '$f' >'$tap' 2>&1" /dev/null >/dev/null 2>&1)
+		exec timeout -k 10 "$TIMEOUT" script -qfec \
+			"echo \$\$ >'$sidf'; exec bats ${bats_args[*]@Q} '$f' >'$tap' 2>&1" /dev/null >/dev/null 2>&1) &
+	TPID=$!
+	wait "$TPID"
 	rc=$?
+	TPID=
 	secs=$(($(date +%s) - t0))
-	# Anything left in the bats session (the pty's session) after a timeout.
-	thaw_cgroups
-	if [ -s "$sidf" ]; then
-		sid=$(cat "$sidf")
-		for p in $(ps -e -o pid=,sid= | awk -v s="$sid" '$2 == s { print $1 }'); do kill -9 "$p" 2>/dev/null; done
-	fi
+	stop_file
 	sweep
 	tr -d '\r' <"$tap" >"$tap.txt"
 	p=0 fl=0 s=0 n=0
