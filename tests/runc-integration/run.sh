@@ -37,8 +37,15 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-VERSION=1.1.5
-DEB_SUITE=bookworm
+# runc 1.1.5 (bookworm) is the gate; 1.3.x (sid) runs with the C++ stand-ins
+# for its Go >= 1.22 test helpers (tests/runc-helpers, built with kiln).
+VERSION=${KILN_RUNC_SUITE_VERSION:-1.1.5}
+case "$VERSION" in
+1.1.*) DEB_SUITE=bookworm ;;
+*) DEB_SUITE=sid ;;
+esac
+DEB_SUITE=${KILN_RUNC_SUITE_DEB_SUITE:-$DEB_SUITE}
+BUILD_DIR=$REPO/${KILN_BUILD_DIR:-build}
 CACHE=${KILN_RUNC_SUITE_CACHE:-/var/cache/kiln-runc-suite}
 TIMEOUT=${KILN_RUNC_SUITE_TIMEOUT:-900}
 GOLIBS="golang-github-opencontainers-specs-dev golang-github-containerd-console-dev
@@ -72,41 +79,46 @@ flock -w 3600 8 || die "$CACHE is locked by another run"
 
 # ----------------------------------------------------------------- source ---
 SRC=$CACHE/src/runc-$VERSION
+SRC_115=$CACHE/src/runc-1.1.5  # recvtty and seccompagent build from it (Go 1.19)
 
-# private_apt DIR: print apt-get options for a private apt config in DIR
-# holding only deb-src lines for $DEB_SUITE of the configured Debian mirror.
+# private_apt DIR SUITE: print apt-get options for a private apt config in DIR
+# holding only deb-src lines for SUITE of the configured Debian mirror.
 private_apt() {
-	local a=$1 uri keyring=/usr/share/keyrings/debian-archive-keyring.gpg signed=
+	local a=$1 suite=$2 uri keyring=/usr/share/keyrings/debian-archive-keyring.gpg signed=
 	uri=$(apt-get indextargets --format '$(REPO_URI)' 'Identifier: Packages' 'Origin: Debian' 2>/dev/null |
 		grep -v -- '-security' | head -n1)
 	[ -n "$uri" ] || uri=http://deb.debian.org/debian/
 	[ -r "$keyring" ] && signed="[signed-by=$keyring] "
 	mkdir -p "$a/lists/partial" "$a/cache/archives/partial" "$a/parts"
-	echo "deb-src $signed$uri $DEB_SUITE main" >"$a/sources.list"
+	echo "deb-src $signed$uri $suite main" >"$a/sources.list"
 	printf '%s\n' -q -o "Dir::State::Lists=$a/lists" -o "Dir::Etc::SourceList=$a/sources.list" \
 		-o "Dir::Etc::SourceParts=$a/parts" -o "Dir::Cache=$a/cache" -o APT::Sandbox::User=root
 }
 
+# fetch_source VERSION SUITE: runc's source package VERSION (any Debian
+# revision) unpacked as $CACHE/src/runc-VERSION.
 fetch_source() {
-	local d=$CACHE/src dsc opts
-	[ -f "$SRC/.kiln-ready" ] && return 0
+	local version=$1 suite=$2 d=$CACHE/src opts want
+	local dir=$d/runc-$version
+	[ -f "$dir/.kiln-ready" ] && return 0
 	mkdir -p "$d"
-	dsc() { ls -1 "$d"/runc_"$VERSION"+*.dsc 2>/dev/null | sort -V | tail -n1; }
+	dsc() { ls -1 "$d"/runc_"$version"+*.dsc 2>/dev/null | sort -V | tail -n1; }
 	if [ -z "$(dsc)" ]; then
-		log "apt-get source runc ($VERSION, configured deb-src)"
+		log "apt-get source runc ($version, configured deb-src)"
 		(cd "$d" && apt-get -q -o APT::Sandbox::User=root source --download-only "runc" >"$d/apt.log" 2>&1)
 	fi
 	if [ -z "$(dsc)" ]; then
-		log "apt-get source runc ($VERSION, private deb-src for $DEB_SUITE)"
-		mapfile -t opts < <(private_apt "$d/apt")
+		log "apt-get source runc ($version, private deb-src for $suite)"
+		mapfile -t opts < <(private_apt "$d/apt-$suite" "$suite")
 		apt-get "${opts[@]}" update >>"$d/apt.log" 2>&1
-		(cd "$d" && apt-get "${opts[@]}" source --download-only runc >>"$d/apt.log" 2>&1)
+		want=$(apt-cache "${opts[@]}" showsrc runc 2>/dev/null | sed -n 's/^Version: //p' | grep -F "$version+" | sort -V | tail -n1)
+		(cd "$d" && apt-get "${opts[@]}" source --download-only "runc${want:+=$want}" >>"$d/apt.log" 2>&1)
 	fi
-	[ -n "$(dsc)" ] || die "could not get runc $VERSION's source package (see $d/apt.log)"
-	rm -rf "$SRC"
-	dpkg-source -x "$(dsc)" "$SRC" >>"$d/apt.log" 2>&1 || die "dpkg-source -x failed (see $d/apt.log)"
-	[ -f "$SRC/tests/integration/helpers.bash" ] || die "no tests/integration in $(dsc)"
-	touch "$SRC/.kiln-ready"
+	[ -n "$(dsc)" ] || die "could not get runc $version's source package (see $d/apt.log)"
+	rm -rf "$dir"
+	dpkg-source -x "$(dsc)" "$dir" >>"$d/apt.log" 2>&1 || die "dpkg-source -x failed (see $d/apt.log)"
+	[ -f "$dir/tests/integration/helpers.bash" ] || die "no tests/integration in $(dsc)"
+	touch "$dir/.kiln-ready"
 }
 
 # ---------------------------------------------------------------- helpers ---
@@ -114,12 +126,12 @@ BIN=$CACHE/bin
 build_helpers() {
 	local gp=$CACHE/gopath
 	if [ -x "$BIN/recvtty" ] && [ -x "$BIN/seccompagent" ] && [ "$BIN/spec-validate" -nt "$HERE/spec-validate.go" ] &&
-		[ "$BIN/recvtty" -nt "$SRC/.kiln-ready" ]; then
+		[ "$BIN/recvtty" -nt "$SRC_115/.kiln-ready" ]; then
 		return 0
 	fi
 	log "building recvtty, seccompagent, spec-validate (Go $(go env GOVERSION), GOPATH mode)"
 	mkdir -p "$BIN" "$gp/src/github.com/opencontainers" "$gp/src/kiln/spec-validate"
-	ln -sfn "$SRC" "$gp/src/github.com/opencontainers/runc"
+	ln -sfn "$SRC_115" "$gp/src/github.com/opencontainers/runc"
 	cp "$HERE/spec-validate.go" "$gp/src/kiln/spec-validate/main.go"
 	(
 		export GO111MODULE=off GOFLAGS= GOPATH="$gp:/usr/share/gocode" GOCACHE="$CACHE/gocache"
@@ -207,24 +219,45 @@ patch_file() {
 	sed -i -e "$2" "$1" && grep -q -e "$3" "$1" || die "patch of $(basename "$1") no longer applies: $2"
 }
 
+# The helpers where the suite looks for them: contrib/cmd/*/ (1.1) or
+# tests/cmd/_bin/ (1.3, with the C++ stand-ins from kiln's build).
+place_helpers() {
+	local h b
+	if [ -d "$SRC/contrib/cmd/recvtty" ]; then
+		mkdir -p "$WORK/contrib/cmd/recvtty" "$WORK/contrib/cmd/seccompagent"
+		ln -s "$BIN/recvtty" "$WORK/contrib/cmd/recvtty/recvtty"
+		ln -s "$BIN/seccompagent" "$WORK/contrib/cmd/seccompagent/seccompagent"
+		ln -s "$SRC/contrib/cmd/seccompagent/gen-seccomp-example-cfg.sh" "$WORK/contrib/cmd/seccompagent/"
+		return
+	fi
+	cp -a "$SRC/tests/cmd" "$WORK/tests/cmd"
+	b=$WORK/tests/cmd/_bin
+	mkdir -p "$b"
+	ln -s "$BIN/recvtty" "$b/recvtty"
+	ln -s "$BIN/seccompagent" "$b/seccompagent"
+	for h in fs-idmap pidfd-kill remap-rootfs; do
+		[ -x "$BUILD_DIR/tests/$h" ] || die "no $BUILD_DIR/tests/$h: build kiln with its tests (meson setup build && ninja -C build)"
+		ln -s "$BUILD_DIR/tests/$h" "$b/$h"
+	done
+}
+
 make_work() {
 	local t
 	WORK=$(mktemp -d "$CACHE/work.XXXXXX") || die "mktemp failed"
 	chmod 755 "$WORK"
-	mkdir -p "$WORK/tests" "$WORK/contrib/cmd/recvtty" "$WORK/contrib/cmd/seccompagent" "$WORK/tmp"
+	mkdir -p "$WORK/tests" "$WORK/tmp"
 	cp -a "$SRC/tests/integration" "$WORK/tests/integration"
 	cp "$SRC/go.mod" "$WORK/go.mod"
-	ln -s "$BIN/recvtty" "$WORK/contrib/cmd/recvtty/recvtty"
-	ln -s "$BIN/seccompagent" "$WORK/contrib/cmd/seccompagent/seccompagent"
-	ln -s "$SRC/contrib/cmd/seccompagent/gen-seccomp-example-cfg.sh" "$WORK/contrib/cmd/seccompagent/"
+	place_helpers
 	t=$WORK/tests/integration
 	printf '#!/bin/sh\n# kiln: local images instead of downloads\necho BUSYBOX_IMAGE=%s\necho DEBIAN_IMAGE=%s\n' \
 		"$IMAGES/busybox.tar" "$IMAGES/debian.tar" >"$t/get-images.sh"
 	patch_file "$t/helpers.bash" '/^function have_criu() {/,/^}/s/^\tcommand -v criu &>\/dev\/null || return 1$/&\n\tcriu check \&>\/dev\/null || return 1/' \
 		'^	criu check &>/dev/null || return 1$'
-	patch_file "$t/helpers.bash" 's|^\t("$RECVTTY" --pid-file "$dir/pid" --mode null "$CONSOLE_SOCKET" &) &$|\t("$RECVTTY" --pid-file "$dir/pid" --mode null "$CONSOLE_SOCKET" 3>\&- \&) \&\n\tkiln_wait_for "$CONSOLE_SOCKET" "$dir/pid"|' \
+	# ("$RECVTTY" ... &) & (1.1) or ("$TESTBINDIR/recvtty" ... &) & (1.3)
+	patch_file "$t/helpers.bash" 's|^\t\(("[^"]*"\)\( --pid-file "$dir/pid" --mode null "$CONSOLE_SOCKET"\) &) &$|\t\1\2 3>\&- \&) \&\n\tkiln_wait_for "$CONSOLE_SOCKET" "$dir/pid"|' \
 		'^	kiln_wait_for "$CONSOLE_SOCKET" "$dir/pid"$'
-	patch_file "$t/helpers.bash" 's|^\t("${SECCOMP_AGENT}" -socketfile="$SECCCOMP_AGENT_SOCKET" -pid-file "$BATS_TMPDIR/seccompagent.pid" &) &$|\t("${SECCOMP_AGENT}" -socketfile="$SECCCOMP_AGENT_SOCKET" -pid-file "$BATS_TMPDIR/seccompagent.pid" 3>\&- \&) \&\n\tkiln_wait_for "$SECCCOMP_AGENT_SOCKET" "$BATS_TMPDIR/seccompagent.pid"|' \
+	patch_file "$t/helpers.bash" 's|^\t\(("[^"]*" -socketfile="$SECCCOMP_AGENT_SOCKET" -pid-file "$BATS_TMPDIR/seccompagent.pid"\) &) &$|\t\1 3>\&- \&) \&\n\tkiln_wait_for "$SECCCOMP_AGENT_SOCKET" "$BATS_TMPDIR/seccompagent.pid"|' \
 		'^	kiln_wait_for "$SECCCOMP_AGENT_SOCKET"'
 	cat >>"$t/helpers.bash" <<-'EOF'
 
@@ -239,11 +272,13 @@ make_work() {
 			return 1
 		}
 	EOF
-	patch_file "$t/spec.bats" '/^\tgit clone https:\/\/github.com\/opencontainers\/runtime-spec.git$/,/^\tGO111MODULE=auto go build runtime-spec\/schema\/validate.go$/c\
+	# git clone runtime-spec ... go build validate.go (1.1) / ./validate ... (1.3)
+	patch_file "$t/spec.bats" '/^\tgit clone https:\/\/github.com\/opencontainers\/runtime-spec.git$/,/^\t\(GO111MODULE=auto go build runtime-spec\/schema\/validate.go\|\.\/validate config-schema.json \.\.\/\.\.\/config.json\)$/c\
 	cp -r /usr/share/gocode/src/github.com/opencontainers/runtime-spec runtime-spec\
 	SCHEMA=runtime-spec/schema/config-schema.json\
 	[ -e "$SCHEMA" ]\
-	ln -s '"$BIN"'/spec-validate validate' '/spec-validate validate$'
+	'"$BIN"'/spec-validate "$SCHEMA" config.json' '/spec-validate "$SCHEMA" config.json$'
+	sed -i '/^\t\.\/validate "\$SCHEMA" config.json$/d' "$t/spec.bats"
 	if [ "$RT_NAME" != runc ]; then
 		patch_file "$t/help.bats" "/=~/s/runc\\\\ /$RT_NAME\\\\ /g" "=~ $RT_NAME\\\\ "
 		patch_file "$t/version.bats" "/=~/s/runc\\\\ /$RT_NAME\\\\ /g" "=~ $RT_NAME\\\\ "
@@ -320,7 +355,8 @@ finish() {
 }
 
 # ------------------------------------------------------------------- main ---
-fetch_source
+fetch_source 1.1.5 bookworm
+[ "$VERSION" = 1.1.5 ] || fetch_source "$VERSION" "$DEB_SUITE"
 build_helpers
 make_image busybox
 make_image debian
