@@ -144,9 +144,24 @@ build_helpers() {
 
 # ----------------------------------------------------------------- images ---
 IMAGES=$CACHE/images
+# add_host_binary ROOT PATH: PATH and the shared libraries it loads (ldd),
+# at the same paths under ROOT.
+add_host_binary() {
+	local root=$1 bin=$2 lib
+	mkdir -p "$root$(dirname "$bin")"
+	cp -L "$bin" "$root$bin"
+	for lib in $(ldd "$bin" 2>/dev/null | grep -oE '/[^ ]+'); do
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+
 # make_image NAME: a tarball in the layout of docker's busybox image (glibc
 # variant: applets as hard links in /bin) from the static busybox; "debian"
-# adds the host's static ldconfig, all that hooks.bats needs of Debian.
+# adds the host's static ldconfig (all that runc 1.1's hooks.bats needs of
+# Debian) and the host's bash, chrt and findmnt with their libraries (runc
+# 1.3's idmap, scheduler and mount tests run them in the "debian" image).
 make_image() {
 	local name=$1 r a
 	local bb
@@ -203,6 +218,9 @@ make_image() {
 		mkdir -p "$r/sbin" "$r/usr/lib" "$r/var/cache/ldconfig"
 		cp /sbin/ldconfig "$r/sbin/ldconfig"
 		: >"$r/etc/ld.so.conf"
+		for a in bash chrt findmnt; do
+			add_host_binary "$r" "$(command -v "$a")" || die "cannot add the host's $a to the debian image"
+		done
 	fi
 	mkdir -p "$IMAGES"
 	tar --numeric-owner --owner=0 --group=0 -C "$r" -cf "$IMAGES/$name.tar.new" . &&
