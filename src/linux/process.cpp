@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "kiln/error.hpp"
+#include "linux/inroot.hpp"
 #include "util/fd.hpp"
 #include "util/unsafe.hpp"
 
@@ -124,6 +125,11 @@ void set_user_and_caps(const spec::Process &p, bool in_user_ns) {
     const auto &u = p.user;
     const spec::Capabilities none;
     const auto &caps = p.capabilities ? *p.capabilities : none;
+    // Validation refused these already; here because (uid_t)-1 would leave
+    // the ids unchanged, i.e. root, whatever path got a process this far.
+    bool big_gid = std::any_of(u.additionalGids.begin(), u.additionalGids.end(), [](uint32_t g) { return g > spec::kMaxId; });
+    if ((u.uid > spec::kMaxId || u.gid > spec::kMaxId || big_gid) && !unsafe::off("uid-range"))
+        throw Error(spec::kIdRangeError);
     drop_bounding(caps);
     // setgroups is refused in a user namespace whose setgroups is "deny".
     std::vector<gid_t> groups(u.additionalGids.begin(), u.additionalGids.end());
@@ -164,11 +170,24 @@ std::string find_executable(const std::string &arg0, const std::vector<std::stri
     throw Error("exec: \"" + arg0 + "\": executable file not found in $PATH", ENOENT);
 }
 
+namespace {
+
+// The container's /etc/passwd: resolved inside our root, a regular file of
+// bounded size opened without blocking (a FIFO planted there must not hang
+// the init or `exec`); test builds may read it by path (in-root-lookups).
+bool read_passwd(std::string &out) {
+    if (unsafe::off("in-root-lookups")) return try_read_file("/etc/passwd", out);
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    return root && inroot::read_regular(root.get(), "/etc/passwd", 4 << 20, out);
+}
+
+}  // namespace
+
 void add_home(std::vector<std::string> &env, uid_t uid) {
     for (auto &e : env)
         if (e.rfind("HOME=", 0) == 0) return;
     std::string home = "/", passwd;
-    if (try_read_file("/etc/passwd", passwd)) {
+    if (read_passwd(passwd)) {
         // name:x:uid:gid:gecos:home:shell
         size_t pos = 0;
         while (pos < passwd.size()) {

@@ -51,7 +51,7 @@ test_duplicate_id() {
 	expect_err_has "container with given ID already exists"
 	[ "$(status_of "$id")" = created ] || fail "first container damaged: $(status_of "$id")"
 	expect_eq "$(pid_of "$id")" "$pid" "first container's pid"
-	[ -p "$ROOT/$id/exec.fifo" ] || fail "first container's exec.fifo gone"
+	has_start_rendezvous "$id" || fail "first container's exec.fifo/exec.sock gone"
 	[ "$(procs_of "$id" | wc -l)" -le 2 ] || fail "extra processes: $(procs_of "$id")"
 	cap rt start "$id"
 	expect_ok "start of the original"
