@@ -13,6 +13,8 @@
 #include <cstring>
 #include <string>
 
+#include "container/seccomp_agent.hpp"
+
 namespace {
 
 int fatal(const std::string &msg) {
@@ -39,21 +41,12 @@ int receive_fd(const std::string &path) {
     ::close(ln);
     ::unlink(path.c_str());
     if (conn < 0) return -1;
-    char byte;
-    struct iovec iov{&byte, 1};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    int fd = -1;
-    if (::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC) >= 0)
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    char buf[4096];  // the runtime sends the pidfd with a name
+    kiln::UniqueFd fd;
+    kiln::seccomp_agent::recv_msg(conn, buf, sizeof buf, &fd);
     ::close(conn);
-    if (fd < 0) errno = EBADMSG;
-    return fd;
+    if (!fd) errno = EBADMSG;
+    return fd.release();
 }
 
 }  // namespace
