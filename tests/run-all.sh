@@ -11,6 +11,9 @@
 #    tests/e2e/run.sh against build/kiln;
 # 4b. runs the benchmark's smoke mode (bench/run.sh --smoke), counted: it fails
 #    only on failed ops or leftovers, never on timing;
+# 4c. runs runc 1.1.5's own integration suite (tests/runc-integration/run.sh,
+#    runc's tests/integration/*.bats from Debian's source package) against
+#    build/kiln, added to the totals;
 # 5. runs the cgroup e2e tests in a pure cgroup-v2 VM and in a systemd VM
 #    (tests/vm/ci.sh: qemu, TCG; about 10 min), and the checkpoint tests
 #    the host kernel may not run in the v2 VM (tests/criu/vm.sh, 1-2 min),
@@ -24,11 +27,12 @@
 #    the totals and NOT failing the run (kiln does not pass all of it yet).
 #
 # The last line is exactly "N passed, N failed" (unit test cases + e2e tests
-# + benchmark smoke tests + VM e2e tests);
+# + benchmark smoke tests + runc suite tests + VM e2e tests);
 # the exit status is non-zero if the build failed or any unit/e2e test failed.
 #
 # Environment:
 #   KILN_SKIP_BENCH=1         skip step 4b (bench/run.sh --smoke)
+#   KILN_SKIP_RUNC_SUITE=1    skip step 4c (KILN_RUNC_SUITE_* passed on)
 #   KILN_SKIP_VM=1            skip step 5 (tests/vm/ci.sh; KILN_VM_* passed on)
 #   KILN_SKIP_CRIU=1          do not build/cache CRIU for the checkpoint tests
 #                             (tests/criu/build.sh; KILN_CRIU_* passed on)
@@ -48,31 +52,7 @@ PKGS="meson ninja-build pkg-config g++ libyajl-dev libcli11-dev libseccomp-dev l
 
 say() { printf '\n=== %s\n' "$*"; }
 
-# need_pkgs PKG...: apt-get install the missing ones; "apt-get update" only
-# when the install fails for want of package lists (as ../shared/bench/pkgs.sh).
-need_pkgs() {
-	local missing=() p log_f rc=0 lock
-	for p in "$@"; do
-		dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	command -v apt-get >/dev/null || { echo "missing packages ${missing[*]} and no apt-get" >&2; return 1; }
-	[ -d /run/lock ] && lock=/run/lock/oci-tools-apt.lock || lock=${TMPDIR:-/tmp}/oci-tools-apt.lock
-	lock=${APT_LOCK:-$lock}
-	echo "apt-get install ${missing[*]}"
-	log_f=$(mktemp "${TMPDIR:-/tmp}/kiln-apt.XXXXXX") || return 1
-	(
-		flock -w 1800 9 || { echo "apt lock busy: $lock" >&2; exit 1; }
-		apt=(apt-get -q -y -o DPkg::Lock::Timeout=600 --no-install-recommends)
-		export DEBIAN_FRONTEND=noninteractive
-		"${apt[@]}" install "${missing[@]}" && exit 0
-		grep -Eq 'Unable to locate package|has no installation candidate|Failed to fetch|404 +Not Found' "$log_f" || exit 1
-		"${apt[@]}" update && "${apt[@]}" install "${missing[@]}"
-	) 9>"$lock" >"$log_f" 2>&1 || rc=$?
-	[ $rc = 0 ] || { echo "apt-get install ${missing[*]} failed:" >&2; tail -n 20 "$log_f" >&2; }
-	rm -f "$log_f"
-	return $rc
-}
+. "$REPO/tests/pkgs.sh" # need_pkgs
 
 if [ "$(id -u)" != 0 ]; then
 	echo "run-all: must run as root (the e2e and conformance tests create real containers)" >&2
@@ -198,6 +178,27 @@ if [ "${KILN_SKIP_BENCH:-0}" != 1 ]; then
 	bench_line="bench: $bench_pass passed, $bench_fail failed"
 	echo "$bench_line"
 	total_pass=$((total_pass + bench_pass)) total_fail=$((total_fail + bench_fail))
+fi
+
+# ------------------------------------------------------- runc's own suite ---
+runc_line="runc-integration: skipped (KILN_SKIP_RUNC_SUITE=1)"
+if [ "${KILN_SKIP_RUNC_SUITE:-0}" != 1 ]; then
+	say "runc 1.1.5's integration suite (tests/runc-integration/run.sh, RUNC=$BUILD/kiln)"
+	rlog=$(mktemp "${TMPDIR:-/tmp}/kiln-runc-suite-log.XXXXXX")
+	RUNC=$KILN_BIN bash tests/runc-integration/run.sh 2>&1 | tee "$rlog"
+	r=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$rlog" | tail -n1)
+	runc_line=$(grep -E '^runc-integration \(' "$rlog" | tail -n1)
+	rm -f "$rlog"
+	if [ -n "$r" ]; then
+		runc_pass=${r%% passed*}
+		runc_fail=${r#*passed, }
+		runc_fail=${runc_fail%% failed}
+	else
+		runc_line="runc-integration: did not finish"
+		echo "run-all: $runc_line"
+		runc_pass=0 runc_fail=1
+	fi
+	total_pass=$((total_pass + runc_pass)) total_fail=$((total_fail + runc_fail))
 fi
 
 # --------------------------------------------------------------------- vm ---
@@ -332,6 +333,7 @@ say "summary"
 echo "unit: $unit_pass passed, $unit_fail failed"
 echo "e2e: $e2e_pass passed, $e2e_fail failed"
 echo "$bench_line"
+echo "$runc_line"
 echo "$vm_line"
 echo "$criu_line"
 echo "$criu_vm_line"
