@@ -9,31 +9,98 @@
 
 #include "kiln/error.hpp"
 #include "tree.hpp"
+#include "util/unsafe.hpp"
 
 namespace kiln::spec::detail {
 namespace {
 
-// One pass over the text counting bracket nesting outside strings; cheap next
-// to the parse itself and it keeps deep input away from yajl's recursion.
-bool too_deep(const char *p, const char *end) {
+// One container the pre-scan is inside: where in it the scan is, for errors.
+struct Frame {
+    bool array = false;
+    bool want_key = false;     // object: the next string is a member name
+    size_t index = 0;          // array: element position
+    std::string_view key;      // object: the current member name (raw text)
+};
+
+// "process.args[1]", the way parse.cpp names a field.
+std::string where(const std::vector<Frame> &frames) {
+    std::string out;
+    for (auto &f : frames) {
+        if (f.array) {
+            out += '[' + std::to_string(f.index) + ']';
+        } else if (!f.key.empty()) {
+            if (!out.empty()) out += '.';
+            out += f.key;
+        }
+    }
+    return out;
+}
+
+// The text of yajl_tree_parse is a C string and its strings are C strings:
+// a NUL byte would end the document there and a \u0000 escape would cut a
+// string (an argument, a path, an env entry) short without a word.
+bool nul_escape(const char *p, const char *end) {
+    return end - p >= 5 && p[0] == 'u' && std::memcmp(p + 1, "0000", 4) == 0;
+}
+
+// One pass over the text before yajl sees it, refusing
+//  - nesting deeper than kMaxDepth: yajl_tree_free (and any recursive walk)
+//    recurses once per level, so deep input could exhaust the stack;
+//  - comments, which yajl_tree accepts and Go's encoding/json (so runc) does
+//    not; brackets inside a comment would fool the depth count;
+//  - a close bracket with nothing open (depth below zero);
+//  - NUL, raw or as \u0000 (Go keeps it and the syscall then fails; a
+//    clear error here is better than a truncated string).
+// The error names the field, as parse.cpp does.
+void prescan(const char *p, const char *end, const std::string &prefix, std::string_view file) {
+    const bool strict = !unsafe::off("json-comments");
+    const bool no_nul = !unsafe::off("json-nul");
+    std::vector<Frame> frames;
     int depth = 0;
+    auto fail_at = [&](const std::string &problem) {
+        std::string at = where(frames);
+        throw Error(std::string(file) + ": " + (at.empty() ? "" : at + ": ") + problem);
+    };
     while (p < end) {
         char c = *p++;
         if (c == '"') {
+            const char *start = p;
             while (p < end) {
                 char d = *p++;
-                if (d == '\\')
+                if (d == '\\') {
+                    if (no_nul && nul_escape(p, end)) {
+                        bool is_key = !frames.empty() && !frames.back().array && frames.back().want_key;
+                        if (is_key) frames.back().key = {};
+                        fail_at(is_key ? "member name contains a NUL character (\\u0000)"
+                                       : "string contains a NUL character (\\u0000)");
+                    }
                     ++p;
-                else if (d == '"')
+                } else if (d == '"') {
                     break;
+                } else if (d == '\0' && no_nul) {
+                    fail_at("string contains a NUL byte");
+                }
+            }
+            if (!frames.empty() && !frames.back().array && frames.back().want_key) {
+                frames.back().key = std::string_view(start, static_cast<size_t>(p - 1 - start));
+                frames.back().want_key = false;
             }
         } else if (c == '[' || c == '{') {
-            if (++depth > kMaxDepth) return true;
+            if (++depth > kMaxDepth)
+                throw Error(prefix + "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+            if (strict) frames.push_back({c == '[', c == '{', 0, {}});
         } else if (c == ']' || c == '}') {
-            --depth;
+            if (--depth < 0 && strict) throw Error(prefix + "unexpected '" + c + "' with nothing open");
+            if (strict) frames.pop_back();
+        } else if (c == ',' && strict && !frames.empty()) {
+            if (frames.back().array) ++frames.back().index;
+            else frames.back().want_key = true;
+        } else if (c == '/' && strict) {
+            throw Error(prefix + "invalid character '/' (comments are not allowed in JSON)");
+        } else if (c == '\0' && no_nul) {
+            throw Error(prefix + "NUL byte in the document");
         }
     }
-    return false;
 }
 
 std::string_view trim(std::string_view s) {
@@ -62,8 +129,7 @@ std::string one_line(std::string_view msg) {
 
 Tree parse_tree(const char *text, size_t len, std::string_view file) {
     std::string prefix = std::string(file) + ": parse error: ";
-    if (too_deep(text, text + len))
-        throw Error(prefix + "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+    prescan(text, text + len, prefix, file);
     char err[512];
     err[0] = '\0';
     yajl_val v = yajl_tree_parse(text, err, sizeof err);
