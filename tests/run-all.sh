@@ -7,6 +7,8 @@
 # 2. builds: meson setup build -Dwerror=true && ninja -C build;
 # 3. runs the Catch2 unit tests (build/tests/kiln-unit), counted per test case;
 # 4. runs the end-to-end suite tests/e2e/run.sh against build/kiln;
+# 4b. runs each libFuzzer harness (tests/fuzz/run.sh: clang, ASan+UBSan,
+#    build-fuzz/) for 12 s, 60 s in all; one test per harness in the totals;
 # 5. runs the cgroup e2e tests in a pure cgroup-v2 VM and in a systemd VM
 #    (tests/vm/ci.sh: qemu, TCG; about 10 min), added to the totals;
 # 6. runs the runtime-tools conformance suite (runtime-tools-conformance/run.sh):
@@ -14,10 +16,11 @@
 #    the totals and NOT failing the run (kiln does not pass all of it yet).
 #
 # The last line is exactly "N passed, N failed" (unit test cases + e2e tests
-# + VM e2e tests);
+# + fuzz harnesses + VM e2e tests);
 # the exit status is non-zero if the build failed or any unit/e2e test failed.
 #
 # Environment:
+#   KILN_SKIP_FUZZ=1          skip step 4b (FUZZ_* passed on to tests/fuzz/run.sh)
 #   KILN_SKIP_VM=1            skip step 5 (tests/vm/ci.sh; KILN_VM_* passed on)
 #   KILN_SKIP_CONFORMANCE=1   skip step 6
 #   KILN_SKIP_DEPS=1          do not apt-get anything
@@ -77,6 +80,9 @@ if [ "${KILN_SKIP_DEPS:-0}" != 1 ]; then
 	say "dependencies"
 	# shellcheck disable=SC2086
 	need_pkgs $PKGS || fatal "could not install the build dependencies"
+	if [ "${KILN_SKIP_FUZZ:-0}" != 1 ]; then
+		need_pkgs clang libclang-rt-14-dev || fatal "could not install clang for the fuzz harnesses"
+	fi
 fi
 
 # ------------------------------------------------------------------ build ---
@@ -139,6 +145,27 @@ fi
 echo "e2e: $e2e_pass passed, $e2e_fail failed"
 total_pass=$((total_pass + e2e_pass)) total_fail=$((total_fail + e2e_fail))
 
+# ------------------------------------------------------------------- fuzz ---
+fuzz_line="fuzz: skipped (KILN_SKIP_FUZZ=1)"
+if [ "${KILN_SKIP_FUZZ:-0}" != 1 ]; then
+	say "fuzz harnesses (tests/fuzz/run.sh, ASan+UBSan)"
+	flog=$(mktemp "${TMPDIR:-/tmp}/kiln-fuzz-log.XXXXXX")
+	bash tests/fuzz/run.sh 2>&1 | tee "$flog"
+	f=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$flog" | tail -n1)
+	rm -f "$flog"
+	if [ -n "$f" ]; then
+		fuzz_pass=${f%% passed*}
+		fuzz_fail=${f#*passed, }
+		fuzz_fail=${fuzz_fail%% failed}
+	else
+		echo "run-all: the fuzz run did not finish"
+		fuzz_pass=0 fuzz_fail=1
+	fi
+	fuzz_line="fuzz: $fuzz_pass passed, $fuzz_fail failed"
+	echo "$fuzz_line"
+	total_pass=$((total_pass + fuzz_pass)) total_fail=$((total_fail + fuzz_fail))
+fi
+
 # --------------------------------------------------------------------- vm ---
 vm_line="vm: skipped (KILN_SKIP_VM=1)"
 if [ "${KILN_SKIP_VM:-0}" != 1 ]; then
@@ -184,6 +211,7 @@ fi
 say "summary"
 echo "unit: $unit_pass passed, $unit_fail failed"
 echo "e2e: $e2e_pass passed, $e2e_fail failed"
+echo "$fuzz_line"
 echo "$vm_line"
 echo "$conf_line"
 echo "$total_pass passed, $total_fail failed"

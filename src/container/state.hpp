@@ -55,6 +55,9 @@ private:
 // Reads state.json only; no lock. Throws "container does not exist".
 StoredState load_state(const std::string &root, const std::string &id);
 
+// The text of a state.json as load_state reads it (also the fuzz entry point).
+StoredState parse_state(const std::string &text, const std::string &file);
+
 // created | running | paused | stopped, computed from the process and the fifo.
 std::string status_of(const StoredState &s, const std::string &state_dir);
 

@@ -69,9 +69,8 @@ void hand_over_listener(int sync_fd, int notify_fd) {
 
 }  // namespace
 
-void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd) {
-    std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(action_of(s.defaultAction, s.defaultErrnoRet)),
-                                                         seccomp_release);
+SeccompFilter build_seccomp(const spec::Seccomp &s, bool no_new_privs) {
+    SeccompFilter ctx(seccomp_init(action_of(s.defaultAction, s.defaultErrnoRet)), seccomp_release);
     if (!ctx) throw Error("seccomp: cannot initialise the filter");
     // libseccomp sets no_new_privs by default; the config decides (we hold
     // CAP_SYS_ADMIN when it is off).
@@ -111,6 +110,11 @@ void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd) {
             }
         }
     }
+    return ctx;
+}
+
+void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd) {
+    SeccompFilter ctx = build_seccomp(s, no_new_privs);
     int rc = seccomp_load(ctx.get());
     if (rc < 0) throw Error(std::string("seccomp: load the filter: ") + std::strerror(-rc), -rc);
     if (uses_notify(s)) {
