@@ -69,6 +69,27 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 total_pass=0 total_fail=0
+# counted_suite NAME WHAT CMD...: runs CMD (output shown), takes its last
+# "N passed, N failed" line into suite_pass/suite_fail (0/1 when it has none),
+# prints "NAME: ..." and adds them to the totals.
+counted_suite() {
+	local name=$1 what=$2 log line
+	shift 2
+	log=$(mktemp "${TMPDIR:-/tmp}/kiln-$name-log.XXXXXX")
+	"$@" 2>&1 | tee "$log"
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)
+	rm -f "$log"
+	if [ -n "$line" ]; then
+		suite_pass=${line%% passed*}
+		suite_fail=${line#*passed, }
+		suite_fail=${suite_fail%% failed}
+	else
+		echo "run-all: $what did not finish"
+		suite_pass=0 suite_fail=1
+	fi
+	echo "$name: $suite_pass passed, $suite_fail failed"
+	total_pass=$((total_pass + suite_pass)) total_fail=$((total_fail + suite_fail))
+}
 fatal() {
 	echo "run-all: $*" >&2
 	echo "$total_pass passed, $((total_fail + 1)) failed"
@@ -130,61 +151,23 @@ total_pass=$((total_pass + unit_pass)) total_fail=$((total_fail + unit_fail))
 
 # -------------------------------------------------------------------- e2e ---
 say "end-to-end tests (tests/e2e/run.sh, KILN=$BUILD/kiln)"
-elog=$(mktemp "${TMPDIR:-/tmp}/kiln-e2e-log.XXXXXX")
-KILN=$KILN_BIN bash tests/e2e/run.sh 2>&1 | tee "$elog"
-e2e_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$elog" | tail -n1)
-rm -f "$elog"
-if [ -n "$e2e_line" ]; then
-	e2e_pass=${e2e_line%% passed*}
-	e2e_fail=${e2e_line#*passed, }
-	e2e_fail=${e2e_fail%% failed}
-else
-	echo "run-all: the e2e suite did not finish"
-	e2e_pass=0 e2e_fail=1
-fi
-echo "e2e: $e2e_pass passed, $e2e_fail failed"
-total_pass=$((total_pass + e2e_pass)) total_fail=$((total_fail + e2e_fail))
+counted_suite e2e "the e2e suite" env KILN="$KILN_BIN" bash tests/e2e/run.sh
+e2e_pass=$suite_pass e2e_fail=$suite_fail
 
 # ------------------------------------------------------------------- fuzz ---
 fuzz_line="fuzz: skipped (KILN_SKIP_FUZZ=1)"
 if [ "${KILN_SKIP_FUZZ:-0}" != 1 ]; then
 	say "fuzz harnesses (tests/fuzz/run.sh, ASan+UBSan)"
-	flog=$(mktemp "${TMPDIR:-/tmp}/kiln-fuzz-log.XXXXXX")
-	bash tests/fuzz/run.sh 2>&1 | tee "$flog"
-	f=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$flog" | tail -n1)
-	rm -f "$flog"
-	if [ -n "$f" ]; then
-		fuzz_pass=${f%% passed*}
-		fuzz_fail=${f#*passed, }
-		fuzz_fail=${fuzz_fail%% failed}
-	else
-		echo "run-all: the fuzz run did not finish"
-		fuzz_pass=0 fuzz_fail=1
-	fi
-	fuzz_line="fuzz: $fuzz_pass passed, $fuzz_fail failed"
-	echo "$fuzz_line"
-	total_pass=$((total_pass + fuzz_pass)) total_fail=$((total_fail + fuzz_fail))
+	counted_suite fuzz "the fuzz run" bash tests/fuzz/run.sh
+	fuzz_line="fuzz: $suite_pass passed, $suite_fail failed"
 fi
 
 # --------------------------------------------------------------------- vm ---
 vm_line="vm: skipped (KILN_SKIP_VM=1)"
 if [ "${KILN_SKIP_VM:-0}" != 1 ]; then
 	say "cgroup v2 and systemd VMs (tests/vm/ci.sh)"
-	vlog=$(mktemp "${TMPDIR:-/tmp}/kiln-vm-log.XXXXXX")
-	KILN=$KILN_BIN bash tests/vm/ci.sh 2>&1 | tee "$vlog"
-	v=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$vlog" | tail -n1)
-	rm -f "$vlog"
-	if [ -n "$v" ]; then
-		vm_pass=${v%% passed*}
-		vm_fail=${v#*passed, }
-		vm_fail=${vm_fail%% failed}
-	else
-		echo "run-all: the VM tests did not finish"
-		vm_pass=0 vm_fail=1
-	fi
-	vm_line="vm: $vm_pass passed, $vm_fail failed"
-	echo "$vm_line"
-	total_pass=$((total_pass + vm_pass)) total_fail=$((total_fail + vm_fail))
+	counted_suite vm "the VM tests" env KILN="$KILN_BIN" bash tests/vm/ci.sh
+	vm_line="vm: $suite_pass passed, $suite_fail failed"
 fi
 
 # ------------------------------------------------------------ conformance ---
