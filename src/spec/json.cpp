@@ -14,28 +14,6 @@
 namespace kiln::spec::detail {
 namespace {
 
-// One container the pre-scan is inside: where in it the scan is, for errors.
-struct Frame {
-    bool array = false;
-    bool want_key = false;     // object: the next string is a member name
-    size_t index = 0;          // array: element position
-    std::string_view key;      // object: the current member name (raw text)
-};
-
-// "process.args[1]", the way parse.cpp names a field.
-std::string where(const std::vector<Frame> &frames) {
-    std::string out;
-    for (auto &f : frames) {
-        if (f.array) {
-            out += '[' + std::to_string(f.index) + ']';
-        } else if (!f.key.empty()) {
-            if (!out.empty()) out += '.';
-            out += f.key;
-        }
-    }
-    return out;
-}
-
 // The text of yajl_tree_parse is a C string and its strings are C strings:
 // a NUL byte would end the document there and a \u0000 escape would cut a
 // string (an argument, a path, an env entry) short without a word.
@@ -51,57 +29,95 @@ bool nul_escape(const char *p, const char *end) {
 //  - a close bracket with nothing open (depth below zero);
 //  - NUL, raw or as \u0000 (Go keeps it and the syscall then fails; a
 //    clear error here is better than a truncated string).
-// The error names the field, as parse.cpp does.
-void prescan(const char *p, const char *end, const std::string &prefix, std::string_view file) {
-    const bool strict = !unsafe::off("json-comments");
-    const bool no_nul = !unsafe::off("json-nul");
-    std::vector<Frame> frames;
-    int depth = 0;
-    auto fail_at = [&](const std::string &problem) {
-        std::string at = where(frames);
-        throw Error(std::string(file) + ": " + (at.empty() ? "" : at + ": ") + problem);
-    };
-    while (p < end) {
-        char c = *p++;
-        if (c == '"') {
-            const char *start = p;
-            while (p < end) {
-                char d = *p++;
-                if (d == '\\') {
-                    if (no_nul && nul_escape(p, end)) {
-                        bool is_key = !frames.empty() && !frames.back().array && frames.back().want_key;
-                        if (is_key) frames.back().key = {};
-                        fail_at(is_key ? "member name contains a NUL character (\\u0000)"
-                                       : "string contains a NUL character (\\u0000)");
-                    }
-                    ++p;
-                } else if (d == '"') {
-                    break;
-                } else if (d == '\0' && no_nul) {
-                    fail_at("string contains a NUL byte");
-                }
-            }
-            if (!frames.empty() && !frames.back().array && frames.back().want_key) {
-                frames.back().key = std::string_view(start, static_cast<size_t>(p - 1 - start));
-                frames.back().want_key = false;
-            }
-        } else if (c == '[' || c == '{') {
-            if (++depth > kMaxDepth)
-                throw Error(prefix + "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
-            if (strict) frames.push_back({c == '[', c == '{', 0, {}});
-        } else if (c == ']' || c == '}') {
-            if (--depth < 0 && strict) throw Error(prefix + "unexpected '" + c + "' with nothing open");
-            if (strict) frames.pop_back();
-        } else if (c == ',' && strict && !frames.empty()) {
-            if (frames.back().array) ++frames.back().index;
-            else frames.back().want_key = true;
-        } else if (c == '/' && strict) {
-            throw Error(prefix + "invalid character '/' (comments are not allowed in JSON)");
-        } else if (c == '\0' && no_nul) {
-            throw Error(prefix + "NUL byte in the document");
+// Errors about a string name its field, as parse.cpp does.
+class Prescan {
+public:
+    Prescan(std::string_view file, const std::string &prefix) : file_(file), prefix_(prefix) {}
+
+    void run(const char *p, const char *end) {
+        while (p < end) {
+            char c = *p++;
+            if (c == '"') p = string(p, end);
+            else if (c == '[' || c == '{') open(c);
+            else if (c == ']' || c == '}') close(c);
+            else if (c == ',' && strict_ && !frames_.empty()) comma();
+            else if (c == '/' && strict_) throw Error(prefix_ + "invalid character '/' (JSON has no comments)");
+            else if (c == '\0' && no_nul_) throw Error(prefix_ + "NUL byte in the document");
         }
     }
-}
+
+private:
+    // A container the scan is inside, and where in it the scan is.
+    struct Frame {
+        bool array = false;
+        bool want_key = false;  // object: the next string is a member name
+        size_t index = 0;       // array: element position
+        std::string_view key;   // object: the current member name (raw text)
+    };
+
+    bool at_key() const { return !frames_.empty() && !frames_.back().array && frames_.back().want_key; }
+
+    // p is just past the opening quote; returns just past the closing one.
+    const char *string(const char *p, const char *end) {
+        const char *start = p;
+        while (p < end) {
+            char d = *p++;
+            if (d == '"') break;
+            if (d == '\0' && no_nul_) fail_at("string contains a NUL byte");
+            if (d != '\\') continue;
+            if (no_nul_ && nul_escape(p, end)) {
+                bool key = at_key();
+                if (key) frames_.back().key = {};
+                fail_at(key ? "member name contains a NUL character (\\u0000)"
+                            : "string contains a NUL character (\\u0000)");
+            }
+            ++p;
+        }
+        if (at_key()) {
+            frames_.back().key = std::string_view(start, static_cast<size_t>(p - 1 - start));
+            frames_.back().want_key = false;
+        }
+        return p;
+    }
+
+    void open(char c) {
+        if (++depth_ > kMaxDepth) throw Error(prefix_ + "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+        if (strict_) frames_.push_back({c == '[', c == '{', 0, {}});
+    }
+
+    void close(char c) {
+        --depth_;
+        if (!strict_) return;  // knob json-comments: the old, unguarded count
+        if (depth_ < 0) throw Error(prefix_ + "unexpected '" + c + "' with nothing open");
+        frames_.pop_back();
+    }
+
+    void comma() {
+        if (frames_.back().array) ++frames_.back().index;
+        else frames_.back().want_key = true;
+    }
+
+    // "<file>: process.args[1]: <problem>", the way parse.cpp names a field.
+    [[noreturn]] void fail_at(const std::string &problem) const {
+        std::string at;
+        for (auto &f : frames_) {
+            if (f.array) {
+                at += '[' + std::to_string(f.index) + ']';
+            } else if (!f.key.empty()) {
+                if (!at.empty()) at += '.';
+                at += f.key;
+            }
+        }
+        throw Error(std::string(file_) + ": " + (at.empty() ? "" : at + ": ") + problem);
+    }
+
+    std::string_view file_;
+    const std::string &prefix_;
+    const bool strict_ = !unsafe::off("json-comments");
+    const bool no_nul_ = !unsafe::off("json-nul");
+    std::vector<Frame> frames_;
+    int depth_ = 0;
+};
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -129,7 +145,7 @@ std::string one_line(std::string_view msg) {
 
 Tree parse_tree(const char *text, size_t len, std::string_view file) {
     std::string prefix = std::string(file) + ": parse error: ";
-    prescan(text, text + len, prefix, file);
+    Prescan(file, prefix).run(text, text + len);
     char err[512];
     err[0] = '\0';
     yajl_val v = yajl_tree_parse(text, err, sizeof err);
