@@ -57,8 +57,11 @@ for h in $harnesses; do
 	bin=$BUILD/tests/fuzz/fuzz-${h//_/-}
 	mkdir -p "$out/$h"
 	log=$out/$h.log
-	# UBSan findings abort (the build has -fno-sanitize-recover); leaks count.
-	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} "$bin" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 \
+	# UBSan findings abort (the build has -fno-sanitize-recover); leaks count,
+	# but for the ones tests/fuzz/NAME.lsan.supp documents in a library.
+	supp=
+	[ ! -f "tests/fuzz/$h.lsan.supp" ] || supp=suppressions=$REPO/tests/fuzz/$h.lsan.supp
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} LSAN_OPTIONS=${LSAN_OPTIONS:-$supp} "$bin" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -dict="$(dict_of "$h")" -artifact_prefix="$out/$h-" \
 		"$out/$h" "tests/fuzz/corpus/$h" >"$log" 2>&1
 	rc=$?
