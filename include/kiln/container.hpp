@@ -21,6 +21,10 @@ struct Globals {
     // app.kontain.version=1 (kiln-km-label); "" leaves it to the annotations.
     std::string handler;
     std::string km_config;  // --km-config; "" = /etc/kiln/km.json
+    std::string criu;       // --criu: the criu binary of checkpoint/restore; "" = criu in PATH
+    // restore of a KM snapshot: the snapshot file (host path) km resumes
+    // instead of the config's process; "" otherwise.
+    std::string km_resume;
 };
 
 struct CreateOptions {

@@ -292,11 +292,20 @@ Resources parse_resources(std::string_view json, std::string_view file = "resour
 // Throws kiln::Error naming the field.
 void validate(const Spec &spec);
 
+// The largest uid or gid a process may be given (runc's limit). (uid_t)-1
+// means "leave unchanged" to setresuid(2): uid 4294967295 would run as root.
+inline constexpr uint32_t kMaxId = 0x7fffffff;
+inline constexpr const char *kIdRangeError = "uids and gids must be in range 0-2147483647";
+// process.user of a config (file "config.json") or of `exec --process FILE`:
+// throws Error("FILE: process.user.uid: uids and gids must be in range ...").
+void validate_user(const User &u, std::string_view file = "config.json");
+
 // The default config `kiln spec` writes (runc's template), as pretty JSON.
 std::string default_config_json(bool rootless, uint32_t uid, uint32_t gid);
 
-// The runtime-spec features document `kiln features` prints.
-std::string features_json();
+// The runtime-spec features document `kiln features` prints. criu_version:
+// the CRIU checkpoint/restore would use ("4.2.1"), "" when there is none.
+std::string features_json(const std::string &criu_version = {});
 
 // The container state object of the runtime-spec (hooks' stdin, compact JSON):
 // {"ociVersion":..,"id":..,"status":..,"pid":..,"bundle":..,"annotations":{..}}

@@ -60,8 +60,11 @@ public:
     // Freezes or thaws and waits until the kernel says it is done.
     virtual void freeze(bool on) = 0;
     virtual bool frozen() const = 0;
-    // Pids in the cgroup.
+    // Pids in the cgroup and every cgroup below it (sorted).
     virtual std::vector<pid_t> pids() const = 0;
+    // Sends sig to every process in the cgroup and below it (SIGKILL: one
+    // write to the v2 cgroup.kill where the kernel has it).
+    virtual void kill_all(int sig) const = 0;
     // How many times the kernel's OOM killer struck in the cgroup.
     virtual unsigned long long oom_kills() const = 0;
     // runc's stats `data` object. With init_pid > 0, network_interfaces come
@@ -74,6 +77,15 @@ public:
     // The systemd unit ("" for the cgroupfs drivers).
     virtual std::string unit() const { return ""; }
 };
+
+// A new container's Options from its config and the global flags
+// (systemd: --systemd-cgroup; rootless: true|false|auto).
+Options options_for(const spec::Spec &spec, const std::string &id, bool systemd, const std::string &rootless);
+
+// /proc/PID/cgroup as (controller, path) pairs, one per controller of each
+// line ("name=systemd" as is; the v2 line's controller is ""), runc's
+// ParseCgroupFile.
+std::vector<std::pair<std::string, std::string>> parse_proc_cgroup(const std::string &text);
 
 // The manager for a new container.
 std::unique_ptr<Manager> make(const Options &o);

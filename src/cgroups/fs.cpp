@@ -1,9 +1,11 @@
 // The cgroupfs manager (v1, hybrid and v2 layouts) and the driver factory.
+#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "cgroups/devices_bpf.hpp"
@@ -11,6 +13,7 @@
 #include "cgroups/systemd.hpp"
 #include "kiln/error.hpp"
 #include "util/fd.hpp"
+#include "util/unsafe.hpp"
 
 namespace kiln::cgroups {
 
@@ -95,9 +98,44 @@ void check_v1_controllers(const std::vector<Hierarchy> &hs, const spec::Resource
 
 bool permission_error(int e) { return e == EACCES || e == EPERM || e == EROFS; }
 
+// The pids of dir/cgroup.procs, and with recursive of every cgroup below:
+// a process moved into a sub-cgroup (exec --cgroup, a nested runtime) is
+// still the container's.
+void collect_pids(const std::string &dir, bool recursive, std::vector<pid_t> &out) {
+    std::string text;
+    if (try_read_file(dir + "/cgroup.procs", text))
+        for (size_t pos = 0; pos < text.size();) {
+            size_t end = std::min(text.find('\n', pos), text.size());
+            if (end > pos) out.push_back(static_cast<pid_t>(std::stol(text.substr(pos, end - pos))));
+            pos = end + 1;
+        }
+    if (!recursive) return;
+    for (auto &sub : sub_cgroups(dir)) collect_pids(sub, true, out);
+}
+
+// Removes dir and the cgroups below it, deepest first; false while busy.
+bool remove_tree(const std::string &dir) {
+    for (auto &sub : sub_cgroups(dir)) remove_tree(sub);
+    return ::rmdir(dir.c_str()) == 0 || errno == ENOENT;
+}
+
+// pids(), kill --all and delete see sub-cgroups (unsafe knob: the top only).
+bool whole_tree() { return !unsafe::off("cgroup-kill"); }
+
 }  // namespace
 
-FsManager::FsManager(std::vector<Hierarchy> hs, const Options &o) : hs_(std::move(hs)), rootless_(o.rootless) {
+std::vector<std::string> sub_cgroups(const std::string &dir) {
+    std::vector<std::string> out;
+    DIR *d = ::opendir(dir.c_str());
+    if (!d) return out;
+    while (auto *e = ::readdir(d))
+        if (e->d_type == DT_DIR && e->d_name[0] != '.') out.push_back(dir + "/" + e->d_name);
+    ::closedir(d);
+    return out;
+}
+
+FsManager::FsManager(std::vector<Hierarchy> hs, const Options &o)
+    : hs_(std::move(hs)), rootless_(o.rootless), refuse_populated_(!o.systemd) {
     for (auto &h : hs_) {
         rels_.push_back(relative_path(h, o.cgroups_path, o.id));
         dirs_.push_back(h.mount + (rels_.back() == "/" ? "" : rels_.back()));
@@ -106,8 +144,11 @@ FsManager::FsManager(std::vector<Hierarchy> hs, const Options &o) : hs_(std::mov
 
 void FsManager::create(const spec::Resources *res) {
     std::vector<std::string> created;
+    // Leaves nothing for destroy(): a pre-existing cgroup is not ours to
+    // remove, nor its processes ours to kill.
     auto undo = [&] {
         for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
+        if (!unsafe::off("foreign-cgroup")) dirs_.clear();
     };
     bool v2 = layout_of(hs_) == Layout::v2;
     try {
@@ -115,6 +156,7 @@ void FsManager::create(const spec::Resources *res) {
             make_dirs(hs_[i], rels_[i], created);
             if (v2) enable_controllers(hs_[i].mount, rels_[i]);
         }
+        check_not_populated(created);
     } catch (const Error &e) {
         undo();
         // runc's rootless rule: no cgroup is fine when nothing is limited.
@@ -133,6 +175,20 @@ void FsManager::create(const spec::Resources *res) {
     } catch (...) {
         undo();
         throw;
+    }
+}
+
+// runc 1.2's rule (1.1 warned it was coming): a cgroupsPath naming a cgroup
+// that already holds processes (even "/") is refused; kill --all, delete,
+// pause and update would act on processes that are not the container's.
+void FsManager::check_not_populated(const std::vector<std::string> &created) const {
+    if (!refuse_populated_ || unsafe::off("foreign-cgroup")) return;
+    for (auto &d : dirs_) {
+        if (std::find(created.begin(), created.end(), d) != created.end()) continue;
+        std::vector<pid_t> found;
+        collect_pids(d, true, found);
+        if (!found.empty())
+            throw Error("container's cgroup is not empty: " + std::to_string(found.size()) + " process(es) found in " + d);
     }
 }
 
@@ -175,19 +231,25 @@ void FsManager::join(pid_t pid) {
 
 std::vector<pid_t> FsManager::pids() const {
     std::vector<pid_t> out;
+    // Every hierarchy: a process may have moved down in one and not another.
     for (auto &d : dirs_) {
-        std::string text;
-        if (!try_read_file(d + "/cgroup.procs", text)) continue;
-        size_t pos = 0;
-        while (pos < text.size()) {
-            size_t end = text.find('\n', pos);
-            if (end == std::string::npos) end = text.size();
-            if (end > pos) out.push_back(static_cast<pid_t>(std::stol(text.substr(pos, end - pos))));
-            pos = end + 1;
-        }
-        break;
+        collect_pids(d, whole_tree(), out);
+        if (!whole_tree() && !out.empty()) break;
     }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
+}
+
+void FsManager::kill_all(int sig) const {
+    // cgroup.kill (5.14) kills the v2 subtree, new forks included.
+    if (sig == SIGKILL && whole_tree())
+        for (size_t i = 0; i < dirs_.size() && i < hs_.size(); i++) {
+            if (!hs_[i].v2) continue;
+            UniqueFd fd(::open((dirs_[i] + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC));
+            if (fd && ::write(fd.get(), "1", 1) == 1) return;
+        }
+    for (pid_t p : pids()) ::kill(p, sig);
 }
 
 // The one cgroup that freezes the container: the v1 freezer hierarchy when
@@ -256,17 +318,14 @@ void FsManager::destroy() {
         // kill -9 races can also leave a straggler: retry until empty.
         for (int tries = 0; tries < 2500; tries++) {
             if (::rmdir(d.c_str()) == 0 || errno == ENOENT) break;
+            // Busy: processes, or cgroups below (removed deepest first).
+            if (errno == EBUSY && whole_tree() && remove_tree(d)) break;
             if (errno != EBUSY) break;
             // Something forked while the container was being killed: kill it too.
             if (tries % 100 == 99) {
-                std::string procs;
-                try_read_file(d + "/cgroup.procs", procs);
-                for (size_t pos = 0; pos < procs.size();) {
-                    size_t end = procs.find('\n', pos);
-                    if (end == std::string::npos) end = procs.size();
-                    if (end > pos) ::kill(static_cast<pid_t>(std::stol(procs.substr(pos, end - pos))), SIGKILL);
-                    pos = end + 1;
-                }
+                std::vector<pid_t> left;
+                collect_pids(d, whole_tree(), left);
+                for (pid_t p : left) ::kill(p, SIGKILL);
             }
             sleep_ms(2);
         }

@@ -18,6 +18,9 @@ void write(const std::string &dir, const std::string &file, const std::string &v
 bool exists(const std::string &dir, const std::string &file);
 extern std::vector<std::pair<std::string, std::string>> *write_log;  // file name, value
 
+// The cgroup directories right below dir.
+std::vector<std::string> sub_cgroups(const std::string &dir);
+
 // True when res asks for any limit (devices aside): a rootless container
 // without cgroups must fail rather than run unlimited.
 bool wants_limits(const spec::Resources *res);
@@ -51,20 +54,24 @@ public:
     void freeze(bool on) override;
     bool frozen() const override;
     std::vector<pid_t> pids() const override;
+    void kill_all(int sig) const override;
     unsigned long long oom_kills() const override;
     void stats(json::Writer &w, int init_pid) const override;
     void destroy() override;
     const std::vector<std::string> &dirs() const override { return dirs_; }
     // memory.checkBeforeUpdate: throws when the new limit is below the usage.
     void check_memory_usage(const spec::Resources &res) const;
+    // The one cgroup that freezes the container (v1 freezer, else v2); nullptr: none.
+    const std::string *freezer_dir(bool &v1) const;
 
 private:
     void apply(const spec::Resources &res, bool update);
-    const std::string *freezer_dir(bool &v1) const;
+    void check_not_populated(const std::vector<std::string> &created) const;
     std::vector<Hierarchy> hs_;
     std::vector<std::string> dirs_;
     std::vector<std::string> rels_;
     bool rootless_ = false;
+    bool refuse_populated_ = false;  // cgroupfs driver: a pre-existing leaf must hold no process
 };
 
 // Stats from cgroupfs (stats.cpp).

@@ -586,6 +586,7 @@ public:
     void freeze(bool on) override { fs_->freeze(on); }
     bool frozen() const override { return fs_->frozen(); }
     std::vector<pid_t> pids() const override { return fs_->pids(); }
+    void kill_all(int sig) const override { fs_->kill_all(sig); }
     unsigned long long oom_kills() const override { return fs_->oom_kills(); }
     void stats(json::Writer &w, int init_pid) const override { fs_->stats(w, init_pid); }
     const std::vector<std::string> &dirs() const override { return fs_->dirs(); }

@@ -161,11 +161,11 @@ void apply_global(GlobalArgs &g, std::string_view tok, bool &root_set) {
     else if (name == "km" && value == "true") g.g.handler = "km";  // KM handler (src/handlers/km.cpp)
     else if (name == "km-label" && value == "true" && g.g.handler.empty()) g.g.handler = "km-label";
     else if (name == "km-config") g.g.km_config = value;
+    else if (name == "criu") g.g.criu = value;  // checkpoint/restore only
     else if (name == "root") {
         g.g.root = value.empty() ? "." : value;
         root_set = true;
     }
-    // --criu: accepted and ignored.
 }
 
 }  // namespace

@@ -1,19 +1,12 @@
-// kiln checkpoint [options] <container-id>  (parsed; not implemented yet)
+// kiln checkpoint [options] <container-id>: CRIU (or a KM snapshot), see
+// src/container/checkpoint.cpp.
 
 #include "cli.hpp"
+#include "kiln/checkpoint.hpp"
 
 namespace kiln::cli {
 
 namespace {
-
-struct CheckpointOptions {
-    std::string image_path, work_path, parent_path, page_server, manage_cgroups_mode;
-    std::vector<std::string> empty_ns;
-    bool leave_running = false, tcp_established = false, tcp_skip_in_flight = false, link_remap = false;
-    bool ext_unix_sk = false, shell_job = false, lazy_pages = false, file_locks = false, pre_dump = false;
-    bool auto_dedup = false;
-    int status_fd = -1;
-};
 
 void add_checkpoint_flags(Options &app, CheckpointOptions &o) {
     app.value("--image-path", o.image_path, "path for saving criu image files");
@@ -41,8 +34,12 @@ int cmd_checkpoint(Context &c) {
     Options app;
     CheckpointOptions o;
     add_checkpoint_flags(app, o);
-    app.parse(c, {"<container-id>", 1, 1});
-    not_implemented(c);
+    auto pos = app.parse(c, {"<container-id>", 1, 1});
+    o.id = pos[0];
+    o.image_path = absolute_path(o.image_path.empty() ? "checkpoint" : o.image_path);
+    if (!o.work_path.empty()) o.work_path = absolute_path(o.work_path);
+    kiln::checkpoint(c.g, o);
+    return 0;
 }
 
 }  // namespace kiln::cli

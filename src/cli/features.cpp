@@ -1,6 +1,7 @@
 // kiln features: the runtime-spec features document.
 
 #include "cli.hpp"
+#include "kiln/checkpoint.hpp"
 #include "kiln/spec.hpp"
 
 namespace kiln::cli {
@@ -8,7 +9,7 @@ namespace kiln::cli {
 int cmd_features(Context &c) {
     Options app;
     app.parse(c, {"", 0, 0});
-    out(spec::features_json() + "\n");
+    out(spec::features_json(kiln::checkpoint_criu_version(c.g)) + "\n");
     return 0;
 }
 

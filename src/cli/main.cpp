@@ -10,6 +10,7 @@
 #include "kiln/error.hpp"
 #include "kiln/log.hpp"
 #include "kiln/spec.hpp"
+#include "linux/sealed.hpp"
 #include "version.h"
 
 namespace kiln::cli {
@@ -80,7 +81,7 @@ std::string app_help() {
            "   --log-format value  set the log format ('text' (default), or 'json') (default: \"text\")\n"
            "   --root value        root directory for storage of container state (this should be located in "
            "tmpfs) (default: \"/run/kiln\")\n"
-           "   --criu value        accepted for compatibility and ignored\n"
+           "   --criu value        path to the criu binary used for checkpoint and restore (default: \"criu\")\n"
            "   --systemd-cgroup    enable systemd cgroup support, expects cgroupsPath to be of form "
            "\"slice:prefix:name\" for e.g. \"system.slice:kiln:434234\"\n"
            "   --rootless value    ignore cgroup permission errors ('true', 'false', or 'auto') (default: \"auto\")\n"
@@ -126,7 +127,13 @@ std::string handler_of_name(const char *argv0) {
     return "";
 }
 
-int run_main(const std::vector<std::string> &args, const char *argv0) {
+// The commands whose processes enter a container (see linux/sealed.hpp).
+bool enters_container(const std::string &command) {
+    return command == "create" || command == "run" || command == "exec" || command == "restore";
+}
+
+int run_main(const std::vector<std::string> &args, char **argv) {
+    const char *argv0 = argv[0] ? argv[0] : "kiln";
     GlobalArgs ga;
     try {
         ga = parse_globals(args);
@@ -146,6 +153,11 @@ int run_main(const std::vector<std::string> &args, const char *argv0) {
             out(app_help());
             return 0;
         }
+        // CVE-2019-5736 class: no process that enters the container may run
+        // from the host's kiln file, which a ptrace-capable container process
+        // could open through /proc/<pid>/exe and rewrite once it is no longer
+        // busy. Run from a read-only view of it instead (one re-exec).
+        if (enters_container(ga.command) && argv[0]) sealed::reexec_self(argv);
         return dispatch(ga);
     } catch (const Exit &e) {
         return e.code;
@@ -160,5 +172,7 @@ int run_main(const std::vector<std::string> &args, const char *argv0) {
 
 int main(int argc, char **argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
-    return kiln::cli::run_main(args, argc > 0 ? argv[0] : "kiln");
+    static char kiln_name[] = "kiln";
+    static char *no_args[] = {kiln_name, nullptr};
+    return kiln::cli::run_main(args, argc > 0 ? argv : no_args);
 }

@@ -1,18 +1,12 @@
-// kiln restore [options] <container-id>  (parsed; not implemented yet)
+// kiln restore [options] <container-id>: CRIU (or a KM snapshot), see
+// src/container/restore.cpp. Exits with the container's status.
 
 #include "cli.hpp"
+#include "kiln/checkpoint.hpp"
 
 namespace kiln::cli {
 
 namespace {
-
-struct RestoreOptions {
-    std::string console_socket, image_path, work_path, manage_cgroups_mode, bundle, pid_file;
-    std::string lsm_profile, lsm_mount_context;
-    std::vector<std::string> empty_ns;
-    bool tcp_established = false, ext_unix_sk = false, shell_job = false, file_locks = false, detach = false;
-    bool no_subreaper = false, no_pivot = false, auto_dedup = false, lazy_pages = false;
-};
 
 void add_restore_flags(Options &app, RestoreOptions &o) {
     app.value("--console-socket", o.console_socket,
@@ -43,8 +37,14 @@ int cmd_restore(Context &c) {
     Options app;
     RestoreOptions o;
     add_restore_flags(app, o);
-    app.parse(c, {"<container-id>", 1, 1});
-    not_implemented(c);
+    auto pos = app.parse(c, {"<container-id>", 1, 1});
+    o.id = pos[0];
+    o.image_path = absolute_path(o.image_path.empty() ? "checkpoint" : o.image_path);
+    if (!o.work_path.empty()) o.work_path = absolute_path(o.work_path);
+    o.bundle = absolute_path(o.bundle.empty() ? "." : o.bundle);
+    if (!o.pid_file.empty()) o.pid_file = absolute_path(o.pid_file);
+    if (!o.console_socket.empty()) o.console_socket = absolute_path(o.console_socket);
+    return kiln::restore(c.g, o);
 }
 
 }  // namespace kiln::cli

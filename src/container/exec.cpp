@@ -21,7 +21,10 @@
 #include "kiln/container.hpp"
 #include "kiln/error.hpp"
 #include "kiln/spec.hpp"
+#include "linux/inroot.hpp"
+#include "linux/keyring.hpp"
 #include "linux/process.hpp"
+#include "linux/sealed.hpp"
 #include "linux/terminal.hpp"
 #include "util/fd.hpp"
 #include "util/unsafe.hpp"
@@ -36,38 +39,54 @@
 namespace kiln {
 namespace {
 
+int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+
 struct NsEntry {
     const char *name;
     int flag;
 };
-// The user namespace first (it owns the rest), the mount namespace last (it
-// changes our root). pid and time only apply to children: joined before fork.
-const NsEntry kJoinOrder[] = {{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC},     {"uts", CLONE_NEWUTS},
-                              {"net", CLONE_NEWNET},   {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
+const NsEntry kNamespaces[] = {{"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+                               {"net", CLONE_NEWNET},   {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS},
+                               {"pid", CLONE_NEWPID},   {"time", CLONE_NEWTIME}};
 
 bool same_ns(pid_t pid, const char *name) {
     struct stat a, b;
     std::string theirs = "/proc/" + std::to_string(pid) + "/ns/" + name, ours = std::string("/proc/self/ns/") + name;
-    return ::stat(theirs.c_str(), &a) == 0 && ::stat(ours.c_str(), &b) == 0 && a.st_ino == b.st_ino &&
-           a.st_dev == b.st_dev;
+    // A namespace type this kernel lacks has no entry: nothing to join.
+    if (::stat(theirs.c_str(), &a) < 0) return true;
+    return ::stat(ours.c_str(), &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
-void join(pid_t pid, const char *name, int flag) {
-    if (same_ns(pid, name)) return;
-    std::string path = "/proc/" + std::to_string(pid) + "/ns/" + name;
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        if (errno == ENOENT) return;  // the kernel lacks this namespace type
-        throw_errno("open " + path);
-    }
-    if (::setns(fd.get(), flag) < 0) throw_errno("setns " + std::string(name));
+// The init of the container, pinned: a pidfd opened and then checked
+// against the recorded start time, so a reused pid is never joined.
+// *flags: the namespaces of the init that are not ours.
+UniqueFd pin_init(const StoredState &st, int *flags) {
+    UniqueFd pidfd(pidfd_open(st.pid));
+    if (!pidfd || process_start_time(st.pid) != st.start_time) throw Error("cannot exec in a stopped container");
+    *flags = 0;
+    for (auto &ns : kNamespaces)
+        if (!same_ns(st.pid, ns.name)) *flags |= ns.flag;
+    // Still the same process: the entries compared above were its own.
+    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0) < 0) throw Error("cannot exec in a stopped container");
+    return pidfd;
 }
 
-uint32_t parse_id(const std::string &s, const char *what) {
+// config.json as create saw it (kept in the state dir): exec takes the
+// container's process, seccomp filter and personality from there, not from a
+// bundle file that may have changed since.
+spec::Spec saved_config(const std::string &state_dir, const StoredState &st) {
+    std::string text;
+    if (try_read_file(state_dir + "/config.json", text)) return spec::parse_config(text, "config.json");
+    return spec::load_config(st.bundle);  // a container created by an older kiln
+}
+
+uint32_t parse_id(const std::string &s, const char *what, const char *flag) {
     char *end = nullptr;
     errno = 0;
     unsigned long v = std::strtoul(s.c_str(), &end, 10);
     if (s.empty() || *end || errno || v > 0xffffffffUL || s[0] == '-') throw Error(std::string(what) + s);
+    // 4294967295 would mean "unchanged" to setresuid: root (runc refuses it too).
+    if (v > spec::kMaxId && !unsafe::off("uid-range")) throw Error(std::string(flag) + ": " + spec::kIdRangeError);
     return static_cast<uint32_t>(v);
 }
 
@@ -77,6 +96,7 @@ spec::Process build_process(const spec::Spec &spec, const ExecOptions &o) {
     if (!o.process_file.empty()) {
         auto p = spec::parse_process(read_file(o.process_file), o.process_file);
         if (p.args.empty()) throw Error("args must not be empty");
+        spec::validate_user(p.user, o.process_file);
         return p;
     }
     if (!spec.process) throw Error("process property must not be empty");
@@ -88,12 +108,12 @@ spec::Process build_process(const spec::Spec &spec, const ExecOptions &o) {
     if (!o.cwd.empty()) p.cwd = o.cwd;
     if (!o.user.empty()) {
         auto colon = o.user.find(':');
-        p.user.uid = parse_id(o.user.substr(0, colon), "bad uid: ");
-        if (colon != std::string::npos) p.user.gid = parse_id(o.user.substr(colon + 1), "bad gid: ");
+        p.user.uid = parse_id(o.user.substr(0, colon), "bad uid: ", "--user");
+        if (colon != std::string::npos) p.user.gid = parse_id(o.user.substr(colon + 1), "bad gid: ", "--user");
     }
     for (auto &g : o.additional_gids) {
         if (!g.empty() && g[0] == '-') throw Error("additional-gids must be a positive number " + g);
-        p.user.additionalGids.push_back(parse_id(g, "invalid additional-gids value "));
+        p.user.additionalGids.push_back(parse_id(g, "invalid additional-gids value ", "--additional-gids"));
     }
     if (o.no_new_privs) p.noNewPrivileges = true;
     if (!o.apparmor.empty()) p.apparmorProfile = o.apparmor;
@@ -153,62 +173,132 @@ void send_error(int fd, const std::string &msg) {
     (void)!::send(fd, m.data(), m.size(), MSG_NOSIGNAL);
 }
 
-[[noreturn]] void child(pid_t init, const spec::Process &p, const spec::Seccomp *filter,
-                        const spec::Personality *personality, int sync_fd, int console_fd, unsigned preserve_fds,
-                        handlers::Handler &handler) {
+// The pid the first child reports ("P<pid>"), once it has exited.
+pid_t receive_pid(int sync, pid_t mid) {
+    char buf[4096];
+    ssize_t n;
+    do n = ::recv(sync, buf, sizeof buf, 0);
+    while (n < 0 && errno == EINTR);
+    int status = 0;
+    while (::waitpid(mid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (n > 1 && buf[0] == 'P') return static_cast<pid_t>(std::atoi(std::string(buf + 1, static_cast<size_t>(n - 1)).c_str()));
+    if (n > 0 && buf[0] == 'E') throw Error("unable to start container process: " + std::string(buf + 1, static_cast<size_t>(n - 1)));
+    throw Error("exec process exited unexpectedly");
+}
+
+// The process's cwd, resolved inside the container's root (no magic links:
+// nothing the container planted can lead out). exec does not create it.
+void enter_cwd(const std::string &cwd) {
+    const std::string what = "chdir to cwd (\"" + cwd + "\") set in config.json failed";
+    if (unsafe::off("in-root-lookups")) {
+        if (::chdir(cwd.empty() ? "/" : cwd.c_str()) < 0) throw_errno(what);
+        return;
+    }
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd dir(root ? inroot::open(root.get(), cwd.empty() ? "/" : cwd, O_PATH | O_DIRECTORY) : -1);
+    if (!dir || ::fchdir(dir.get()) < 0) throw_errno(what);
+}
+
+struct ChildArgs {
+    const spec::Process *p = nullptr;
+    const spec::Seccomp *filter = nullptr;
+    const spec::Personality *personality = nullptr;
+    handlers::Handler *handler = nullptr;
+    int sync_fd = -1, console_fd = -1;
+    unsigned preserve_fds = 0;
+    bool new_user_ns = false;
+    std::string keyring_of;  // the container id whose session keyring we join, "" for none
+};
+
+
+// The exec'd process, born inside every namespace of the container (see
+// enter()): sets itself up and execs through the sealed stub.
+[[noreturn]] void child(const ChildArgs &a) {
+    const spec::Process &p = *a.p;
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     // Not dumpable: the container's processes see us in their pid namespace
     // but must not ptrace us or open our /proc entries (CVE-2016-9962).
     if (!unsafe::off("cve-2016-9962")) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     try {
         // Only stdio, the preserved fds and ours go in (CVE-2024-21626).
-        if (!unsafe::off("cve-2024-21626"))
-            process::close_fds_except(3 + static_cast<int>(preserve_fds), {sync_fd, console_fd});
-        char go;
-        if (::recv(sync_fd, &go, 1, 0) != 1) ::_exit(1);
-        bool new_user_ns = !same_ns(init, "user");
-        for (auto &ns : kJoinOrder) join(init, ns.name, ns.flag);
-        if (::chdir(p.cwd.empty() ? "/" : p.cwd.c_str()) < 0)
-            throw_errno("chdir to cwd (\"" + p.cwd + "\") set in config.json failed");
+        std::vector<int> keep = a.handler->init_fds();
+        keep.push_back(a.sync_fd);
+        keep.push_back(a.console_fd);
+        if (!unsafe::off("cve-2024-21626")) process::close_fds_except(3 + static_cast<int>(a.preserve_fds), keep);
+        process::ExecLabels labels;  // LSM attr files, opened for us by the runtime
+        // 'G' (go: cgroup joined), with the LSM attr files the runtime opened
+        // for us through the host's procfs: we were born inside the
+        // container, whose /proc could swallow the labels.
+        if (process::receive_exec_labels(a.sync_fd, p, labels) != 'G') ::_exit(1);
+        // The container's session keyring "_ses.<id>", as runc's setns init joins it.
+        if (!a.keyring_of.empty()) keyring::join_session(a.keyring_of, false, a.new_user_ns);
+        enter_cwd(p.cwd);
         if (!unsafe::off("cve-2024-21626")) process::verify_cwd();
-        if (console_fd >= 0) {
-            terminal::setup(console_fd, p, false);
-            ::close(console_fd);
+        if (a.console_fd >= 0) {
+            terminal::setup(a.console_fd, p, false);
+            ::close(a.console_fd);
         }
         process::set_rlimits(p.rlimits);
-        if (personality) process::set_personality(*personality);
+        if (a.personality) process::set_personality(*a.personality);
         if (p.scheduler) process::set_scheduler(*p.scheduler);
         if (p.ioPriority) process::set_io_priority(*p.ioPriority);
         std::vector<std::string> env = p.env;
         process::add_home(env, p.user.uid);
         std::string exe = process::find_executable(p.args[0], env);
         std::vector<std::string> args = p.args;
-        handler.exec_process(exe, args, env);
+        int exe_fd = -1;
+        a.handler->exec_process(exe, exe_fd, args, env);
         if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
-        UniqueFd stub(process::sealed_stub());
-        process::set_exec_labels(p);
-        if (filter && !p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges, sync_fd);
-        process::set_user_and_caps(p, new_user_ns);
-        if (filter && p.noNewPrivileges) process::load_seccomp(*filter, p.noNewPrivileges, sync_fd);
+        // From a read-only view of kiln no stub is needed: exec directly.
+        UniqueFd stub(sealed::running_readonly() ? -1 : process::sealed_stub());
+        process::set_exec_labels(labels);
+        if (a.filter && !p.noNewPrivileges) process::load_seccomp(*a.filter, p.noNewPrivileges, a.sync_fd);
+        process::set_user_and_caps(p, a.new_user_ns);
+        if (a.filter && p.noNewPrivileges) process::load_seccomp(*a.filter, p.noNewPrivileges, a.sync_fd);
         if (p.user.umask) ::umask(*p.user.umask);
 
         auto argv = process::c_strings(args), envp = process::c_strings(env);
         // `exec -d` returns at once: the process must outlive us.
         ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
         // The sync socket is close-on-exec: the parent sees EOF once we exec.
-        if (!unsafe::off("cve-2024-21626")) ::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-        int err = process::exec_via_stub(stub.get(), process::StubWait{}, exe, argv.data(), envp.data());
+        if (!unsafe::off("cve-2024-21626")) ::syscall(SYS_close_range, 3 + a.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+        int err = process::exec_via_stub(stub.get(), process::StubWait{}, exe, exe_fd, argv.data(), envp.data());
         throw_errno("exec " + exe, err);
     } catch (const std::exception &e) {
-        send_error(sync_fd, e.what());
+        send_error(a.sync_fd, e.what());
     }
     ::_exit(1);
 }
 
-
+// The first child: still in the host's pid namespace, so no process of the
+// container can see it while it holds the host's root and cwd. It joins all
+// the init's namespaces at once through the pidfd (setns(2) with a pidfd:
+// atomic, user namespace first), then forks the real process, which is born
+// in the container's pid namespace with the container's root, as a child of
+// the runtime (CLONE_PARENT, as runc's nsexec does). It reports that pid and
+// exits.
+[[noreturn]] void enter(int init_pidfd, int flags, const ChildArgs &a) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (!unsafe::off("cve-2016-9962")) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (flags && ::setns(init_pidfd, flags) < 0) {
+        send_error(a.sync_fd, std::string("join the container's namespaces: ") + std::strerror(errno));
+        ::_exit(1);
+    }
+    ::close(init_pidfd);
+    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+    if (pid == 0) child(a);
+    if (pid < 0) {
+        send_error(a.sync_fd, std::string("clone: ") + std::strerror(errno));
+        ::_exit(1);
+    }
+    std::string msg = "P" + std::to_string(pid);
+    (void)!::send(a.sync_fd, msg.data(), msg.size(), MSG_NOSIGNAL);
+    ::_exit(0);
+}
 
 }  // namespace
 
@@ -221,9 +311,10 @@ int exec(const Globals &g, const ExecOptions &o) {
         throw Error("cannot exec in a paused container (use --ignore-paused to override)");
     // The container's config: the base process and the seccomp filter that
     // every process of the container gets.
-    auto spec = spec::load_config(st.bundle);
+    auto spec = saved_config(g.root + "/" + o.id, st);
     spec::Process p = build_process(spec, o);
-    auto handler = handlers::for_exec(g, st.annotations);
+    auto handler = handlers::for_exec(g, o.id, st.annotations);
+    handler->prepare_exec();
     const spec::Seccomp *filter = spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr;
     if (p.terminal && o.detach && o.console_socket.empty())
         throw Error("cannot allocate tty if kiln will detach without setting console socket");
@@ -239,30 +330,41 @@ int exec(const Globals &g, const ExecOptions &o) {
         console.reset(pair[1]);
     }
 
+    int flags = 0;
+    UniqueFd init = pin_init(st, &flags);
     sigset_t all;
     sigfillset(&all);
     if (!o.detach) ::sigprocmask(SIG_BLOCK, &all, nullptr);
-    // pid and time namespaces take effect for our children.
-    join(st.pid, "pid", CLONE_NEWPID);
-    join(st.pid, "time", CLONE_NEWTIME);
 
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
     UniqueFd parent_end(sv[0]), child_end(sv[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) throw_errno("fork");
-    if (pid == 0) {
+    ChildArgs ca;
+    ca.p = &p;
+    ca.filter = filter;
+    ca.personality = spec.linux && spec.linux->personality ? &*spec.linux->personality : nullptr;
+    ca.handler = handler.get();
+    ca.sync_fd = child_end.get();
+    ca.console_fd = console.get();
+    ca.preserve_fds = o.preserve_fds;
+    ca.new_user_ns = flags & CLONE_NEWUSER;
+    if (!st.no_new_keyring && !unsafe::off("keyring")) ca.keyring_of = st.id;
+    pid_t mid = ::fork();
+    if (mid < 0) throw_errno("fork");
+    if (mid == 0) {
         parent_end.reset();
         relay.reset();
-        const spec::Personality *personality =
-            spec.linux && spec.linux->personality ? &*spec.linux->personality : nullptr;
-        child(st.pid, p, filter, personality, child_end.get(), console.get(), o.preserve_fds, *handler);
+        enter(init.get(), flags, ca);
     }
     child_end.reset();
+    init.reset();
+    pid_t pid = -1;
     try {
+        pid = receive_pid(parent_end.get(), mid);
         cgroups::open(exec_cgroup_dirs(st, o.cgroups))->join(pid);
+        if (!process::send_exec_labels(parent_end.get(), 'G', process::open_exec_labels(p, pid)))
+            throw Error("exec process exited unexpectedly");
         char go = 'G';
-        if (::send(parent_end.get(), &go, 1, MSG_NOSIGNAL) != 1) throw Error("exec process exited unexpectedly");
         char buf[4096];
         ssize_t n;
         UniqueFd notify_fd;  // SCMP_ACT_NOTIFY: the listener goes to the agent
@@ -277,8 +379,10 @@ int exec(const Globals &g, const ExecOptions &o) {
         if (!o.pidfd_socket.empty()) terminal::send_pidfd(o.pidfd_socket, pid);
         write_pid_file(o.pid_file, pid);
     } catch (...) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
+        if (pid > 0) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
         throw;
     }
     if (o.detach) return 0;

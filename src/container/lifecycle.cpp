@@ -31,8 +31,10 @@
 #include "linux/init.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
+#include "linux/procfs.hpp"
 #include "linux/rootfs.hpp"
 #include "linux/terminal.hpp"
+#include "util/unsafe.hpp"
 
 namespace kiln {
 namespace {
@@ -99,14 +101,35 @@ unsigned socket_activation(spec::Spec &spec) {
 
 // Namespaces with a path that must be joined before clone(): setns of pid and
 // time namespaces only affects children.
-unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns, bool &time_ns) {
+//
+// A pid namespace with a path is shared with other processes, which would
+// see the init there while it still has the host's root, cwd and fds (a
+// CAP_SYS_PTRACE neighbour could open /proc/<init>/root). So the init is
+// cloned into our pid namespace and given the shared one's fd: it joins it
+// for its children only, and after pivot_root forks the container process
+// into it (linux/init.cpp). Where the init makes a user namespace of its
+// own, it may not join a pid namespace owned by ours, and procfs can show
+// another pid namespace than the mounting process's only since Linux 6.17
+// (its "pidns" option): in those cases we join it here, as runc does.
+unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns, bool &time_ns, UniqueFd &pid_ns) {
     unsigned long flags = 0;
     cgroup_ns = time_ns = false;
     if (!spec.linux) return 0;
+    bool new_user_ns = false;
+    for (auto &n : spec.linux->namespaces)
+        if (n.type == "user" && n.path.empty()) new_user_ns = true;
     for (auto &n : spec.linux->namespaces) {
         unsigned long f = ns::flag_of(n.type);
         if (!n.path.empty()) {
-            if (f == CLONE_NEWPID || f == CLONE_NEWTIME) ns::join(n.path, f);
+            if (f == CLONE_NEWPID && !new_user_ns && !unsafe::off("init-joins-pidns")) {
+                pid_ns.reset(::open(n.path.c_str(), O_RDONLY | O_CLOEXEC));
+                if (!pid_ns) throw_errno("open namespace " + n.path);
+                if (procfs::can_mount_for_pidns(pid_ns.get())) continue;
+                pid_ns.reset();
+            }
+            if (f == CLONE_NEWPID || f == CLONE_NEWTIME) {
+                ns::join(n.path, f);
+            }
             continue;
         }
         // Unshared by the init: the offsets are written before it enters the
@@ -166,6 +189,19 @@ void wait_ready(Launch &l, const spec::Spec &spec) {
             send_tag(l, linux_init::kGo);
             continue;
         }
+        if (n >= 1 && buf[0] == linux_init::kPid) {
+            // The init forked the container process into the shared pid
+            // namespace (CLONE_PARENT: our child) and exits.
+            pid_t first = l.pid;
+            l.pid = static_cast<pid_t>(std::atoi(std::string(buf + 1, static_cast<size_t>(n - 1)).c_str()));
+            ::waitpid(first, nullptr, 0);
+            // It was born inside the container: its LSM attr files come from us.
+            if (spec.process && process::wants_exec_labels(*spec.process) &&
+                !process::send_exec_labels(l.sync.get(), linux_init::kLabels,
+                                           process::open_exec_labels(*spec.process, l.pid)))
+                throw Error("container init exited unexpectedly");
+            continue;
+        }
         if (n < 1 || buf[0] != linux_init::kHooks) break;
         std::string state = hook_state(l.st, "creating", l.pid);
         hooks::run(spec.hooks->prestart, "prestart", state, l.st.bundle);
@@ -187,9 +223,10 @@ void wait_ready(Launch &l, const spec::Spec &spec) {
 // socket (run, which starts it itself).
 std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool use_fifo, bool detached) {
     validate_id(o.id);
-    spec::Spec spec = spec::load_config(o.bundle);
+    std::string config_text = read_file(o.bundle + "/config.json");
+    spec::Spec spec = spec::parse_config(config_text, "config.json");
     // Payload handler (src/handlers): its spec changes are validated like the rest.
-    auto handler = handlers::select(g, spec, use_fifo);
+    auto handler = handlers::select(g, spec, o.id, use_fifo);
     handler->edit_spec(spec);
     spec::validate(spec);
     check_create_options(spec, o, detached, use_fifo);
@@ -199,6 +236,9 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
 
     auto l = std::make_unique<Launch>();
     l->dir = StateDir::create(g.root, o.id);
+    // exec takes the container's process, seccomp filter and personality
+    // from this copy, never again from the bundle.
+    l->dir.save_config(config_text);
     auto &st = l->st;
     st.id = o.id;
     st.ociVersion = spec.ociVersion;
@@ -209,13 +249,10 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     st.has_process = spec.process.has_value();
     if (spec.hooks) st.hooks = spec::hooks_json(*spec.hooks);
 
-    UniqueFd fifo;
-    if (use_fifo) {
-        std::string f = l->dir.fifo_path();
-        if (::mkfifo(f.c_str(), 0622) < 0 || ::chmod(f.c_str(), 0622) < 0) throw_errno("mkfifo " + f);
-        fifo.reset(::open(f.c_str(), O_PATH | O_CLOEXEC));
-        if (!fifo) throw_errno("open " + f);
-    }
+    // create: the init waits for `start` on this socket (its presence also
+    // says "created"); run starts it over the sync socket.
+    UniqueFd start_sock;
+    if (use_fifo) start_sock = l->dir.listen_start_socket();
     const spec::Resources *res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
     cgroups::Options co;
     co.cgroups_path = spec.linux ? spec.linux->cgroupsPath : "";
@@ -254,12 +291,15 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     args.bundle = o.bundle;
     args.rootfs = st.rootfs;
     args.sync_fd = child_end.get();
-    args.fifo_fd = fifo.get();
+    args.start_fd = start_sock.get();
     args.no_pivot = o.no_pivot;
+    args.no_new_keyring = st.no_new_keyring = o.no_new_keyring;
     args.preserve_fds = listen_fds + o.preserve_fds;
     args.console_fd = console.get();
     args.cgroup_dirs = l->cgroup->dirs();
-    args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns, args.new_time_ns);
+    UniqueFd pid_ns;
+    args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns, args.new_time_ns, pid_ns);
+    args.join_pid_ns_fd = pid_ns.get();
     // Made here, with the host's privileges; the init moves them into place.
     std::vector<UniqueFd> idmapped = rootfs::idmapped_sources(spec);
     for (auto &fd : idmapped) args.idmapped.push_back(fd.get());
@@ -281,6 +321,9 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
         write_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*spec.process->oomScoreAdj));
     send_tag(*l, linux_init::kGo, std::to_string(pid));
     wait_ready(*l, spec);
+    // Joining a pid namespace, the init forked the container process into
+    // it and left (wait_ready took the new pid): record that one.
+    pid = l->pid;
     handler->wait_parked(pid);
 
     st.pid = pid;
@@ -292,23 +335,27 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     return l;
 }
 
-// Waits until exec.fifo is readable (the init is about to exec) or the init
-// has died. Returns false when it died first.
-bool release_init(const std::string &fifo_path, pid_t pid) {
-    UniqueFd fifo(::open(fifo_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-    if (!fifo) {
+// Tells the waiting init to go: connect to its start socket and say "S".
+// It answers kAck, then the connection closes when the payload is exec'd
+// (close-on-exec), or carries "E..." when that failed (a startContainer
+// hook, the exec). Returns false when the init was gone before it started.
+bool release_init(const StateDir &dir) {
+    UniqueFd conn(dir.connect_start_socket());
+    if (!conn) {
         if (errno == ENOENT) throw Error("cannot start an already running container");
-        throw_errno("open " + fifo_path);
+        if (errno == ECONNREFUSED) return false;  // nobody listens: the init died
+        throw_errno("connect " + dir.start_socket_path());
     }
-    UniqueFd pidfd(pidfd_open(pid));
-    struct pollfd fds[2] = {{fifo.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+    if (::send(conn.get(), &linux_init::kStart, 1, MSG_NOSIGNAL) != 1) return false;
+    bool started = false;
+    char buf[4096];
     for (;;) {
-        int n = ::poll(fds, pidfd ? 2 : 1, pidfd ? -1 : 100);
-        if (n < 0 && errno != EINTR) throw_errno("poll exec fifo");
-        char c;
-        if (fds[0].revents & POLLIN) return ::read(fifo.get(), &c, 1) == 1;
-        if (fds[1].revents & POLLIN) return ::read(fifo.get(), &c, 1) == 1;
-        if (!pidfd && process_start_time(pid) == 0) return false;
+        ssize_t n = ::recv(conn.get(), buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return started;
+        if (buf[0] == linux_init::kAck) started = true;
+        if (buf[0] == linux_init::kError)
+            throw Error("unable to start container process: " + std::string(buf + 1, static_cast<size_t>(n - 1)));
     }
 }
 
@@ -319,9 +366,7 @@ bool wait_gone(pid_t pid, int timeout_ms) {
     return ::poll(&p, 1, timeout_ms) == 1;
 }
 
-void signal_all(const StoredState &st, int sig) {
-    for (pid_t p : cgroups::open(st.cgroup_dirs, st.cgroup_unit)->pids()) ::kill(p, sig);
-}
+void signal_all(const StoredState &st, int sig) { cgroups::open(st.cgroup_dirs, st.cgroup_unit)->kill_all(sig); }
 
 // Sends sig to the init, guarding against the pid having been reused.
 void signal_init(const StoredState &st, int sig) {
@@ -443,10 +488,11 @@ void start(const Globals &g, const std::string &id) {
     }
     if (int sig = handlers::start_signal(st.annotations)) {
         signal_init(st, sig);  // a preloaded process, parked until this signal
-    } else if (!release_init(dir.fifo_path(), st.pid)) {
+    } else if (!release_init(dir)) {
+        ::unlink(dir.start_socket_path().c_str());
         throw Error("cannot start a container that has stopped");
     }
-    ::unlink(dir.fifo_path().c_str());
+    ::unlink(dir.start_socket_path().c_str());
     run_poststart(st);
 }
 
@@ -591,6 +637,7 @@ ContainerState state(const Globals &g, const std::string &id) {
 
 std::vector<ContainerState> list(const Globals &g) {
     std::vector<ContainerState> out;
+    check_root(g.root);
     DIR *d = ::opendir(g.root.c_str());
     if (!d) {
         if (errno == ENOENT) return out;
@@ -602,7 +649,7 @@ std::vector<ContainerState> list(const Globals &g) {
         struct stat sb;
         if (::stat(path.c_str(), &sb) < 0 || !S_ISDIR(sb.st_mode)) continue;
         try {
-            auto cs = to_public(load_state(g.root, id), path);
+            auto cs = to_public(load_state(g.root, id, false), path);
             struct passwd *pw = ::getpwuid(sb.st_uid);
             cs.owner = pw ? pw->pw_name : "#" + std::to_string(sb.st_uid);
             out.push_back(std::move(cs));

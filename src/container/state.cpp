@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include "cgroups/cgroup.hpp"
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
+#include "util/unsafe.hpp"
 
 namespace kiln {
 namespace {
@@ -29,6 +32,7 @@ std::string serialize(const StoredState &s) {
     w.key("start_time").uinteger(s.start_time);
     w.key("own_pid_ns").boolean(s.own_pid_ns);
     w.key("has_process").boolean(s.has_process);
+    if (s.no_new_keyring) w.key("no_new_keyring").boolean(true);
     w.key("annotations").begin_object();
     for (auto &[k, v] : s.annotations) w.key(k).string(v);
     w.end_object();
@@ -53,6 +57,7 @@ StoredState deserialize(const std::string &text, const std::string &file) {
     s.start_time = static_cast<unsigned long long>(doc.get_int({"start_time"}));
     s.own_pid_ns = doc.get_bool({"own_pid_ns"}, true);
     s.has_process = doc.get_bool({"has_process"}, true);
+    s.no_new_keyring = doc.get_bool({"no_new_keyring"}, false);
     for (auto &[k, v] : doc.get_string_map({"annotations"})) s.annotations[k] = v;
     for (auto &kv : doc.get_string_map({"cgroup_dirs"})) s.cgroup_dirs.push_back(kv.second);
     s.hooks = doc.get_string({"hooks"});
@@ -84,7 +89,19 @@ int remove_tree_at(int dirfd) {
 
 }  // namespace
 
+void check_root(const std::string &root) {
+    if (unsafe::off("state-tmp")) return;
+    struct stat st;
+    if (::stat(root.c_str(), &st) < 0) return;  // missing: made 0700; other errors show on use
+    if (!(st.st_mode & 022) && (st.st_uid == 0 || st.st_uid == ::geteuid())) return;
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+    throw Error("--root " + root + ": the state directory is writable by other users (mode " + mode + ", owner uid " +
+                std::to_string(st.st_uid) + "): refusing to keep container state there");
+}
+
 StateDir StateDir::create(const std::string &root, const std::string &id) {
+    check_root(root);
     if (::mkdir(root.c_str(), 0700) < 0 && errno != EEXIST) {
         if (errno != ENOENT) throw_errno("mkdir " + root);
         mkdir_all(root, 0700);
@@ -106,6 +123,7 @@ StateDir StateDir::create(const std::string &root, const std::string &id) {
 }
 
 StateDir StateDir::open(const std::string &root, const std::string &id, bool lock) {
+    check_root(root);
     StateDir sd;
     sd.path_ = root + "/" + id;
     sd.fd_.reset(::open(sd.path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -117,7 +135,53 @@ StateDir StateDir::open(const std::string &root, const std::string &id, bool loc
     return sd;
 }
 
-void StateDir::save(const StoredState &s) const { write_file_atomic(path_ + "/state.json", serialize(s), 0600); }
+namespace {
+
+// bind()/connect() take a path of at most 107 bytes: go through our state
+// dir fd, which also pins the directory we locked.
+sockaddr_un start_address(int dir_fd) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dir_fd, StateDir::kStartSocket);
+    return addr;
+}
+
+}  // namespace
+
+UniqueFd StateDir::listen_start_socket() const {
+    UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!s) throw_errno("socket");
+    sockaddr_un addr = start_address(fd_.get());
+    // Made 0600 from the start: only root may start the container.
+    mode_t old = ::umask(077);
+    int rc = ::bind(s.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr);
+    int err = errno;
+    ::umask(old);
+    if (rc < 0) throw_errno("bind " + start_socket_path(), err);
+    if (::listen(s.get(), 4) < 0) throw_errno("listen " + start_socket_path());
+    return s;
+}
+
+int StateDir::connect_start_socket() const {
+    UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+    if (!s) return -1;
+    sockaddr_un addr = start_address(fd_.get());
+    if (::connect(s.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) < 0) return -1;
+    return s.release();
+}
+
+// Through the locked directory's fd: a directory swapped in at its path
+// later gets nothing (and the temp file's name cannot be guessed).
+void StateDir::save(const StoredState &s) const {
+    if (!unsafe::off("state-tmp")) return write_file_atomic(fd_.get(), "state.json", serialize(s), 0600);
+    // Unsafe knob only: a fixed temporary name, by path, following symlinks.
+    std::string tmp = path_ + "/state.json.tmp";
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd || !write_all(fd.get(), serialize(s)) || ::rename(tmp.c_str(), (path_ + "/state.json").c_str()) < 0)
+        throw_errno("write " + tmp);
+}
+
+void StateDir::save_config(std::string_view text) const { write_file_atomic(fd_.get(), "config.json", text, 0600); }
 
 StoredState StateDir::load() const {
     std::string file = path_ + "/state.json", text;
@@ -134,7 +198,8 @@ void StateDir::remove() {
     ::rmdir(path_.c_str());
 }
 
-StoredState load_state(const std::string &root, const std::string &id) {
+StoredState load_state(const std::string &root, const std::string &id, bool check) {
+    if (check) check_root(root);
     std::string file = root + "/" + id + "/state.json", text;
     if (!try_read_file(file, text)) {
         if (errno == ENOENT || errno == ENOTDIR) throw Error("container does not exist");
@@ -165,7 +230,7 @@ unsigned long long process_start_time(pid_t pid) {
 
 std::string status_of(const StoredState &s, const std::string &state_dir) {
     if (s.pid <= 0 || process_start_time(s.pid) != s.start_time) return "stopped";
-    if (::access((state_dir + "/exec.fifo").c_str(), F_OK) == 0) return "created";
+    if (::access((state_dir + "/" + StateDir::kStartSocket).c_str(), F_OK) == 0) return "created";
     if (cgroups::open(s.cgroup_dirs, s.cgroup_unit)->frozen()) return "paused";
     return "running";
 }

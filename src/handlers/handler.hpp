@@ -36,9 +36,16 @@ public:
     virtual void before_pivot(const spec::Spec &, const std::string & /*rootfs*/) {}
     virtual void after_pivot(const spec::Spec &) {}
     // exe: the payload as find_executable resolved it; argv/env as they will be passed.
-    virtual void container_process(std::string & /*exe*/, std::vector<std::string> & /*argv*/,
+    // A handler that runs a file of its own sets exe_fd to it: a file opened
+    // and checked by the runtime (or copied into a sealed memfd), exec'd
+    // through the fd so that nothing the container controls (a path) lies
+    // between the check and the exec.
+    virtual void container_process(std::string & /*exe*/, int & /*exe_fd*/, std::vector<std::string> & /*argv*/,
                                    std::vector<std::string> & /*env*/) {}
-    virtual void exec_process(std::string & /*exe*/, std::vector<std::string> & /*argv*/,
+    // exec: called in the runtime, on the host, before the exec child enters
+    // the container: open what exec_process will run.
+    virtual void prepare_exec() {}
+    virtual void exec_process(std::string & /*exe*/, int & /*exe_fd*/, std::vector<std::string> & /*argv*/,
                               std::vector<std::string> & /*env*/) {}
     // Preload (create only): the init execs the process at create time
     // instead of waiting on exec.fifo; the process parks itself until
@@ -56,9 +63,11 @@ inline constexpr const char *kHandlerAnnotation = "run.oci.handler";
 // for plain containers beyond a few map lookups and one failed open() of
 // the KM config file (its presence is a trigger, see km.cpp).
 // create: true for `create` (a later `start`), false for `run`.
-std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec, bool create);
+// id: the container's id (a sandbox container is recognised by it, see km.cpp).
+std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec, const std::string &id, bool create);
 // exec: the handler that ran the container, from its state annotations.
-std::unique_ptr<Handler> for_exec(const Globals &g, const std::map<std::string, std::string> &annotations);
+std::unique_ptr<Handler> for_exec(const Globals &g, const std::string &id,
+                                  const std::map<std::string, std::string> &annotations);
 // start: the signal that releases a preloaded container's process, 0 when
 // `start` goes through exec.fifo as usual.
 int start_signal(const std::map<std::string, std::string> &annotations);

@@ -29,11 +29,15 @@
 #include <cstring>
 
 #include "handlers/handler.hpp"
+#include "handlers/km_snapshot.hpp"
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
 #include "linux/rootfs.hpp"
 #include "util/fd.hpp"
 #include "util/sha256.hpp"
+#include "util/unsafe.hpp"
+#include "linux/inroot.hpp"
+#include "linux/sealed.hpp"
 
 namespace kiln::handlers {
 namespace km {
@@ -56,6 +60,7 @@ Config parse_config(std::string_view text, const std::string &file) {
     }
     c.all_containers = doc.get_bool({"all_containers"}, false);
     c.preload = doc.get_bool({"preload"}, false);
+    c.snapshots = doc.get_bool({"snapshots"}, false);
     std::string unlisted = doc.get_string({"exec_unlisted"}, "km");
     if (unlisted != "km" && unlisted != "refuse") throw bad("exec_unlisted: must be \"km\" or \"refuse\"");
     c.refuse_unlisted_exec = unlisted == "refuse";
@@ -143,9 +148,22 @@ std::string annotation(const std::map<std::string, std::string> &a, const char *
     return it == a.end() ? std::string() : it->second;
 }
 
-bool is_sandbox(const std::map<std::string, std::string> &a) {
-    return annotation(a, "io.kubernetes.cri.container-type") == "sandbox" ||
-           annotation(a, "io.kubernetes.cri-o.ContainerType") == "sandbox";
+// A Kubernetes sandbox (pause) container never runs under km. The
+// annotations alone do not prove that: a pod spec or image could carry
+// them. The engine's own marks are consistent: containerd's CRI sets
+// io.kubernetes.cri.container-type=sandbox together with
+// io.kubernetes.cri.sandbox-id = the sandbox id, which is the id of the
+// sandbox container itself; CRI-O likewise with io.kubernetes.cri-o.ContainerType
+// and io.kubernetes.cri-o.SandboxID. An app container of the pod has the
+// pod's sandbox id there, never its own id, so only the real sandbox
+// container passes.
+bool is_sandbox(const std::map<std::string, std::string> &a, const std::string &id) {
+    bool loose = unsafe::off("km-sandbox-rule");  // test builds: the annotation alone
+    auto marked = [&](const char *type_key, const char *id_key) {
+        return annotation(a, type_key) == "sandbox" && (loose || (!id.empty() && annotation(a, id_key) == id));
+    };
+    return marked("io.kubernetes.cri.container-type", "io.kubernetes.cri.sandbox-id") ||
+           marked("io.kubernetes.cri-o.ContainerType", "io.kubernetes.cri-o.SandboxID");
 }
 
 std::string absolute(const std::string &path) {
@@ -246,14 +264,19 @@ bool parked(int pid, bool &alive) {
 
 class KmHandler : public Handler {
 public:
-    KmHandler(Config c, bool create) : cfg_(std::move(c)), create_(create) {}
+    KmHandler(Config c, bool create, std::string resume = {})
+        : cfg_(std::move(c)), create_(create), resume_(std::move(resume)) {}
     const char *name() const override { return "km"; }
 
     void edit_spec(spec::Spec &spec) override {
         if (!has_namespace(spec, "mount")) throw Error("km handler: the container needs its own mount namespace");
         open_km();
+        km_exec_fd_ = sealed::readonly_view(km_fd_.get(), "km");
         add_devices(spec);
         spec.annotations[kHandlerAnnotation] = "km";
+        mgmt_ = cfg_.snapshots && snapshots_possible(spec);
+        // restore: km resumes the snapshot, bound read-only into the container.
+        if (!resume_.empty()) spec.mounts.push_back({kResumePath, "bind", resume_, {"bind", "ro", "nosuid", "nodev", "noexec"}, {}, {}});
         // startContainer hooks must run after `start` but before the
         // payload: only the exec.fifo path can do that.
         preload_ = cfg_.preload && create_ && spec.process && (!spec.hooks || spec.hooks->startContainer.empty());
@@ -275,7 +298,7 @@ public:
         throw Error("km handler: km did not park (--wait-for-signal) within 10 s");
     }
 
-    std::vector<int> init_fds() const override { return {km_fd_.get()}; }
+    std::vector<int> init_fds() const override { return {km_fd_.get(), km_exec_fd_.get()}; }
     // km_fd_ belongs to the runtime's mount namespace, which cannot be a bind
     // source here: reopen km by path in ours and make sure it is the same file.
     void before_pivot(const spec::Spec &, const std::string &rootfs) override {
@@ -286,21 +309,43 @@ public:
         mount_km(rootfs, km.get());
     }
 
-    void container_process(std::string &exe, std::vector<std::string> &argv, std::vector<std::string> &env) override {
+    // km's management socket goes into a directory of the process user.
+    void after_pivot(const spec::Spec &spec) override {
+        if (mgmt_) prepare_mgmt_dir(spec);
+    }
+
+    // km itself runs from the read-only view opened on the host, never by
+    // its path in the container, which the container could replace.
+    void container_process(std::string &exe, int &exe_fd, std::vector<std::string> &argv,
+                           std::vector<std::string> &env) override {
         scrub_env(env, cfg_.allow_env);
         std::string payload = absolute(exe);
-        argv = km_argv(payload, argv);
+        argv = resume_.empty() ? km_argv(payload, argv) : std::vector<std::string>{kKmPath, kResumePath};
         exe = kKmPath;
+        exe_fd = km_fd_for_exec();
+        if (mgmt_) argv.insert(argv.begin() + 1, std::string("--mgtpipe=") + kMgmtSocket);
         if (preload_) argv.insert(argv.begin() + 1, "--wait-for-signal");
     }
 
-    void exec_process(std::string &exe, std::vector<std::string> &argv, std::vector<std::string> &env) override {
+    // On the host, before the exec child enters the container: the same km
+    // create checked, opened again and checked again.
+    void prepare_exec() override {
+        open_km();
+        km_exec_fd_ = sealed::readonly_view(km_fd_.get(), "km");
+    }
+
+    void exec_process(std::string &exe, int &exe_fd, std::vector<std::string> &argv,
+                      std::vector<std::string> &env) override {
         scrub_env(env, cfg_.allow_env);
         std::string payload = absolute(exe);
-        if (payload == kKmPath) return;
+        if (payload == kKmPath) {
+            exe_fd = km_fd_for_exec();
+            return;
+        }
         if (const NativeTool *t = find_native(cfg_, payload)) {
-            check_native(*t, payload);
+            native_fd_ = native_copy(*t, payload);
             exe = t->path;
+            exe_fd = native_fd_.get();
             return;
         }
         if (cfg_.refuse_unlisted_exec)
@@ -309,12 +354,19 @@ public:
                         " PAYLOAD)");
         argv = km_argv(payload, argv);
         exe = kKmPath;
+        exe_fd = km_fd_for_exec();
     }
 
 private:
     Config cfg_;
-    bool create_ = false, preload_ = false;
+    bool create_ = false, preload_ = false, mgmt_ = false;
+    std::string resume_;  // restore of a KM snapshot: its host path
     UniqueFd km_fd_;  // verified km; the init binds this very file
+    UniqueFd km_exec_fd_;  // a read-only view of km_fd_'s file: what runs
+    UniqueFd native_fd_;   // exec: the sealed copy of an allowlisted tool
+
+    // Test builds (KILN_UNSAFE=km-exec-fd): km by its path in the container.
+    int km_fd_for_exec() const { return unsafe::off("km-exec-fd") ? -1 : km_exec_fd_.get(); }
 
     std::string config_name() const { return cfg_.file.empty() ? std::string("(no config file)") : cfg_.file; }
 
@@ -330,15 +382,26 @@ private:
                         " is " + cfg_.km_sha256 + ": refusing to use it");
     }
 
-    // In the exec child, inside the container: the tool must still be what
-    // the host config vouches for.
-    void check_native(const NativeTool &t, const std::string &payload) const {
-        UniqueFd fd(::open(t.path.c_str(), O_RDONLY | O_CLOEXEC));
+    // In the exec child, inside the container: the tool must be what the
+    // host config vouches for. It is copied into a sealed memfd while it is
+    // hashed, and the copy runs: the container cannot change the file
+    // between the check and the exec.
+    UniqueFd native_copy(const NativeTool &t, const std::string &payload) const {
+        UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        UniqueFd fd(root ? inroot::open(root.get(), t.path, O_RDONLY | O_NONBLOCK | O_NOCTTY) : -1);
         if (!fd) throw_errno("km handler: native exec of " + payload + ": open " + t.path);
-        std::string have = sha256_fd(fd.get(), t.path);
+        struct stat st;
+        if (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode))
+            throw Error("km handler: native exec of " + payload + ": " + t.path + " is not a regular file");
+        Sha256 hash;
+        std::string base = t.path.substr(t.path.find_last_of('/') + 1);
+        UniqueFd copy = sealed::memfd_copy(fd.get(), base.c_str(), &hash);
+        std::string have = hash.hex();
         if (have != t.sha256)
             throw Error("km handler: native exec of " + payload + " refused: " + t.path + " has sha256 " + have +
                         ", the allowlist in " + config_name() + " wants " + t.sha256);
+        if (unsafe::off("km-exec-fd")) return UniqueFd();  // test builds: by path, after the check
+        return copy;
     }
 
     void add_devices(spec::Spec &spec) {
@@ -396,13 +459,13 @@ std::string config_path(const Globals &g) { return g.km_config.empty() ? kDefaul
 
 }  // namespace
 
-std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec, bool create) {
+std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec, const std::string &id, bool create) {
     const auto &a = spec.annotations;
-    if (is_sandbox(a)) return std::make_unique<Handler>();
+    if (is_sandbox(a, id)) return std::make_unique<Handler>();
     bool fired = g.handler == "km" || annotation(a, kHandlerAnnotation) == "km" ||
                  (g.handler == "km-label" && annotation(a, "app.kontain.version") == "1");
     // An explicit --km-config must exist; the default one may be absent.
-    if (fired) return std::make_unique<KmHandler>(load_km_config(config_path(g), g.km_config.empty()), create);
+    if (fired) return std::make_unique<KmHandler>(load_km_config(config_path(g), g.km_config.empty()), create, g.km_resume);
     // Label mode: the label alone decides.
     if (g.handler == "km-label") return std::make_unique<Handler>();
     // The config file as a trigger: one open() that fails on hosts without km.
@@ -414,11 +477,11 @@ std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec, bool c
     }
     Config c = parse_config(read_fd(fd.get()), path);
     if (!c.all_containers) return std::make_unique<Handler>();
-    return std::make_unique<KmHandler>(std::move(c), create);
+    return std::make_unique<KmHandler>(std::move(c), create, g.km_resume);
 }
 
-std::unique_ptr<Handler> for_exec(const Globals &g, const std::map<std::string, std::string> &a) {
-    if (is_sandbox(a) || annotation(a, kHandlerAnnotation) != "km") return std::make_unique<Handler>();
+std::unique_ptr<Handler> for_exec(const Globals &g, const std::string &id, const std::map<std::string, std::string> &a) {
+    if (is_sandbox(a, id) || annotation(a, kHandlerAnnotation) != "km") return std::make_unique<Handler>();
     return std::make_unique<KmHandler>(load_km_config(config_path(g), g.km_config.empty()), false);
 }
 

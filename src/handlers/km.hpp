@@ -30,6 +30,7 @@ struct Config {
     bool all_containers = false;      // the file itself is a trigger
     bool refuse_unlisted_exec = false;  // "exec_unlisted": "km" (default) or "refuse"
     bool preload = false;             // create runs km --wait-for-signal; start sends SIGUSR1
+    bool snapshots = false;           // km gets a management socket: `kiln checkpoint` (km_snapshot.hpp)
     std::vector<std::string> allow_env;  // km control variables let through ("NAME" or "PREFIX*")
     std::vector<NativeTool> native;
 };

@@ -39,18 +39,22 @@ int sealed_stub() {
 #endif
 }
 
-int exec_via_stub(int stub, const StubWait &wait, const std::string &exe, char *const argv[], char *const envp[]) {
+int exec_via_stub(int stub, const StubWait &wait, const std::string &exe, int exe_fd, char *const argv[],
+                  char *const envp[]) {
     if (stub < 0) {
         // No stub for this architecture: the caller waited; exec directly.
-        ::execve(exe.c_str(), argv, envp);
+        if (exe_fd >= 0)
+            ::syscall(SYS_execveat, exe_fd, "", argv, envp, AT_EMPTY_PATH);
+        else
+            ::execve(exe.c_str(), argv, envp);
         return errno;
     }
-    // The fds the stub waits on must survive this exec; it closes them.
-    for (int fd : {wait.fd1, wait.fd2})
+    // The fds the stub uses must survive this exec; it closes them.
+    for (int fd : {wait.fd, exe_fd})
         if (fd >= 0) ::fcntl(fd, F_SETFD, 0);
-    std::string fd1 = std::to_string(wait.fd1), fd2 = std::to_string(wait.fd2);
+    std::string fd1 = std::to_string(wait.fd), exec_fd = std::to_string(exe_fd);
     char mode[3] = {wait.mode, wait.dumpable ? 'D' : '\0', 0};
-    std::vector<char *> stub_argv{const_cast<char *>("kiln-exec"), mode, fd1.data(), fd2.data(),
+    std::vector<char *> stub_argv{const_cast<char *>("kiln-exec"), mode, fd1.data(), exec_fd.data(),
                                   const_cast<char *>(exe.c_str())};
     for (auto p = argv; *p; p++) stub_argv.push_back(*p);
     stub_argv.push_back(nullptr);

@@ -72,14 +72,9 @@ UniqueFd idmapped_tree(const spec::Mount &m, size_t index) {
     if (!tree) throw_errno("open_tree " + m.source + " for " + where);
     UniqueFd ns = userns_with(m);
     MountOptions o = parse_options(m.options);
-    struct mount_attr attr{};
-    attr.attr_set = MOUNT_ATTR_IDMAP | o.attr_set;
-    attr.attr_clr = o.attr_clr;
-    const std::pair<unsigned long, unsigned long long> flags[] = {
-        {MS_RDONLY, MOUNT_ATTR_RDONLY}, {MS_NOSUID, MOUNT_ATTR_NOSUID}, {MS_NODEV, MOUNT_ATTR_NODEV},
-        {MS_NOEXEC, MOUNT_ATTR_NOEXEC}};
-    for (auto [ms, ma] : flags)
-        if (o.flags & ms) attr.attr_set |= ma;
+    struct mount_attr attr = mount_attrs(o.flags, 0);
+    attr.attr_set |= MOUNT_ATTR_IDMAP | o.attr_set;
+    attr.attr_clr |= o.attr_clr;
     attr.userns_fd = static_cast<uint64_t>(ns.get());
     unsigned at = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
     if (::syscall(SYS_mount_setattr, tree.get(), "", at, &attr, sizeof attr) < 0)

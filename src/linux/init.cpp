@@ -17,10 +17,13 @@
 #include "container/hooks.hpp"
 #include "handlers/handler.hpp"
 #include "kiln/error.hpp"
+#include "linux/inroot.hpp"
+#include "linux/keyring.hpp"
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
 #include "linux/procfs.hpp"
 #include "linux/rootfs.hpp"
+#include "linux/sealed.hpp"
 #include "linux/terminal.hpp"
 #include "util/fd.hpp"
 #include "util/unsafe.hpp"
@@ -43,6 +46,7 @@ namespace kiln::linux_init {
 namespace {
 
 bool released = false;  // `start` has let us go: the parent no longer listens
+int start_conn = -1;    // `start`'s connection once accepted: errors go there too
 
 void send_msg(int fd, char tag, std::string_view text = {}) {
     std::string msg(1, tag);
@@ -72,7 +76,7 @@ void exit_on_signal(int sig) { ::_exit(128 + sig); }
 
 // The fds the runtime opened for us; every other inherited one is closed.
 std::vector<int> fds_to_keep(const InitArgs &a) {
-    std::vector<int> keep{a.sync_fd, a.fifo_fd, a.console_fd};
+    std::vector<int> keep{a.sync_fd, a.start_fd, a.console_fd, a.join_pid_ns_fd};
     for (int fd : a.idmapped)
         if (fd >= 0) keep.push_back(fd);
     for (int fd : a.handler->init_fds()) keep.push_back(fd);
@@ -142,25 +146,47 @@ void set_hostname(const spec::Spec &spec) {
         throw_errno("setdomainname");
 }
 
+// runc creates a missing working directory. The cwd comes from the image's
+// config: it is resolved (and made) inside the container's root, never
+// through a magic link such as /proc/self/fd/N.
 void enter_cwd(const std::string &cwd) {
     if (cwd.empty()) return;
-    if (::chdir(cwd.c_str()) == 0) return;
-    // runc creates a missing working directory.
-    if (errno != ENOENT) throw_errno("chdir to cwd (\"" + cwd + "\") set in config.json failed");
-    mkdir_all(cwd, 0755);
-    if (::chdir(cwd.c_str()) < 0) throw_errno("chdir to cwd (\"" + cwd + "\") set in config.json failed");
+    const std::string what = "chdir to cwd (\"" + cwd + "\") set in config.json failed";
+    if (unsafe::off("in-root-lookups")) {
+        if (::chdir(cwd.c_str()) == 0) return;
+        if (errno != ENOENT) throw_errno(what);
+        mkdir_all(cwd, 0755);
+        if (::chdir(cwd.c_str()) < 0) throw_errno(what);
+        return;
+    }
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) throw_errno(what);
+    UniqueFd dir(inroot::open(root.get(), cwd, O_PATH | O_DIRECTORY));
+    if (!dir && errno == ENOENT) dir = inroot::make_dirs(root.get(), cwd);
+    if (!dir) throw_errno(what);
+    if (::fchdir(dir.get()) < 0) throw_errno(what);
 }
 
-// Blocks until `start` opens the fifo for reading, then writes the byte it
-// waits for. The fifo is reopened through the host /proc opened before
-// pivot_root, so the container's /proc (or its absence) does not matter.
-void wait_for_start(const InitArgs &a, int proc_fd_dir) {
-    if (a.fifo_fd < 0) {
+// Blocks until `start` connects to the start socket and says "S" (create),
+// or the parent sends kStart (run). The connection stays open until our
+// exec (close-on-exec), so `start` learns of a failure before it.
+void wait_for_start(const InitArgs &a) {
+    if (a.start_fd < 0) {
         if (wait_msg(a.sync_fd) != kStart) ::_exit(1);
         return;
     }
-    UniqueFd fifo(::openat(proc_fd_dir, std::to_string(a.fifo_fd).c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fifo || ::write(fifo.get(), "0", 1) != 1) ::_exit(1);
+    for (;;) {
+        int c = ::accept4(a.start_fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0 && errno == EINTR) continue;
+        if (c < 0) ::_exit(1);
+        if (wait_msg(c) == kStart) {
+            start_conn = c;
+            send_msg(c, kAck);
+            break;
+        }
+        ::close(c);
+    }
+    ::close(a.start_fd);
 }
 
 // prestart and createRuntime run in the runtime (the parent), createContainer
@@ -175,12 +201,52 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
 
 // A config without a process can be created (runtime-spec); `start` must
 // then fail, and kills this init when it finds no process to start.
-[[noreturn]] void park_without_process(const InitArgs &a, int proc_fd_dir) {
+[[noreturn]] void park_without_process(const InitArgs &a) {
     install_wait_handlers();
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     send_msg(a.sync_fd, kReady);
-    wait_for_start(a, proc_fd_dir);
+    wait_for_start(a);
     ::_exit(1);
+}
+
+// stdio that is the host's /dev/null becomes the container's (runc's
+// reOpenDevNull): CRIU cannot dump a file of a mount the container lacks.
+void reopen_dev_null() {
+    struct stat null_st, st;
+    UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!null || ::fstat(null.get(), &null_st) < 0) return;
+    for (int fd = 0; fd < 3; fd++)
+        if (::fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == null_st.st_rdev && st.st_dev != null_st.st_dev)
+            ::dup3(null.get(), fd, 0);
+}
+
+// Test builds only (KILN_UNSAFE=init-host-procfd): the init keeps a host
+// procfs handle into the created state, as kiln did before (its
+// /proc/self/fd), so the regression tests can show what it gave away. The
+// procfs root, so that it stays usable after the init forks into a shared
+// pid namespace and exits.
+int unsafe_host_procfd(const InitArgs &a) {
+    if (a.start_fd < 0 || !unsafe::off("init-host-procfd")) return -1;
+    return ::open("/proc", O_PATH | O_DIRECTORY);
+}
+
+// A shared pid namespace (see namespaces_to_create in lifecycle.cpp): now
+// that nothing of the host is left in our root, cwd or fds, fork the
+// container process into it, as a child of the runtime (CLONE_PARENT), tell
+// the runtime its pid, and leave.
+void enter_shared_pid_ns(const InitArgs &a, process::ExecLabels &labels) {
+    if (a.join_pid_ns_fd < 0) return;
+    ::close(a.join_pid_ns_fd);
+    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+    if (pid < 0) throw_errno("fork into the shared pid namespace");
+    if (pid > 0) {
+        send_msg(a.sync_fd, kPid, std::to_string(pid));
+        ::_exit(0);
+    }
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // cleared by fork
+    const spec::Process *p = a.spec->process ? &*a.spec->process : nullptr;
+    if (p && process::wants_exec_labels(*p) && process::receive_exec_labels(a.sync_fd, *p, labels) != kLabels)
+        ::_exit(1);
 }
 
 [[noreturn]] void setup_and_exec(const InitArgs &a) {
@@ -192,9 +258,12 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     const spec::Hooks &hooks = spec.hooks ? *spec.hooks : no_hooks;
 
     join_namespaces(spec);
+    if (a.join_pid_ns_fd >= 0 && ::setns(a.join_pid_ns_fd, CLONE_NEWPID) < 0) throw_errno("setns pid namespace");
     bool new_user_ns = a.clone_flags & CLONE_NEWUSER;
     if (new_user_ns && (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
         throw_errno("become root in the user namespace");
+    // The container's own session keyring, as runc makes it (--no-new-keyring: the caller's).
+    if (!a.no_new_keyring && !unsafe::off("keyring")) keyring::join_session(a.id, true, new_user_ns);
     // Made now, a cgroup namespace is rooted at the container's cgroup,
     // which the parent has just moved us into (clone() would root it at kiln's).
     if (a.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) throw_errno("unshare cgroup namespace");
@@ -204,16 +273,21 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     // CVE-2025-52881: off, the sysctls are written by path after the mounts (runc's way).
     bool late_sysctls = unsafe::off("cve-2025-52881");
     if (!late_sysctls) set_sysctls(spec, false);
+    // Opened while /proc and /sys are still the host's, written just before
+    // the exec. A process forked into a shared pid namespace gets its own
+    // from the runtime (enter_shared_pid_ns).
+    process::ExecLabels labels =
+        spec.process && a.join_pid_ns_fd < 0 ? process::open_exec_labels(*spec.process) : process::ExecLabels{};
 
-    UniqueFd proc_fd_dir(::open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!proc_fd_dir) throw_errno("open /proc/self/fd");
+    UniqueFd host_procfd(unsafe_host_procfd(a));
     if (has_namespace(spec, "mount")) {
-        rootfs::prepare(spec, a.rootfs, a.cgroup_dirs, new_user_ns, a.idmapped);
+        rootfs::prepare(spec, a.rootfs, a.cgroup_dirs, new_user_ns, a.idmapped, a.join_pid_ns_fd);
         a.handler->before_pivot(spec, a.rootfs);
         run_creation_hooks(a, hooks, std::atoi(host_pid.c_str()));
         rootfs::pivot(a.rootfs, a.no_pivot);
         if (late_sysctls) set_sysctls(spec, true);
         rootfs::finish(spec);
+        reopen_dev_null();
         a.handler->after_pivot(spec);
     } else {
         run_creation_hooks(a, hooks, std::atoi(host_pid.c_str()));
@@ -221,11 +295,15 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
         if (::chdir("/") < 0) throw_errno("chdir /");
         if (late_sysctls) set_sysctls(spec, true);
     }
-    if (!spec.process) park_without_process(a, proc_fd_dir.get());
+    enter_shared_pid_ns(a, labels);
+    if (!spec.process) park_without_process(a);
     const auto &proc = *spec.process;
     if (a.console_fd >= 0) {
         terminal::setup(a.console_fd, proc, has_namespace(spec, "mount"));
         ::close(a.console_fd);
+    } else {
+        // A session of its own, as runc's init: CRIU dumps only whole sessions.
+        ::setsid();
     }
     process::set_rlimits(proc.rlimits);
     // Before seccomp, which may forbid these syscalls.
@@ -238,12 +316,16 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     if (!unsafe::off("cve-2024-21626")) process::verify_cwd();
     std::string exe = process::find_executable(proc.args[0], env);
     std::vector<std::string> args = proc.args;
-    a.handler->container_process(exe, args, env);
+    int exe_fd = -1;  // a file the handler opened and checked, run instead of exe
+    a.handler->container_process(exe, exe_fd, args, env);
 
     if (proc.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
     // Made before the seccomp filter, which may not allow memfd_create.
-    UniqueFd stub(process::sealed_stub());
-    process::set_exec_labels(proc);
+    // The stub: what a created container waits in (small, holding nothing).
+    // run starts at once: a kiln running from a read-only view of itself
+    // execs the payload straight away, one exec less.
+    UniqueFd stub(a.start_fd >= 0 || !sealed::running_readonly() ? process::sealed_stub() : -1);
+    process::set_exec_labels(labels);
     // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we
     // still have it; with no_new_privs as late as possible.
     const spec::Seccomp *filter = spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr;
@@ -257,20 +339,19 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     install_wait_handlers();
     // startContainer hooks run after `start`, so then kiln itself waits.
     // A preloading handler's process parks itself: exec it now (stub mode 'x').
-    bool preload = a.fifo_fd >= 0 && a.handler->exec_at_create();
+    bool preload = a.start_fd >= 0 && a.handler->exec_at_create();
     bool wait_here = !preload && (!hooks.startContainer.empty() || !stub);
     process::StubWait wait;
     if (!wait_here && !preload) {
-        wait.mode = a.fifo_fd >= 0 ? 'f' : 's';
-        wait.fd1 = a.fifo_fd >= 0 ? proc_fd_dir.get() : a.sync_fd;
-        wait.fd2 = a.fifo_fd;
+        wait.mode = a.start_fd >= 0 ? 'a' : 's';
+        wait.fd = a.start_fd >= 0 ? a.start_fd : a.sync_fd;
     }
     wait.dumpable = unsafe::off("cve-2016-9962");
     // From here the parent may exit at any time (create returns).
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     send_msg(a.sync_fd, kReady);
     if (wait_here) {
-        wait_for_start(a, proc_fd_dir.get());
+        wait_for_start(a);
         released = true;
         hooks::run(hooks.startContainer, "startContainer", state_json(a, "created", ::getpid()), "/");
     }
@@ -279,7 +360,8 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
     // stdio and the preserved fds is close-on-exec (the stub closes the
     // ones it waits on).
     if (!unsafe::off("cve-2024-21626")) ::syscall(SYS_close_range, 3 + a.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-    int err = process::exec_via_stub(stub.get(), wait, exe, argv.data(), envp.data());
+    if (host_procfd) ::fcntl(host_procfd.get(), F_SETFD, 0);
+    int err = process::exec_via_stub(stub.get(), wait, exe, exe_fd, argv.data(), envp.data());
     released = true;
     std::string msg = "exec " + exe + ": " + std::strerror(err) + "\n";
     (void)!::write(2, msg.data(), msg.size());
@@ -307,6 +389,7 @@ void run(const InitArgs &a) {
         if (!released) {
             send_msg(a.sync_fd, kError, e.what());
         } else {
+            if (start_conn >= 0) send_msg(start_conn, kError, e.what());
             std::string msg = std::string("kiln: ") + e.what() + "\n";
             (void)!::write(2, msg.data(), msg.size());
         }

@@ -19,7 +19,10 @@ inline constexpr char kGo = 'G';     // parent -> child: cgroup joined, maps wri
 inline constexpr char kReady = 'R';  // child -> parent: set up, waiting for start
 inline constexpr char kError = 'E';  // child -> parent: 'E' + message
 inline constexpr char kStart = 'S';  // parent -> child (run): exec now
-inline constexpr char kHooks = 'H';  // child -> parent: mounts done, run prestart/createRuntime
+inline constexpr char kAck = 'A';    // child -> `start` on the start socket: started
+inline constexpr char kHooks = 'H';
+inline constexpr char kLabels = 'L';  // parent -> child: its LSM attr files (SCM_RIGHTS), after kPid
+inline constexpr char kPid = 'P';    // child -> parent: 'P' + pid of the container process that replaces us  // child -> parent: mounts done, run prestart/createRuntime
 
 struct InitArgs {
     const spec::Spec *spec = nullptr;
@@ -27,8 +30,9 @@ struct InitArgs {
     std::string id, bundle;  // for the hooks' state
     std::string rootfs;  // absolute
     int sync_fd = -1;
-    int fifo_fd = -1;  // O_PATH exec.fifo (create), or -1: wait for kStart on sync_fd (run)
+    int start_fd = -1;  // listening start socket (create), or -1: wait for kStart on sync_fd (run)
     bool no_pivot = false;
+    bool no_new_keyring = false;  // --no-new-keyring: keep the caller's session keyring
     unsigned preserve_fds = 0;
     int console_fd = -1;  // connected --console-socket when process.terminal
     std::vector<std::string> cgroup_dirs;
@@ -36,6 +40,7 @@ struct InitArgs {
     bool new_cgroup_ns = false;     // unshared by the init once in its cgroup
     bool new_time_ns = false;       // unshared by the init, offsets written, then entered
     std::vector<int> idmapped;      // per mount: a ready id-mapped tree, or -1
+    int join_pid_ns_fd = -1;        // a shared pid namespace: joined for our children, see lifecycle.cpp
 };
 
 [[noreturn]] void run(const InitArgs &args);

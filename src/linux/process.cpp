@@ -9,12 +9,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 
 #include <cerrno>
 #include <cstring>
 
 #include "kiln/error.hpp"
+#include "linux/inroot.hpp"
 #include "util/fd.hpp"
 #include "util/unsafe.hpp"
 
@@ -124,6 +126,11 @@ void set_user_and_caps(const spec::Process &p, bool in_user_ns) {
     const auto &u = p.user;
     const spec::Capabilities none;
     const auto &caps = p.capabilities ? *p.capabilities : none;
+    // Validation refused these already; here because (uid_t)-1 would leave
+    // the ids unchanged, i.e. root, whatever path got a process this far.
+    bool big_gid = std::any_of(u.additionalGids.begin(), u.additionalGids.end(), [](uint32_t g) { return g > spec::kMaxId; });
+    if ((u.uid > spec::kMaxId || u.gid > spec::kMaxId || big_gid) && !unsafe::off("uid-range"))
+        throw Error(spec::kIdRangeError);
     drop_bounding(caps);
     // setgroups is refused in a user namespace whose setgroups is "deny".
     std::vector<gid_t> groups(u.additionalGids.begin(), u.additionalGids.end());
@@ -136,18 +143,31 @@ void set_user_and_caps(const spec::Process &p, bool in_user_ns) {
     apply_caps(caps);
 }
 
+// strerror as Go words errno values ("no such file or directory"): engines
+// match runc's texts, e.g. docker maps "no such file or directory" to exit
+// 127 and "permission denied" to 126.
+static std::string go_strerror(int err) {
+    std::string s = std::strerror(err);
+    if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+    return s;
+}
+
 std::string find_executable(const std::string &arg0, const std::vector<std::string> &env) {
     auto usable = [](const std::string &path, int &err) {
         struct stat st;
         if (::stat(path.c_str(), &st) < 0) return err = errno, false;
-        if (S_ISDIR(st.st_mode)) return err = EISDIR, false;
+        if (S_ISDIR(st.st_mode)) return err = EACCES, false;
         if (::access(path.c_str(), X_OK) < 0) return err = errno, false;
         return true;
     };
     int err = 0;
     if (arg0.find('/') != std::string::npos) {
         if (usable(arg0, err)) return arg0;
-        throw Error("exec: \"" + arg0 + "\": stat " + arg0 + ": " + std::strerror(err), err);
+        // runc (Go's exec.LookPath): a failed stat names it, a file that is
+        // not executable (or a directory) is "permission denied"
+        if (err == EACCES && ::access(arg0.c_str(), F_OK) == 0)
+            throw Error("exec: \"" + arg0 + "\": " + go_strerror(err), err);
+        throw Error("exec: \"" + arg0 + "\": stat " + arg0 + ": " + go_strerror(err), err);
     }
     std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     for (auto &e : env)
@@ -164,11 +184,24 @@ std::string find_executable(const std::string &arg0, const std::vector<std::stri
     throw Error("exec: \"" + arg0 + "\": executable file not found in $PATH", ENOENT);
 }
 
+namespace {
+
+// The container's /etc/passwd: resolved inside our root, a regular file of
+// bounded size opened without blocking (a FIFO planted there must not hang
+// the init or `exec`); test builds may read it by path (in-root-lookups).
+bool read_passwd(std::string &out) {
+    if (unsafe::off("in-root-lookups")) return try_read_file("/etc/passwd", out);
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    return root && inroot::read_regular(root.get(), "/etc/passwd", 4 << 20, out);
+}
+
+}  // namespace
+
 void add_home(std::vector<std::string> &env, uid_t uid) {
     for (auto &e : env)
         if (e.rfind("HOME=", 0) == 0) return;
     std::string home = "/", passwd;
-    if (try_read_file("/etc/passwd", passwd)) {
+    if (read_passwd(passwd)) {
         // name:x:uid:gid:gecos:home:shell
         size_t pos = 0;
         while (pos < passwd.size()) {

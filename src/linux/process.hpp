@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kiln/spec.hpp"
+#include "util/fd.hpp"
 
 namespace kiln::process {
 
@@ -31,9 +32,26 @@ void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd = -1);
 using SeccompFilter = std::unique_ptr<void, void (*)(void *)>;
 SeccompFilter build_seccomp(const spec::Seccomp &s, bool no_new_privs);
 
-// process.apparmorProfile / selinuxLabel for the next execve; throws when
-// the host lacks the LSM asked for.
-void set_exec_labels(const spec::Process &p);
+// process.apparmorProfile / selinuxLabel for the next execve. Opened while
+// /proc and /sys are the host's (before the container's mounts, or before
+// `exec` joins its mount namespace); throws when the host lacks the LSM.
+struct ExecLabels {
+    UniqueFd apparmor, selinux;  // the attr files, O_WRONLY
+    std::string apparmor_value, selinux_value;
+    const spec::Process *late = nullptr;  // unsafe knob lsm-proc: by path at write time
+};
+// pid > 0: the attr files of that process (the runtime opens them for
+// exec's process, which then receives them: see adopt_exec_labels).
+ExecLabels open_exec_labels(const spec::Process &p, pid_t pid = 0);
+bool wants_exec_labels(const spec::Process &p);
+// A process born inside the container (exec's, or one forked into a shared
+// pid namespace) gets its labels' attr files from the runtime, which opens
+// them for its pid through the host's procfs: a one-byte message tag with
+// the fds (SCM_RIGHTS). receive returns the tag (0 on EOF/error).
+bool send_exec_labels(int sock, char tag, const ExecLabels &labels);
+char receive_exec_labels(int sock, const spec::Process &p, ExecLabels &labels);
+// Writes the labels and closes the files (right before the exec).
+void set_exec_labels(ExecLabels &labels);
 
 // The sealed memfd holding the exec stub (CVE-2019-5736: no container
 // process ever has the host's kiln as /proc/<pid>/exe); -1 on an
@@ -42,13 +60,15 @@ int sealed_stub();
 
 // What the stub waits for before it execs the payload (see exec_stub.c).
 struct StubWait {
-    char mode = 'x';  // 'f' exec.fifo, 's' sync socket, 'x' nothing
-    int fd1 = -1, fd2 = -1;
+    char mode = 'x';  // 'a' accept `start` on a listening socket, 's' sync socket, 'x' nothing
+    int fd = -1;      // the socket waited on
     bool dumpable = false;  // test builds only (KILN_UNSAFE=cve-2016-9962)
 };
 
-// Execs the stub, which waits and then execs exe. Returns errno on failure.
-int exec_via_stub(int stub, const StubWait &wait, const std::string &exe, char *const argv[], char *const envp[]);
+// Execs the stub, which waits and then execs exe_fd when >= 0 (a file the
+// runtime opened and checked), else exe by path. Returns errno on failure.
+int exec_via_stub(int stub, const StubWait &wait, const std::string &exe, int exe_fd, char *const argv[],
+                  char *const envp[]);
 // argv/envp for execve: pointers into v, null-terminated.
 inline std::vector<char *> c_strings(const std::vector<std::string> &v) {
     std::vector<char *> out;

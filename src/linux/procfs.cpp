@@ -30,10 +30,12 @@ UniqueFd open_root(const char *path) {
     return fd;
 }
 
-void write(int proc_root, const std::string &rel, std::string_view value) {
+namespace {
+
+UniqueFd open_beneath(int proc_root, const std::string &rel, int flags, unsigned long long resolve) {
     struct open_how how{};
-    how.flags = O_WRONLY | O_TRUNC | O_NOCTTY | O_CLOEXEC;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+    how.flags = static_cast<unsigned long long>(flags | O_NOCTTY | O_CLOEXEC);
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV | resolve;
     std::string what = "/proc/" + rel;
     UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, proc_root, rel.c_str(), &how, sizeof how)));
     if (!fd) {
@@ -42,7 +44,16 @@ void write(int proc_root, const std::string &rel, std::string_view value) {
         throw_errno("open " + what);
     }
     if (!is_procfs(fd.get())) throw Error("open " + what + ": not a procfs file");
-    if (!write_all(fd.get(), value)) throw_errno("write " + what);
+    return fd;
+}
+
+}  // namespace
+
+UniqueFd open_file(int proc_root, const std::string &rel, int flags) { return open_beneath(proc_root, rel, flags, 0); }
+
+void write(int proc_root, const std::string &rel, std::string_view value) {
+    UniqueFd fd = open_beneath(proc_root, rel, O_WRONLY | O_TRUNC, RESOLVE_NO_SYMLINKS);
+    if (!write_all(fd.get(), value)) throw_errno("write /proc/" + rel);
 }
 
 }  // namespace kiln::procfs

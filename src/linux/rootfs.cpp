@@ -19,6 +19,7 @@
 
 #include "cgroups/cgroup.hpp"
 #include "kiln/error.hpp"
+#include "linux/procfs.hpp"
 #include "util/unsafe.hpp"
 
 namespace kiln::rootfs {
@@ -105,21 +106,6 @@ void do_mount(const char *src, const std::string &dst, const char *type, unsigne
     if (::mount(src, dst.c_str(), type, flags, data) < 0) throw_errno("mount " + what);
 }
 
-// Masks file p with the container's null device, opened without following a
-// symlink and checked to be 1:3, and bound from that fd: a /dev/null made a
-// symlink (to a procfs file, say) cannot put another file in place of the
-// mask (CVE-2025-31133). null caches the device across masked paths.
-void mask_file(const std::string &p, UniqueFd &null) {
-    if (unsafe::off("cve-2025-31133")) return do_mount("/dev/null", p, nullptr, MS_BIND, nullptr, p);
-    if (!null) {
-        null.reset(::open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC));
-        struct stat st;
-        if (!null || ::fstat(null.get(), &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
-            throw Error("maskedPaths: /dev/null in the container is not the null device (1:3), cannot mask " + p);
-    }
-    bind_fd(null.get(), -1, p, p);
-}
-
 // Per-mount flags of an existing mount, as MS_* for a bind remount.
 unsigned long current_flags(const std::string &path) {
     struct statvfs st;
@@ -133,13 +119,108 @@ unsigned long current_flags(const std::string &path) {
     return out;
 }
 
-void set_recursive_attrs(const std::string &dst, const MountOptions &o) {
-    if (!o.attr_set && !o.attr_clr) return;
+// ---- Mounts made detached and moved onto the destination fd --------------
+// Every flag, propagation and attribute goes on the new mount itself (its
+// fd), never on a path looked up again: a racing volume could move that
+// path to another mount between the steps and leave an `ro` bind writable.
+
+constexpr unsigned long kPerMountFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME |
+                                         MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME | MS_NOSYMFOLLOW;
+
+// A bind mount's source tree, cloned and detached (open_tree).
+UniqueFd clone_tree(int dirfd, const char *path, bool recursive, const std::string &what) {
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0) | (*path ? 0 : AT_EMPTY_PATH);
+    UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, dirfd, path, flags)));
+    if (!tree) throw_errno("mount " + what);
+    return tree;
+}
+
+// Moves the detached tree onto the destination fd.
+void attach(int tree, int dst_fd, const std::string &what) {
+    int rc;
+    if (unsafe::off("cve-2021-30465"))  // the resolved path as a string (runc < 1.0.0-rc95)
+        rc = static_cast<int>(::syscall(SYS_move_mount, tree, "", AT_FDCWD, mount_target(dst_fd).c_str(),
+                                        MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS));
+    else
+        rc = static_cast<int>(::syscall(SYS_move_mount, tree, "", dst_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+    if (rc < 0) throw_errno("mount " + what);
+}
+
+// mount_setattr on the mount fd refers to; false when the kernel has none (< 5.12).
+bool setattr(int fd, const struct mount_attr &a, bool recursive, const std::string &what) {
+    if (!a.attr_set && !a.attr_clr && !a.propagation) return true;
+    unsigned at = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+    if (::syscall(SYS_mount_setattr, fd, "", at, &a, sizeof a) == 0) return true;
+    if (errno == ENOSYS) return false;
+    throw_errno("mount_setattr " + what);
+}
+
+// Attaches the tree with per-mount flags set (MS_* set and cleared, as a
+// bind remount takes them): on the detached tree, or, on kernels without
+// mount_setattr, by a bind remount of the attached mount through its own fd
+// (its /proc/self/fd path: before pivot_root only, when /proc is the
+// host's; after it, by_path names the mount, as kiln did before).
+void attach_with_flags(int tree, int dst_fd, unsigned long set, unsigned long clear, const std::string &what,
+                       const char *by_path = nullptr) {
+    bool done = setattr(tree, mount_attrs(set & kPerMountFlags, clear & kPerMountFlags), false, what);
+    attach(tree, dst_fd, what);
+    if (done) return;
+    std::string p = by_path ? by_path : fd_path(tree);
+    do_mount(nullptr, p, nullptr, MS_BIND | MS_REMOUNT | ((current_flags(p) & ~clear) | (set & kPerMountFlags)), nullptr,
+             what);
+}
+
+// Propagation of the attached mount fd refers to (the fd, not its path).
+void set_propagation(int mnt, unsigned long propagation, const std::string &what) {
+    if (propagation) do_mount(nullptr, fd_path(mnt), nullptr, propagation, nullptr, what);
+}
+
+void set_recursive_attrs(int tree, const MountOptions &o, const std::string &what) {
     struct mount_attr attr{};
     attr.attr_set = o.attr_set;
     attr.attr_clr = o.attr_clr;
-    if (::syscall(SYS_mount_setattr, -1, dst.c_str(), AT_RECURSIVE, &attr, sizeof attr) < 0)
-        throw_errno("mount_setattr " + dst);
+    if (!setattr(tree, attr, true, what)) throw Error("mount_setattr " + what + ": not supported by this kernel");
+}
+
+// A new filesystem, detached: fsopen, one fsconfig per option (as mount(2)
+// splits its data), fsmount with the per-mount flags from the start.
+UniqueFd new_fs(const std::string &type, const std::string &source, const std::vector<std::string> &data,
+                unsigned long flags, const std::string &what) {
+    UniqueFd fs(static_cast<int>(::syscall(SYS_fsopen, type.c_str(), FSOPEN_CLOEXEC)));
+    if (!fs) throw_errno("mount " + what);
+    auto config = [&](unsigned cmd, const std::string &key, const char *value) {
+        if (::syscall(SYS_fsconfig, fs.get(), cmd, key.empty() ? nullptr : key.c_str(), value, 0) < 0)
+            throw_errno("mount " + what);
+    };
+    config(FSCONFIG_SET_STRING, "source", source.c_str());
+    const std::pair<unsigned long, const char *> sb_flags[] = {
+        {MS_RDONLY, "ro"}, {MS_SYNCHRONOUS, "sync"}, {MS_DIRSYNC, "dirsync"}, {MS_MANDLOCK, "mand"}, {MS_LAZYTIME, "lazytime"}};
+    for (auto [ms, key] : sb_flags)
+        if (flags & ms) config(FSCONFIG_SET_FLAG, key, nullptr);
+    for (auto &opt : data) {
+        auto eq = opt.find('=');
+        if (eq == std::string::npos) config(FSCONFIG_SET_FLAG, opt, nullptr);
+        else config(FSCONFIG_SET_STRING, opt.substr(0, eq), opt.c_str() + eq + 1);
+    }
+    config(FSCONFIG_CMD_CREATE, "", nullptr);
+    UniqueFd mnt(static_cast<int>(::syscall(SYS_fsmount, fs.get(), FSMOUNT_CLOEXEC, mount_attrs(flags, 0).attr_set)));
+    if (!mnt) throw_errno("mount " + what);
+    return mnt;
+}
+
+// Masks file p with the container's null device, opened without following a
+// symlink and checked to be 1:3, and bound from that fd: a /dev/null made a
+// symlink (to a procfs file, say) cannot put another file in place of the
+// mask (CVE-2025-31133). null caches the device across masked paths.
+void mask_file(const std::string &p, int fd, UniqueFd &null) {
+    if (unsafe::off("cve-2025-31133")) return do_mount("/dev/null", p, nullptr, MS_BIND, nullptr, p);
+    if (!null) {
+        null.reset(::open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        struct stat st;
+        if (!null || ::fstat(null.get(), &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+            throw Error("maskedPaths: /dev/null in the container is not the null device (1:3), cannot mask " + p);
+    }
+    bind_fd(null.get(), fd, "", p);
 }
 
 bool is_dir_source(const spec::Mount &m, const std::string &src) {
@@ -151,60 +232,60 @@ bool is_dir_source(const spec::Mount &m, const std::string &src) {
 }
 
 // cgroup v1 (and hybrid) inside the container: a tmpfs with the container's
-// cgroup directory of every hierarchy bound under its mount name.
-void mount_cgroups_v1(int root_fd, const spec::Mount &m, const MountOptions &o, int dst_fd,
+// cgroup directory of every hierarchy bound under its mount name, each
+// step on the fd of the mount made before it.
+void mount_cgroups_v1(const spec::Mount &m, const MountOptions &o, int dst_fd,
                       const std::vector<std::string> &cgroup_dirs) {
-    std::string dst = fd_path(dst_fd);
-    do_mount("tmpfs", dst, "tmpfs", (o.flags & ~MS_RDONLY & ~MS_BIND & ~MS_REC) | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-             "mode=755", m.destination);
+    const unsigned long hard = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    UniqueFd tmpfs = new_fs("tmpfs", "tmpfs", {"mode=755"}, (o.flags & ~(MS_RDONLY | MS_BIND | MS_REC)) | hard, m.destination);
+    attach(tmpfs.get(), dst_fd, m.destination);
     auto &hs = cgroups::hierarchies();
     for (size_t i = 0; i < hs.size() && i < cgroup_dirs.size(); i++) {
-        std::string name = hs[i].mount.substr(hs[i].mount.find_last_of('/') + 1);
-        auto sub = open_in_root(root_fd, m.destination + "/" + name, true, false);
-        do_mount(cgroup_dirs[i].c_str(), fd_path(sub.get()), nullptr, MS_BIND | MS_REC, nullptr,
-                 m.destination + "/" + name);
-        sub = open_in_root(root_fd, m.destination + "/" + name, false, false);  // the new mount on top
-        do_mount(nullptr, fd_path(sub.get()), nullptr,
-                 MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | (o.flags & MS_RDONLY), nullptr,
-                 m.destination + "/" + name);
+        std::string name = hs[i].mount.substr(hs[i].mount.find_last_of('/') + 1), what = m.destination + "/" + name;
+        if (::mkdirat(tmpfs.get(), name.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("mkdir " + what);
+        UniqueFd sub(::openat(tmpfs.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!sub) throw_errno("open " + what);
+        UniqueFd tree = clone_tree(AT_FDCWD, cgroup_dirs[i].c_str(), true, what);
+        attach_with_flags(tree.get(), sub.get(), hard | (o.flags & MS_RDONLY), 0, what);
     }
-    if (o.flags & MS_RDONLY)
-        do_mount(nullptr, fd_path(open_in_root(root_fd, m.destination, false, false).get()), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755",
-                 m.destination);
+    if (!(o.flags & MS_RDONLY)) return;
+    struct mount_attr ro{};
+    ro.attr_set = MOUNT_ATTR_RDONLY;
+    if (!setattr(tmpfs.get(), ro, false, m.destination))
+        do_mount(nullptr, fd_path(tmpfs.get()), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | hard, nullptr, m.destination);
 }
 
-void mount_cgroup(int root_fd, const spec::Mount &m, const MountOptions &o, int dst_fd,
-                  const std::vector<std::string> &cgroup_dirs) {
+void mount_cgroup(const spec::Mount &m, const MountOptions &o, int dst_fd, const std::vector<std::string> &cgroup_dirs) {
     auto &hs = cgroups::hierarchies();
     bool pure_v2 = hs.size() == 1 && hs[0].v2;
-    if (!pure_v2) return mount_cgroups_v1(root_fd, m, o, dst_fd, cgroup_dirs);
-    std::string dst = fd_path(dst_fd);
+    if (!pure_v2) return mount_cgroups_v1(m, o, dst_fd, cgroup_dirs);
     unsigned long flags = (o.flags & ~(MS_BIND | MS_REC)) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-    if (::mount("cgroup2", dst.c_str(), "cgroup2", flags, nullptr) == 0) return;
+    if (::mount("cgroup2", mount_target(dst_fd).c_str(), "cgroup2", flags, nullptr) == 0) return;
     // Without a cgroup namespace the kernel refuses; show our own cgroup instead.
-    do_mount(cgroup_dirs.empty() ? "/sys/fs/cgroup" : cgroup_dirs[0].c_str(), dst, nullptr, MS_BIND | MS_REC,
-             nullptr, m.destination);
-    auto top = open_in_root(root_fd, m.destination, false, false);
-    do_mount(nullptr, fd_path(top.get()), nullptr, MS_BIND | MS_REMOUNT | flags, nullptr, m.destination);
+    UniqueFd tree = clone_tree(AT_FDCWD, cgroup_dirs.empty() ? "/sys/fs/cgroup" : cgroup_dirs[0].c_str(), true, m.destination);
+    attach_with_flags(tree.get(), dst_fd, flags, 0, m.destination);
 }
 
-// CVE-2019-19921: procfs and sysfs go on a real directory of the rootfs, not
-// through a symlink, which could put them where the masked and read-only
-// paths (resolved later, by name) do not look.
-void check_proc_sys_destination(int root_fd, const spec::Mount &m) {
-    if ((m.type != "proc" && m.type != "sysfs") || unsafe::off("cve-2019-19921")) return;
-    struct open_how how{};
-    how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
-    const char *rel = m.destination.c_str();
-    while (*rel == '/') rel++;
-    UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root_fd, *rel ? rel : ".", &how, sizeof how)));
+// The destination of a config mount, opened once: the mount goes onto this
+// fd. procfs and sysfs (CVE-2019-19921) go on a real directory, reached
+// without a symlink (which could put them where the masked and read-only
+// paths, resolved later by name, do not look), checked on that same fd.
+UniqueFd open_destination(int root_fd, const spec::Mount &m, bool make_file) {
+    if ((m.type != "proc" && m.type != "sysfs") || unsafe::off("cve-2019-19921"))
+        return open_in_root(root_fd, m.destination, true, make_file);
+    UniqueFd fd;
     struct stat st;
-    if (!fd && errno == ENOENT) return;  // made as a plain directory
-    if ((!fd && errno == ELOOP) || (fd && ::fstat(fd.get(), &st) == 0 && !S_ISDIR(st.st_mode)))
+    try {
+        fd = open_in_root(root_fd, m.destination, true, false, RESOLVE_NO_SYMLINKS);
+    } catch (const Error &e) {
+        if (e.code() != ELOOP) throw;
+    }
+    if (!fd || ::fstat(fd.get(), &st) < 0 || !S_ISDIR(st.st_mode))
         throw Error("mount " + m.destination + ": filesystem \"" + m.type +
                     "\" must be mounted on ordinary directory (the rootfs has a symlink or a non-directory there)");
-    if (!fd) throw_errno("open " + m.destination + " in container root");
+    // Unsafe knob only: checked above, then looked up again following symlinks.
+    if (unsafe::off("mount-race")) return open_in_root(root_fd, m.destination, false, false);
+    return fd;
 }
 
 // Where fd lies below the root, as an absolute path in the container.
@@ -244,48 +325,58 @@ void check_proc_mount(int root_fd, const spec::Mount &m, int dst_fd) {
     throw Error("mount " + m.destination + ": \"" + where + "\" cannot be mounted because it is inside /proc");
 }
 
-void mount_one(int root_fd, const spec::Mount &m, const std::vector<std::string> &cgroup_dirs) {
+// A new filesystem. With nothing to do to it afterwards, mount(2) straight
+// onto the destination fd (its /proc/self/fd path: exactly that fd, flags
+// included, one call); else made detached (propagation or recursive
+// attributes go on it, not on its path). Empty fd: mounted already.
+// sysfs needs a network namespace of our own; runc binds the host's instead.
+UniqueFd new_fs_or_host_sys(const spec::Mount &m, const MountOptions &o, int dst_fd) {
+    const std::string &src = m.source.empty() ? m.type : m.source;
+    unsigned long flags = o.flags & ~MS_REMOUNT;
+    try {
+        if (o.propagation || o.attr_set || o.attr_clr) return new_fs(m.type, src, o.data_list, flags, m.destination);
+        do_mount(src.c_str(), mount_target(dst_fd), m.type.c_str(), flags, o.data.empty() ? nullptr : o.data.c_str(),
+                 m.destination);
+        return UniqueFd();
+    } catch (const Error &e) {
+        if (m.type != "sysfs" || (e.code() != EPERM && e.code() != EBUSY)) throw;
+    }
+    UniqueFd tree = clone_tree(AT_FDCWD, "/sys", true, m.destination);
+    attach_with_flags(tree.get(), dst_fd, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, m.destination);
+    return UniqueFd();  // propagation and attributes are not applied to the host's /sys
+}
+
+void mount_one(int root_fd, const spec::Mount &m, const std::vector<std::string> &cgroup_dirs, int proc_pidns) {
     MountOptions o = parse_options(m.options);
     bool bind = (o.flags & MS_BIND) || m.type == "bind";
     // Relative sources are relative to the bundle, the parent's cwd.
-    const std::string &src = m.source;
-    check_proc_sys_destination(root_fd, m);
-    auto dst_fd = open_in_root(root_fd, m.destination, true, bind && !is_dir_source(m, src));
+    auto dst_fd = open_destination(root_fd, m, bind && !is_dir_source(m, m.source));
     check_proc_mount(root_fd, m, dst_fd.get());
-    std::string dst = mount_target(dst_fd.get());
+    if (m.type == "cgroup" || m.type == "cgroup2") return mount_cgroup(m, o, dst_fd.get(), cgroup_dirs);
 
-    if (m.type == "cgroup" || m.type == "cgroup2") return mount_cgroup(root_fd, m, o, dst_fd.get(), cgroup_dirs);
-
+    UniqueFd mnt;
     if (bind) {
-        do_mount(src.c_str(), dst, nullptr, MS_BIND | (o.flags & MS_REC), nullptr, m.destination);
-        // Flags beyond bind need a remount of the new bind mount.
-        unsigned long extra = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-        if (extra || o.clear) {
+        mnt = clone_tree(AT_FDCWD, m.source.c_str(), o.flags & MS_REC, m.destination);
+        set_recursive_attrs(mnt.get(), o, m.destination);
+        unsigned long set = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+        if (!unsafe::off("mount-race")) {
+            attach_with_flags(mnt.get(), dst_fd.get(), set, o.clear, m.destination);
+        } else {
+            // Unsafe knob only: the flags go on whatever the path leads to now.
+            attach(mnt.get(), dst_fd.get(), m.destination);
             auto again = open_in_root(root_fd, m.destination, false, false);
-            std::string p = fd_path(again.get());
-            unsigned long keep = current_flags(p) & ~o.clear;
-            do_mount(nullptr, p, nullptr, MS_BIND | MS_REMOUNT | keep | extra, nullptr, m.destination);
+            setattr(again.get(), mount_attrs(set & kPerMountFlags, o.clear & kPerMountFlags), false, m.destination);
         }
     } else {
-        unsigned long flags = o.flags & ~MS_REMOUNT;
-        const char *data = o.data.empty() ? nullptr : o.data.c_str();
-        if (::mount(src.empty() ? m.type.c_str() : src.c_str(), dst.c_str(), m.type.c_str(), flags, data) < 0) {
-            int err = errno;
-            // sysfs needs a network namespace of our own; runc binds the host's instead.
-            if (m.type != "sysfs" || (err != EPERM && err != EBUSY)) throw_errno("mount " + m.destination, err);
-            do_mount("/sys", dst, nullptr, MS_BIND | MS_REC, nullptr, m.destination);
-            do_mount(nullptr, dst, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                     nullptr, m.destination);
-        }
+        // procfs for a shared pid namespace the init is not in: made detached.
+        mnt = m.type == "proc" && proc_pidns >= 0
+                  ? procfs::new_for_pidns(proc_pidns, o.flags & ~MS_REMOUNT, o.data, m.destination)
+                  : new_fs_or_host_sys(m, o, dst_fd.get());
+        if (!mnt) return;
+        set_recursive_attrs(mnt.get(), o, m.destination);
+        attach(mnt.get(), dst_fd.get(), m.destination);
     }
-    if (o.propagation) {
-        auto again = open_in_root(root_fd, m.destination, false, false);
-        do_mount(nullptr, fd_path(again.get()), nullptr, o.propagation, nullptr, m.destination);
-    }
-    if (o.attr_set || o.attr_clr) {
-        auto again = open_in_root(root_fd, m.destination, false, false);
-        set_recursive_attrs(fd_path(again.get()), o);
-    }
+    set_propagation(mnt.get(), o.propagation, m.destination);
 }
 
 struct DefaultDevice {
@@ -386,8 +477,30 @@ MountOptions parse_options(const std::vector<std::string> &options) {
         if (known || opt == "tmpcopyup" || opt == "idmap" || opt == "ridmap") continue;
         if (!o.data.empty()) o.data += ',';
         o.data += opt;
+        // One option per fsconfig call, as mount(2) splits its data.
+        for (size_t start = 0, comma; start <= opt.size(); start = comma + 1) {
+            comma = std::min(opt.find(',', start), opt.size());
+            if (comma > start) o.data_list.push_back(opt.substr(start, comma - start));
+        }
     }
     return o;
+}
+
+struct mount_attr mount_attrs(unsigned long set, unsigned long clear) {
+    const std::pair<unsigned long, unsigned long long> map[] = {
+        {MS_RDONLY, MOUNT_ATTR_RDONLY},   {MS_NOSUID, MOUNT_ATTR_NOSUID},         {MS_NODEV, MOUNT_ATTR_NODEV},
+        {MS_NOEXEC, MOUNT_ATTR_NOEXEC},   {MS_NODIRATIME, MOUNT_ATTR_NODIRATIME}, {MS_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW}};
+    struct mount_attr a{};
+    for (auto [ms, ma] : map) {
+        if (set & ms) a.attr_set |= ma;
+        else if (clear & ms) a.attr_clr |= ma;
+    }
+    // The atime modes are one field: clear it and name the new mode (mount_setattr(2)).
+    if ((set | clear) & (MS_NOATIME | MS_RELATIME | MS_STRICTATIME)) {
+        a.attr_clr |= MOUNT_ATTR__ATIME;
+        a.attr_set |= (set & MS_STRICTATIME) ? MOUNT_ATTR_STRICTATIME : (set & MS_NOATIME) ? MOUNT_ATTR_NOATIME : MOUNT_ATTR_RELATIME;
+    }
+    return a;
 }
 
 void bind_fd(int src_fd, int dst_fd, const std::string &dst, const std::string &what) {
@@ -399,10 +512,10 @@ void bind_fd(int src_fd, int dst_fd, const std::string &dst, const std::string &
         throw_errno("bind mount " + what);
 }
 
-UniqueFd open_in_root(int root_fd, const std::string &path, bool create, bool make_file) {
+UniqueFd open_in_root(int root_fd, const std::string &path, bool create, bool make_file, unsigned long long resolve) {
     struct open_how how{};
-    how.flags = O_PATH | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    how.flags = O_PATH | O_CLOEXEC | (resolve & RESOLVE_NO_SYMLINKS ? O_NOFOLLOW : 0);
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve;
     const char *rel = path.c_str();
     while (*rel == '/') rel++;
     if (!*rel) rel = ".";
@@ -412,7 +525,7 @@ UniqueFd open_in_root(int root_fd, const std::string &path, bool create, bool ma
     std::string p(rel);
     auto slash = p.find_last_of('/');
     std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
-    auto parent = open_in_root(root_fd, slash == std::string::npos ? "/" : p.substr(0, slash), true, false);
+    auto parent = open_in_root(root_fd, slash == std::string::npos ? "/" : p.substr(0, slash), true, false, resolve);
     UniqueFd dir(::openat(parent.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir) throw_errno("open " + path + " in container root");
     if (make_file) {
@@ -421,11 +534,11 @@ UniqueFd open_in_root(int root_fd, const std::string &path, bool create, bool ma
     } else if (::mkdirat(dir.get(), base.c_str(), 0755) < 0 && errno != EEXIST) {
         throw_errno("mkdir " + path);
     }
-    return open_in_root(root_fd, path, false, false);
+    return open_in_root(root_fd, path, false, false, resolve);
 }
 
 void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vector<std::string> &cgroup_dirs,
-             bool in_user_ns, const std::vector<int> &idmapped) {
+             bool in_user_ns, const std::vector<int> &idmapped, int proc_pidns) {
     unsigned long prop = root_propagation(spec);
     // Host mounts may propagate in, ours never out.
     unsigned long first = (prop & (MS_PRIVATE)) ? MS_PRIVATE | MS_REC : MS_SLAVE | MS_REC;
@@ -439,7 +552,7 @@ void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vecto
         if (i < idmapped.size() && idmapped[i] >= 0)
             attach_idmapped(root_fd.get(), spec.mounts[i], idmapped[i]);
         else
-            mount_one(root_fd.get(), spec.mounts[i], cgroup_dirs);
+            mount_one(root_fd.get(), spec.mounts[i], cgroup_dirs, proc_pidns);
     }
     create_devices(root_fd.get(), spec, in_user_ns);
 }
@@ -465,19 +578,23 @@ void pivot(const std::string &rootfs, bool no_pivot) {
 
 void finish(const spec::Spec &spec) {
     if (spec.linux) {
+        // Each path looked up once; the mount goes on that fd, by fd: after
+        // pivot_root a /proc/self/fd path would go through the container's /proc.
         for (auto &p : spec.linux->readonlyPaths) {
-            if (::access(p.c_str(), F_OK) < 0) continue;
-            do_mount(p.c_str(), p, nullptr, MS_BIND | MS_REC, nullptr, p);
-            do_mount(nullptr, p, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | current_flags(p), nullptr, p);
+            UniqueFd fd(::open(p.c_str(), O_PATH | O_CLOEXEC));
+            if (!fd) continue;
+            UniqueFd tree = clone_tree(fd.get(), "", true, p);
+            attach_with_flags(tree.get(), fd.get(), MS_RDONLY, 0, p, p.c_str());
         }
         UniqueFd null;
         for (auto &p : spec.linux->maskedPaths) {
+            UniqueFd fd(::open(p.c_str(), O_PATH | O_CLOEXEC));
             struct stat st;
-            if (::stat(p.c_str(), &st) < 0) continue;
+            if (!fd || ::fstat(fd.get(), &st) < 0) continue;
             if (S_ISDIR(st.st_mode))
-                do_mount("tmpfs", p, "tmpfs", MS_RDONLY, nullptr, p);
+                attach(new_fs("tmpfs", "tmpfs", {}, MS_RDONLY, p).get(), fd.get(), p);
             else
-                mask_file(p, null);
+                mask_file(p, fd.get(), null);
         }
     }
     if (spec.root && spec.root->readonly)

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <linux/mount.h>
+
 #include "kiln/spec.hpp"
 #include "util/fd.hpp"
 
@@ -16,24 +18,32 @@ struct MountOptions {
     unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC)
     unsigned long long attr_set = 0, attr_clr = 0;  // recursive MOUNT_ATTR_* (rro, rnosuid...)
     std::string data;               // filesystem-specific options
+    std::vector<std::string> data_list;  // the same, one option each
 };
 
 // Splits runtime-spec mount options into mount(2) flags and data.
 MountOptions parse_options(const std::vector<std::string> &options);
 
+// MS_* per-mount flags as a mount_setattr(2) request: set what `set` names,
+// clear what `clear` names, leave the rest (a bind remount's meaning).
+struct mount_attr mount_attrs(unsigned long set, unsigned long clear);
+
 // Opens path inside root (symlinks cannot leave it), creating missing
 // directories (and a final file when make_file) on the way. O_PATH fd.
-UniqueFd open_in_root(int root_fd, const std::string &path, bool create, bool make_file);
+// resolve: more RESOLVE_* flags (RESOLVE_NO_SYMLINKS).
+UniqueFd open_in_root(int root_fd, const std::string &path, bool create, bool make_file, unsigned long long resolve = 0);
 
 // Bind-mounts what src_fd refers to (any fd; O_PATH is fine) onto dst, or,
 // when dst is empty, onto the O_PATH fd dst_fd: the source is never looked
 // up by path again (open_tree + move_mount).
 void bind_fd(int src_fd, int dst_fd, const std::string &dst, const std::string &what);
 
-// Everything before pivot_root. proc_fd is the host /proc (for /proc/self/fd paths).
+// Everything before pivot_root.
 // idmapped[i] >= 0: mounts[i] is that ready id-mapped tree (idmapped_sources).
+// proc_pidns >= 0: procfs mounts show that pid namespace (the container's,
+// which the init itself is not in: see enter_shared_pid_ns in init.cpp).
 void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vector<std::string> &cgroup_dirs,
-             bool in_user_ns, const std::vector<int> &idmapped = {});
+             bool in_user_ns, const std::vector<int> &idmapped = {}, int proc_pidns = -1);
 
 // id-mapped mounts (idmap.cpp). In the runtime, before clone(): for every
 // bind mount with uid/gidMappings a detached copy of its source

@@ -86,7 +86,7 @@ std::string libseccomp_version() {
 
 }  // namespace
 
-std::string features_json() {
+std::string features_json(const std::string &criu_version) {
     Writer w("    ");
     w.begin_object();
     w.key("ociVersionMin").string("1.0.0");
@@ -96,7 +96,11 @@ std::string features_json() {
     linux_section(w);
     w.key("annotations").begin_object();
     w.key("io.github.seccomp.libseccomp.version").string(libseccomp_version());
-    w.key("org.opencontainers.runc.checkpoint.enabled").string("false");
+    // runc's key for engines that look for it, kiln's own, and which CRIU.
+    const char *cr = criu_version.empty() ? "false" : "true";
+    w.key("org.opencontainers.runc.checkpoint.enabled").string(cr);
+    w.key("io.kiln.checkpoint.enabled").string(cr);
+    if (!criu_version.empty()) w.key("io.kiln.checkpoint.criu.version").string(criu_version);
     w.key("io.kiln.handlers").string("default,km");
     w.end_object();
     w.end_object();

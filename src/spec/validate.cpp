@@ -1,13 +1,18 @@
 // Semantic checks on a parsed spec, run before anything is created, so a bad
 // config fails with a message naming the field instead of a failed syscall.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <set>
 #include <string>
 
 #include "kiln/error.hpp"
 #include "kiln/spec.hpp"
 #include "names.hpp"
+#include "util/unsafe.hpp"
 
 namespace kiln::spec {
 namespace {
@@ -227,8 +232,18 @@ void check_seccomp(const std::optional<Seccomp> &s) {
     check_seccomp_notify(*s);
 }
 
+// A network namespace joined by path that is the one kiln runs in ("host"
+// means current, as runc has it): its sysctls are the host's.
+bool is_current_netns(const std::string &path, const std::string &field) {
+    struct stat ours, theirs;
+    for (auto [p, st] : {std::pair<const char *, struct stat *>{"/proc/self/ns/net", &ours}, {path.c_str(), &theirs}})
+        if (::stat(p, st) < 0) fail(field, std::string("invalid netns path: stat ") + p + ": " + std::strerror(errno));
+    return ours.st_dev == theirs.st_dev && ours.st_ino == theirs.st_ino;
+}
+
 // runc's rule: a sysctl is allowed only when the namespace it belongs to is
-// the container's own (present in linux.namespaces).
+// the container's own (present in linux.namespaces, and for net.* not the
+// host's network namespace joined by path).
 void check_sysctl(const Linux &l) {
     static constexpr std::array<std::string_view, 11> ipc_keys = {
         "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",         "kernel.shmall",      "kernel.shmmax",
@@ -241,7 +256,9 @@ void check_sysctl(const Linux &l) {
         if (names::known(ipc_keys, key) || key.rfind("fs.mqueue.", 0) == 0) {
             if (!find_namespace(l, "ipc")) fail(field, "not allowed in the host's ipc namespace");
         } else if (key.rfind("net.", 0) == 0) {
-            if (!find_namespace(l, "network")) fail(field, "not allowed in the host's network namespace");
+            const Namespace *net = find_namespace(l, "network");
+            if (!net || (!net->path.empty() && !unsafe::off("net-sysctl") && is_current_netns(net->path, field)))
+                fail(field, "not allowed in the host's network namespace");
         } else if (key == "kernel.domainname" && find_namespace(l, "uts")) {
         } else if (key == "kernel.hostname" && find_namespace(l, "uts")) {
             fail(field, "not allowed as it conflicts with the hostname field");
@@ -271,6 +288,17 @@ void check_linux(const Linux &l) {
 
 }  // namespace
 
+void validate_user(const User &u, std::string_view file) {
+    if (unsafe::off("uid-range")) return;
+    auto bad = [&](const std::string &field) {
+        throw Error(std::string(file) + ": process.user." + field + ": " + kIdRangeError);
+    };
+    if (u.uid > kMaxId) bad("uid");
+    if (u.gid > kMaxId) bad("gid");
+    for (size_t i = 0; i < u.additionalGids.size(); ++i)
+        if (u.additionalGids[i] > kMaxId) bad(at("additionalGids", i));
+}
+
 void validate(const Spec &spec) {
     // runc checks the process first, while loading the spec; keep that order
     // so a config with several problems reports the same one.
@@ -283,6 +311,7 @@ void validate(const Spec &spec) {
         check_rlimits(spec.process->rlimits);
         check_capabilities(spec.process->capabilities);
         check_scheduling(*spec.process);
+        validate_user(spec.process->user);
     }
     check_mounts(spec.mounts);
     check_hooks(spec.hooks);

@@ -1,8 +1,10 @@
 #include "util/fd.hpp"
 
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdio>
 
 #include "kiln/error.hpp"
 
@@ -51,20 +53,29 @@ void write_file(const std::string &path, std::string_view data) {
     if (!write_all(fd.get(), data)) throw_errno("write " + path);
 }
 
-void write_file_atomic(const std::string &path, std::string_view data, mode_t mode) {
-    std::string tmp = path + ".tmp";
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+void write_file_atomic(int dirfd, const std::string &name, std::string_view data, mode_t mode) {
+    UniqueFd fd;
+    std::string tmp;
+    for (int tries = 0; !fd && tries < 8; tries++) {
+        unsigned long long r = 0;
+        if (::getrandom(&r, sizeof r, 0) != sizeof r) throw_errno("getrandom");
+        char suffix[24];
+        std::snprintf(suffix, sizeof suffix, ".%016llx", r);
+        tmp = "." + name + suffix;
+        fd.reset(::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+        if (!fd && errno != EEXIST) throw_errno("open " + tmp);
+    }
     if (!fd) throw_errno("open " + tmp);
     if (!write_all(fd.get(), data)) {
         int err = errno;
-        ::unlink(tmp.c_str());
+        ::unlinkat(dirfd, tmp.c_str(), 0);
         throw_errno("write " + tmp, err);
     }
     fd.reset();
-    if (::rename(tmp.c_str(), path.c_str()) < 0) {
+    if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) < 0) {
         int err = errno;
-        ::unlink(tmp.c_str());
-        throw_errno("rename " + path, err);
+        ::unlinkat(dirfd, tmp.c_str(), 0);
+        throw_errno("rename " + name, err);
     }
 }
 
@@ -75,6 +86,18 @@ void mkdir_all(const std::string &path, mode_t mode) {
     if (slash == std::string::npos || slash == 0) throw_errno("mkdir " + path);
     mkdir_all(path.substr(0, slash), mode);
     if (::mkdir(path.c_str(), mode) < 0 && errno != EEXIST) throw_errno("mkdir " + path);
+}
+
+}  // namespace kiln
+
+namespace kiln {
+
+void write_file_atomic(const std::string &path, std::string_view data, mode_t mode) {
+    auto slash = path.find_last_of('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    UniqueFd d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!d) throw_errno("open " + dir);
+    write_file_atomic(d.get(), slash == std::string::npos ? path : path.substr(slash + 1), data, mode);
 }
 
 }  // namespace kiln

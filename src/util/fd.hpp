@@ -44,7 +44,11 @@ std::string read_fd(int fd);
 void write_file(const std::string &path, std::string_view data);
 // Writes everything, retrying on EINTR/short writes; false with errno set on error.
 bool write_all(int fd, std::string_view data);
-// Writes data to path atomically: temp file in the same dir, fsync-free rename.
+// Writes data to name in the directory dirfd atomically: a temp file of an
+// unpredictable name made there with O_EXCL (no symlink is followed, no
+// existing file reused), then renamed over name; no fsync.
+void write_file_atomic(int dirfd, const std::string &name, std::string_view data, mode_t mode);
+// The same by path: the directory of path is opened once, then as above.
 void write_file_atomic(const std::string &path, std::string_view data, mode_t mode);
 // mkdir -p; existing dirs are fine.
 void mkdir_all(const std::string &path, mode_t mode);

@@ -31,6 +31,13 @@ export KILN
 # The flavour of the runtime: "runc" when the binary's name says runc, else kiln.
 case "$(basename -- "$KILN")" in *runc*) RT_NAME=runc ;; *crun*) RT_NAME=crun ;; *) RT_NAME=kiln ;; esac
 export RT_NAME
+
+# has_start_rendezvous ID: the created container's handle `start` releases
+# it through: runc's exec.fifo (a FIFO), kiln's exec.sock (a listening
+# socket: the waiting init holds no path, see exec_stub.c).
+has_start_rendezvous() {
+	if [ "$RT_NAME" = kiln ]; then [ -S "$ROOT/$1/exec.sock" ]; else [ -p "$ROOT/$1/exec.fifo" ]; fi
+}
 : "${E2E_CMD_TIMEOUT:=30}"   # seconds for one runtime command
 
 # ------------------------------------------------------------ JSON helpers ---
@@ -165,6 +172,17 @@ assert_clean() {
 }
 
 # ---------------------------------------------------------------- bundles ---
+# jedit BUNDLE PYTHON: edit BUNDLE/config.json in place; PYTHON sees it as c.
+jedit() {
+	python3 - "$1/config.json" "$2" <<'PY' || fail "jedit $2"
+import json, sys
+p, code = sys.argv[1], sys.argv[2]
+c = json.load(open(p))
+exec(code)
+json.dump(c, open(p, "w"), indent=1)
+PY
+}
+
 # make_rootfs DIR: busybox-static rootfs (busybox + applet symlinks)
 make_rootfs() {
 	local dir=$1 bb a

@@ -82,7 +82,9 @@ for f in "${files[@]}"; do
 		rc=0 t0=${EPOCHREALTIME/./}
 		timeout -k 5 "$E2E_TEST_TIMEOUT" bash -c '
 			. "$E2E_DIR/lib.sh"
-			. "$1"
+			. "$1" || { echo "$1 did not load"; exit 1; }
+			# a test that does not exist (a file that failed to parse) is no pass
+			declare -F "test_$2" >/dev/null || { echo "no function test_$2 in $1"; exit 1; }
 			e2e_setup "$2" "$3"
 			exec 3>&-
 			"test_$2"

@@ -207,7 +207,7 @@ int main(int argc, char **argv) {
 # lookup reads it), finds it in /proc and reads its environment from its
 # memory: the host environment of the `exec` command (with a secret here).
 test_cve_2016_9962_exec_process() {
-	local id b rootfs secret cc
+	local id b rootfs secret cc ag apid p
 	cc=$(command -v cc || command -v gcc || true)
 	[ -n "$cc" ] || skip "no C compiler for the attacker program"
 	rootfs=$TD/rootfs
@@ -217,42 +217,48 @@ test_cve_2016_9962_exec_process() {
 		skip "cannot build a static attacker: $(head -c 200 "$TD/cc.err")"
 	chown -R 100000:100000 "$rootfs/etc"
 	secret="exec-env-secret-$RANDOM"
+	# The exec process is held inside the container's pid namespace by a
+	# seccomp notify agent, in setgroups (without no_new_privs the filter is
+	# loaded before the credentials change, so the process still has the
+	# runtime's credentials and environment there): the attacker has all
+	# the time it wants. (kiln's exec child reads nothing from the container
+	# that could block it: /etc/passwd is opened without blocking.)
+	ag=$TD/agent
+	mkdir -p "$ag"
+	python3 "$E2E_DIR/seccomp_hold_agent.py" "$TD/agent.sock" "$ag" &
+	apid=$!
+	note_pid "$apid"
+	wait_file "$ag/ready"
 	id=$(new_id)
-	b=$(C_ROOTFS=$rootfs C_READONLY=false C_CAPS="$DEFAULT_CAPS,\"CAP_SYS_PTRACE\"" _userns_bundle "$id" sh -c '
-		rm -f /etc/passwd && mkfifo -m 666 /etc/passwd || exit 1
+	b=$(C_ROOTFS=$rootfs C_READONLY=false C_NNP=false C_CAPS="$DEFAULT_CAPS,\"CAP_SYS_PTRACE\"" _userns_bundle "$id" sh -c '
 		touch /mnt/ready
-		i=0
-		while [ $i -lt 600 ]; do
-			for s in /proc/[0-9]*/status; do
-				p=${s%/status}; p=${p#/proc/}
-				[ "$p" = 1 ] && continue
-				grep -q "^PPid:[[:space:]]*0$" "$s" 2>/dev/null || continue
-				sleep 0.2
-				/peek $p >/mnt/peek 2>&1
-				grep -q "^KILN_TEST_SECRET=" /mnt/peek && echo "REACHED the environment of the exec process" >>/mnt/result
-				cat /mnt/peek >>/mnt/result
-				echo "probed $p" >>/mnt/result
-				echo "root:x:0:0:root:/root:/bin/sh" >/etc/passwd
-				exec sleep 60
-			done
-			i=$((i + 1))
-			sleep 0.05
-		done
-		echo "no exec process seen" >>/mnt/result
+		while [ ! -e /mnt/probe ]; do sleep 0.05; done
+		p=$(cat /mnt/probe)
+		/peek $p >/mnt/peek 2>&1
+		grep -q "^KILN_TEST_SECRET=" /mnt/peek && echo "REACHED the environment of the exec process" >>/mnt/result
+		cat /mnt/peek >>/mnt/result
+		echo "probed $p" >>/mnt/result
 		exec sleep 60')
+	jedit "$b" "c['linux']['seccomp']={'defaultAction':'SCMP_ACT_ALLOW','listenerPath':'$TD/agent.sock','syscalls':[{'names':['setgroups'],'action':'SCMP_ACT_NOTIFY'}]}"
 	chown 100000:100000 "$b/share"
 	cap rt run -d --bundle "$b" "$id"
-	[ "$RC" = 0 ] || skip "$(ctx "user namespace containers do not run here")"
+	[ "$RC" = 0 ] || skip "$(ctx "user namespace containers with a seccomp agent do not run here")"
 	wait_file "$b/share/ready"
 	KILN_TEST_SECRET=$secret rt exec "$id" true >"$TD/exec.out" 2>&1 &
 	note_pid $!
-	poll 20 grep -qs "probed\|no exec" "$b/share/result" || fail "the attacker did not finish: $(cat "$b/share/result" 2>&1)"
+	wait_file "$ag/held" 20
+	p=$(awk 'NR == 1 { print $2 }' "$ag/held")
+	# the held process, as the container sees it
+	p=$(awk '/^NSpid:/ { print $NF }' "/proc/$p/status")
+	echo "$p" >"$b/share/probe"
+	poll 20 grep -qs "probed" "$b/share/result" || fail "the attacker did not finish: $(cat "$b/share/result" 2>&1)"
+	touch "$ag/go"
 	echo "attacker's log:" >&2
 	cat "$b/share/result" >&2
-	grep -q "^probed" "$b/share/result" || fail "no exec process was seen from inside: $(cat "$b/share/result")"
 	! grep -q REACHED "$b/share/result" || fail "the container got at the exec process: $(grep -e REACHED -e SECRET "$b/share/result" | tr '\n' ' ')"
-	wait
+	wait %2 2>/dev/null
 	cap rt delete -f "$id"
+	kill "$apid" 2>/dev/null
 }
 
 # -------------------------------------------------------- CVE-2019-19921 ---

@@ -51,7 +51,7 @@ test_duplicate_id() {
 	expect_err_has "container with given ID already exists"
 	[ "$(status_of "$id")" = created ] || fail "first container damaged: $(status_of "$id")"
 	expect_eq "$(pid_of "$id")" "$pid" "first container's pid"
-	[ -p "$ROOT/$id/exec.fifo" ] || fail "first container's exec.fifo gone"
+	has_start_rendezvous "$id" || fail "first container's exec.fifo/exec.sock gone"
 	[ "$(procs_of "$id" | wc -l)" -le 2 ] || fail "extra processes: $(procs_of "$id")"
 	cap rt start "$id"
 	expect_ok "start of the original"
@@ -131,14 +131,18 @@ test_nonexistent_args0() {
 	local id b
 	id=$(new_id)
 	b=$(mkb "$id" /nonexistent/binary arg)
-	bad_create "$id" "$b" "/nonexistent/binary"
+	# runc's (Go's) words: docker turns them into exit codes 127 and 126
+	bad_create "$id" "$b" 'stat /nonexistent/binary: no such file or directory'
 	id=$(new_id)
 	b=$(mkb "$id" no-such-command-in-path)
 	bad_create "$id" "$b" "no-such-command-in-path"
 	# not executable
 	id=$(new_id)
 	b=$(mkb "$id" /etc/passwd)
-	bad_create "$id" "$b"
+	bad_create "$id" "$b" 'passwd\": permission denied'
+	id=$(new_id)
+	b=$(mkb "$id" /etc)
+	bad_create "$id" "$b" 'etc\": permission denied'
 }
 
 test_bad_rootfs() {

@@ -112,21 +112,43 @@ test_km_trigger_config_file() {
 	expect_no_km "$b"
 }
 
+# A real sandbox container carries its engine's marks consistently: the
+# type "sandbox" and, as sandbox id, its own container id (containerd's CRI,
+# CRI-O). Such a container never runs under km.
 test_km_sandbox_excluded() {
 	km_setup
 	local id b a
-	for a in '"io.kubernetes.cri.container-type": "sandbox"' '"io.kubernetes.cri-o.ContainerType": "sandbox"'; do
+	for a in 'io.kubernetes.cri.container-type io.kubernetes.cri.sandbox-id' \
+		'io.kubernetes.cri-o.ContainerType io.kubernetes.cri-o.SandboxID'; do
 		id=$(new_id)
-		b=$(C_ANNOT="{$a, \"run.oci.handler\": \"km\"}" mkb "$id" echo hi)
+		b=$(C_ANNOT="{\"${a% *}\": \"sandbox\", \"${a#* }\": \"$id\", \"run.oci.handler\": \"km\"}" mkb "$id" echo hi)
 		cap kmrt kiln-km run --bundle "$b" "$id"
-		expect_ok "sandbox $a"
-		expect_no_km "$b" "sandbox $a"
+		expect_ok "sandbox ${a% *}"
+		expect_no_km "$b" "sandbox ${a% *}"
 	done
 	id=$(new_id)
 	b=$(C_ANNOT='{"io.kubernetes.cri.container-type": "container"}' mkb "$id" echo hi)
 	cap kmrt kiln-km run --bundle "$b" "$id"
 	expect_ok
 	expect_km_ran "$b" "an app container of a pod"
+}
+
+# The attack: a container (its pod spec or image annotations) calls itself a
+# sandbox to escape all_containers mode and run natively. Without the
+# engine's matching sandbox id it still runs under km.
+test_km_sandbox_claim_refused() {
+	km_setup
+	local id b a
+	km_config '"all_containers": true'
+	for a in '"io.kubernetes.cri.container-type": "sandbox"' \
+		'"io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": "some-pod-sandbox"' \
+		'"io.kubernetes.cri-o.ContainerType": "sandbox"'; do
+		id=$(new_id)
+		b=$(C_ANNOT="{$a}" mkb "$id" echo hi)
+		cap kmrt kiln run --bundle "$b" "$id"
+		expect_ok "claimed sandbox {$a}"
+		expect_km_ran "$b" "a container claiming {$a}"
+	done
 }
 
 test_km_readonly_bind_and_clean_image() {
@@ -302,6 +324,59 @@ test_km_exec_allowlist() {
 	km_config '"exec_unlisted": "refuse"'
 	cap kmrt kiln exec "$id" echo hi
 	expect_rc 255 "image allowlist ignored"
+}
+
+# The attack: the container moves /opt/kontain away and plants its own
+# "km" there; every later `exec` must still run the host's km (opened and
+# checked on the host, exec'd through its fd), never the planted file, which
+# would run natively, as root, outside the VM.
+test_km_exec_planted_km() {
+	km_setup
+	local id b
+	id=$(new_id)
+	b=$(C_READONLY=false mkb "$id" sh -c 'mv /opt/kontain /opt/moved && mkdir -p /opt/kontain/bin &&
+		printf "#!/bin/sh\necho PLANTED >>/mnt/planted\nexec \"\$@\"\n" >/opt/kontain/bin/km &&
+		chmod 755 /opt/kontain/bin/km && touch /mnt/ready; exec sleep 60')
+	cap kmrt kiln-km run -d --bundle "$b" "$id"
+	expect_ok "run -d"
+	wait_file "$b/share/ready"
+	: >"$b/share/km.log"
+	cap kmrt kiln exec "$id" echo via-km
+	expect_ok "exec after the plant"
+	expect_out_eq via-km
+	[ ! -e "$b/share/planted" ] || fail "exec ran the km planted in the container: $(cat "$b/share/planted")"
+	expect_km_ran "$b" "exec after the plant"
+	cap kmrt kiln exec "$id" /opt/kontain/bin/km /bin/echo explicit
+	expect_ok "explicit km"
+	[ ! -e "$b/share/planted" ] || fail "exec of /opt/kontain/bin/km ran the planted file"
+	cap rt delete -f "$id"
+}
+
+# The attack on the allowlist: the container swaps the allowlisted tool
+# between the good file and its own script while the host runs `exec`.
+# What is hashed must be what runs (a sealed copy), so the script never runs.
+test_km_native_exec_swap_race() {
+	km_setup
+	local id b sum i
+	sum=$(sha256sum "$TD/rootfs/bin/busybox" | cut -d' ' -f1)
+	km_config '"exec_unlisted": "refuse", "native_exec": [{"match": "/bin/tool", "path": "/bin/tool", "sha256": "'"$sum"'"}]'
+	id=$(new_id)
+	b=$(C_READONLY=false mkb "$id" sh -c 'mkdir -p /t && cp /bin/busybox /t/good &&
+		printf "#!/bin/sh\necho EVIL-RAN\n" >/t/evil && chmod 755 /t/evil && cp /t/good /bin/tool && touch /mnt/ready &&
+		while :; do ln -f /t/evil /t/n && mv -f /t/n /bin/tool; ln -f /t/good /t/n && mv -f /t/n /bin/tool; done')
+	cap kmrt kiln-km run -d --bundle "$b" "$id"
+	expect_ok "run -d"
+	wait_file "$b/share/ready"
+	local ran=0 refused=0
+	for i in $(seq 40); do
+		# busybox runs the applet its argv[0] names: "tool" is no applet,
+		# so the good tool answers "applet not found"; the script says EVIL-RAN.
+		cap kmrt kiln exec "$id" /bin/tool
+		[[ $OUT$ERR != *EVIL-RAN* ]] || fail "the container's script ran as the allowlisted tool (round $i)"
+		if [ "$RC" = 255 ]; then refused=$((refused + 1)); else ran=$((ran + 1)); fi
+	done
+	echo "native exec: $ran ran the checked file, $refused refused (digest mismatch)" >&2
+	cap rt delete -f "$id"
 }
 
 test_km_sha256_check() {

@@ -97,7 +97,7 @@ test_create_start() {
 	pid=$(json_get pid <<<"$s")
 	[ "$pid" -gt 0 ] 2>/dev/null || fail "pid after create: $pid"
 	[ -d "/proc/$pid" ] || fail "created init $pid does not exist"
-	[ -p "$ROOT/$id/exec.fifo" ] || fail "$ROOT/$id/exec.fifo missing or not a FIFO: $(ls -la "$ROOT/$id")"
+	has_start_rendezvous "$id" || fail "exec.fifo/exec.sock missing: $(ls -la "$ROOT/$id")"
 	sleep 0.3
 	[ ! -e "$b/share/marker" ] || fail "payload ran before start"
 	[ ! -s "$TD/ctr.out" ] || fail "payload wrote output before start: $(cat "$TD/ctr.out")"
@@ -112,7 +112,7 @@ test_create_start() {
 	s=$(state_json "$id")
 	[ "$(json_get status <<<"$s")" = running ] || fail "status after start: $s"
 	expect_eq "$(json_get pid <<<"$s")" "$pid" "pid unchanged by start"
-	[ ! -e "$ROOT/$id/exec.fifo" ] || fail "exec.fifo still there after start"
+	! has_start_rendezvous "$id" || fail "exec.fifo/exec.sock still there after start"
 
 	cap rt start "$id"
 	expect_rc 1 "start of a running container"

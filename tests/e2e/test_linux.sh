@@ -4,17 +4,6 @@
 # checks, idmapped mounts, the seccomp notify listener. Fields runc 1.1
 # lacks are skipped when RT_NAME=runc.
 
-# jedit BUNDLE PYTHON: edit BUNDLE/config.json in place; PYTHON sees it as c.
-jedit() {
-	python3 - "$1/config.json" "$2" <<'PY' || fail "jedit $2"
-import json, sys
-p, code = sys.argv[1], sys.argv[2]
-c = json.load(open(p))
-exec(code)
-json.dump(c, open(p, "w"), indent=1)
-PY
-}
-
 need_new_runc() { [ "$RT_NAME" != runc ] || skip "runc 1.1 has no $1"; }
 
 USERNS_NS='{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"user"}'

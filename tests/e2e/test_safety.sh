@@ -103,7 +103,7 @@ exe_attack() {
 	cap rt run -d --bundle "$bb" "$b"
 	expect_ok "run -d B (joining A's pid namespace)"
 	_scanned() { grep -q '^scan-done' "$bb/share/result" 2>/dev/null; }
-	poll 10 _scanned || fail "attacker did not finish scanning: $(cat "$bb/share/result" 2>/dev/null)"
+	poll 30 _scanned || fail "attacker did not finish scanning: $(cat "$bb/share/result" 2>/dev/null)"
 	# Release A's init: it execs the payload, the runtime binary is no longer
 	# busy, and an attacker holding a reference to it could now write.
 	cap rt start "$a"

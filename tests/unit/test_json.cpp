@@ -175,6 +175,11 @@ TEST_CASE("features_json describes the runtime") {
     CHECK_FALSE(d.get_bool({"linux", "selinux", "enabled"}, true));
     CHECK_THAT(d.get_string({"annotations", "io.github.seccomp.libseccomp.version"}), StartsWith("2."));
     CHECK(d.get_string({"annotations", "org.opencontainers.runc.checkpoint.enabled"}) == "false");
+    CHECK(d.get_string({"annotations", "io.kiln.checkpoint.enabled"}) == "false");
+    CHECK_FALSE(d.has({"annotations", "io.kiln.checkpoint.criu.version"}));
+    auto with = json::Doc::parse(spec::features_json("4.2.1"), "features");
+    CHECK(with.get_string({"annotations", "org.opencontainers.runc.checkpoint.enabled"}) == "true");
+    CHECK(with.get_string({"annotations", "io.kiln.checkpoint.criu.version"}) == "4.2.1");
     CHECK(d.get_string({"annotations", "io.kiln.handlers"}) == "default,km");
     CHECK_THAT(text, Contains("\"CAP_CHECKPOINT_RESTORE\""));
     CHECK_THAT(text, Contains("\"tmpcopyup\""));

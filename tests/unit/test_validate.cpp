@@ -32,6 +32,27 @@ Spec with_user_ns() {
 
 TEST_CASE("validate accepts the base config") { CHECK(validation_error(base()) == ""); }
 
+TEST_CASE("validate: uids and gids above 2^31-1 are refused, naming the field") {
+    // 4294967295 is (uid_t)-1: "unchanged" to setresuid, i.e. root.
+    Spec s = base();
+    s.process->user.uid = 2147483647u;
+    s.process->user.additionalGids = {0, 2147483647u};
+    CHECK(validation_error(s) == "");
+    s.process->user.uid = 4294967295u;
+    CHECK(validation_error(s) == "config.json: process.user.uid: uids and gids must be in range 0-2147483647");
+    s.process->user.uid = 0;
+    s.process->user.gid = 2147483648u;
+    CHECK(validation_error(s) == "config.json: process.user.gid: uids and gids must be in range 0-2147483647");
+    s.process->user.gid = 0;
+    s.process->user.additionalGids = {5, 4294967295u};
+    CHECK(validation_error(s) ==
+          "config.json: process.user.additionalGids[1]: uids and gids must be in range 0-2147483647");
+    // The parser keeps the full uint32 range; only validation refuses.
+    auto p = parse_process(R"({"args":["sh"],"cwd":"/","user":{"uid":4294967295,"gid":0}})");
+    CHECK(p.user.uid == 4294967295u);
+    CHECK_THROWS_WITH(validate_user(p.user, "p.json"), "p.json: process.user.uid: uids and gids must be in range 0-2147483647");
+}
+
 TEST_CASE("validate: process rules use runc's words") {
     Spec s = base();
     s.process.reset();
@@ -275,6 +296,13 @@ TEST_CASE("validate: sysctls need the namespace they belong to") {
     s.linux->sysctl = {{"net/ipv4/ip_forward", "1"}, {"kernel.shmmax", "1"}, {"fs.mqueue.msg_max", "1"},
                        {"kernel.domainname", "x"}};
     CHECK(validation_error(s) == "");
+    // A joined network namespace: net.* only when it is not the one we run in (runc).
+    s.linux->sysctl = {{"net.ipv4.ip_forward", "1"}};
+    s.linux->namespaces[1].path = "/proc/self/ns/net";
+    CHECK(validation_error(s) == "config.json: linux.sysctl.net.ipv4.ip_forward: not allowed in the host's network namespace");
+    s.linux->namespaces[1].path = "/nonexistent/netns";
+    CHECK(validation_error(s) == "config.json: linux.sysctl.net.ipv4.ip_forward: invalid netns path: stat /nonexistent/netns: No such file or directory");
+    s.linux->namespaces[1].path = "";
     s.linux->sysctl = {{"kernel.hostname", "x"}};
     CHECK(validation_error(s) == "config.json: linux.sysctl.kernel.hostname: not allowed as it conflicts with the hostname field");
 }

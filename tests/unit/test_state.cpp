@@ -1,0 +1,86 @@
+// The state store's file handling: the atomic write through the locked
+// directory's fd, and the --root ownership rule.
+#include <catch2/catch.hpp>
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "container/state.hpp"
+#include "kiln/error.hpp"
+#include "util/fd.hpp"
+
+namespace {
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/kiln-unit-state.XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir() {
+        std::string cmd = "rm -rf '" + path + "'";
+        (void)!std::system(cmd.c_str());
+    }
+};
+
+int entries(const std::string &dir) {
+    int n = 0;
+    DIR *d = ::opendir(dir.c_str());
+    while (auto *e = ::readdir(d)) n += e->d_name[0] != '.' || (e->d_name[1] && e->d_name[1] != '.') ? 1 : 0;
+    ::closedir(d);
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("write_file_atomic: a planted state.json.tmp symlink is not followed") {
+    TempDir t;
+    std::string dir = t.path + "/c", victim = t.path + "/victim";
+    REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
+    kiln::UniqueFd v(::open(victim.c_str(), O_CREAT | O_WRONLY, 0644));
+    REQUIRE(kiln::write_all(v.get(), "ORIG"));
+    REQUIRE(::symlink(victim.c_str(), (dir + "/state.json.tmp").c_str()) == 0);
+    kiln::UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY));
+    kiln::write_file_atomic(dfd.get(), "state.json", "{\"id\":\"x\"}", 0600);
+    CHECK(kiln::read_file(victim) == "ORIG");
+    CHECK(kiln::read_file(dir + "/state.json") == "{\"id\":\"x\"}");
+    struct stat st;
+    REQUIRE(::stat((dir + "/state.json").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    CHECK(entries(dir) == 2);  // state.json and the untouched symlink: no temp file left
+}
+
+TEST_CASE("write_file_atomic: goes to the directory of the fd, wherever its path now leads") {
+    TempDir t;
+    std::string dir = t.path + "/c";
+    REQUIRE(::mkdir(dir.c_str(), 0700) == 0);
+    kiln::UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY));
+    // Someone moves the directory away and puts another in its place.
+    REQUIRE(::rename(dir.c_str(), (dir + ".moved").c_str()) == 0);
+    REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
+    kiln::write_file_atomic(dfd.get(), "state.json", "S", 0600);
+    CHECK(kiln::read_file(dir + ".moved/state.json") == "S");
+    CHECK(entries(dir) == 0);
+}
+
+TEST_CASE("check_root: a --root others can write is refused") {
+    TempDir t;
+    REQUIRE(::chmod(t.path.c_str(), 0700) == 0);
+    CHECK_NOTHROW(kiln::check_root(t.path));
+    CHECK_NOTHROW(kiln::check_root(t.path + "/missing"));  // made 0700 on create
+    REQUIRE(::chmod(t.path.c_str(), 0777) == 0);
+    CHECK_THROWS_WITH(kiln::check_root(t.path), Catch::Contains("writable by other users (mode 0777"));
+    REQUIRE(::chmod(t.path.c_str(), 01777) == 0);  // sticky still lets others squat ids
+    CHECK_THROWS_WITH(kiln::check_root(t.path), Catch::Contains("mode 1777"));
+    REQUIRE(::chmod(t.path.c_str(), 0770) == 0);
+    CHECK_THROWS(kiln::check_root(t.path));
+    REQUIRE(::chmod(t.path.c_str(), 0755) == 0);
+    if (::geteuid() == 0) {
+        REQUIRE(::chown(t.path.c_str(), 65534, 65534) == 0);  // another user's directory
+        CHECK_THROWS_WITH(kiln::check_root(t.path), Catch::Contains("owner uid 65534"));
+    }
+}
