@@ -70,6 +70,22 @@ const AttrOption kRecursiveAttrs[] = {
     {"rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW}, {"rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW},
 };
 
+// The atime modes are values inside MOUNT_ATTR__ATIME (MOUNT_ATTR_RELATIME is
+// 0), not bits: mount_setattr(2) changes the mode only with all of
+// MOUNT_ATTR__ATIME in attr_clr and refuses a part of it (EINVAL for "rnoatime"
+// or "ratime" alone; found by tests/fuzz/fuzz_mount_options.cpp). So every
+// atime option clears the field, the last one sets the mode, and a "no"/"r"
+// variant goes back to the default (relatime).
+void add_attr(MountOptions &o, const AttrOption &a) {
+    if (a.attr & ~static_cast<unsigned long long>(MOUNT_ATTR__ATIME)) {
+        (a.clear ? o.attr_clr : o.attr_set) |= a.attr;
+        return;
+    }
+    o.attr_clr |= MOUNT_ATTR__ATIME;
+    o.attr_set &= ~static_cast<unsigned long long>(MOUNT_ATTR__ATIME);
+    if (!a.clear) o.attr_set |= a.attr;
+}
+
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 // The target of a config mount: the fd opened in the root, through
@@ -528,7 +544,7 @@ MountOptions parse_options(const std::vector<std::string> &options) {
             if (opt == p.name) o.propagation = p.flag, known = true;
         for (auto &a : kRecursiveAttrs)
             if (opt == a.name) {
-                (a.clear ? o.attr_clr : o.attr_set) |= a.attr;
+                add_attr(o, a);
                 known = true;
             }
         if (known || opt == "tmpcopyup" || opt == "idmap" || opt == "ridmap") continue;

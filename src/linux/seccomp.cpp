@@ -165,22 +165,32 @@ int load_with_stub(scmp_filter_ctx ctx, const spec::Seccomp &s, const std::vecto
     return uses_notify(s) ? static_cast<int>(fd) : -1;
 }
 
+// arch_of: libseccomp's token for an "SCMP_ARCH_X86_64"-style name, 0 when
+// this libseccomp does not know it.
+uint32_t arch_of(const std::string &a) {
+    std::string name = a.rfind("SCMP_ARCH_", 0) == 0 ? a.substr(10) : a;
+    for (auto &ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return seccomp_arch_resolve_name(name.c_str());
+}
+
+std::vector<uint32_t> known_arches(const spec::Seccomp &s) {
+    std::vector<uint32_t> arches;
+    for (auto &a : s.architectures)
+        if (uint32_t arch = arch_of(a)) arches.push_back(arch);
+    return arches;
+}
+
 }  // namespace
 
-void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd) {
-    std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(action_of(s.defaultAction, s.defaultErrnoRet)),
-                                                         seccomp_release);
+SeccompFilter build_seccomp(const spec::Seccomp &s, bool no_new_privs) {
+    SeccompFilter ctx(seccomp_init(action_of(s.defaultAction, s.defaultErrnoRet)), seccomp_release);
     if (!ctx) throw Error("seccomp: cannot initialise the filter");
     // libseccomp sets no_new_privs by default; the config decides (we hold
     // CAP_SYS_ADMIN when it is off).
     seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, no_new_privs ? 1 : 0);
-    std::vector<uint32_t> arches;
     for (auto &a : s.architectures) {
-        std::string name = a.rfind("SCMP_ARCH_", 0) == 0 ? a.substr(10) : a;
-        for (auto &ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        uint32_t arch = seccomp_arch_resolve_name(name.c_str());
+        uint32_t arch = arch_of(a);
         if (arch == 0) continue;  // unknown to this libseccomp
-        arches.push_back(arch);
         int rc = seccomp_arch_add(ctx.get(), arch);
         if (rc < 0 && rc != -EEXIST) throw Error("seccomp: add architecture " + a + ": " + std::strerror(-rc));
     }
@@ -211,9 +221,14 @@ void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd) {
             }
         }
     }
+    return ctx;
+}
+
+void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd) {
+    SeccompFilter ctx = build_seccomp(s, no_new_privs);
     int fd = -1;
     if (wants_enosys_stub(s)) {
-        fd = load_with_stub(ctx.get(), s, arches);
+        fd = load_with_stub(ctx.get(), s, known_arches(s));
     } else {
         int rc = seccomp_load(ctx.get());
         if (rc < 0) throw Error(std::string("seccomp: load the filter: ") + std::strerror(-rc), -rc);

@@ -356,3 +356,24 @@ made"
 	expect_rc 1
 	expect_msg "gidMappings"
 }
+
+# Recursive atime options go through mount_setattr(2), which changes the atime
+# mode only with all of MOUNT_ATTR__ATIME in attr_clr: "rnoatime" alone used to
+# fail with EINVAL (found by tests/fuzz/fuzz_mount_options.cpp).
+test_mount_recursive_atime() {
+	local id b src=$TD/src opts
+	mkdir -p "$src"
+	for opts in '"rnoatime"' '"rnoatime", "ratime"'; do
+		[ "$RT_NAME" = kiln ] || [ "$opts" = '"rnoatime"' ] || continue # runc: EINVAL for ratime
+		id=$(new_id)
+		b=$(C_MOUNTS="{\"destination\": \"/ra\", \"type\": \"bind\", \"source\": \"$src\", \"options\": [\"rbind\", $opts]}" \
+			mkb "$id" sh -c 'grep " /ra " /proc/self/mountinfo')
+		cap rt run --bundle "$b" "$id"
+		expect_ok "options [$opts]"
+		if [ "$opts" = '"rnoatime"' ]; then
+			expect_out_has "noatime" "options [$opts]"
+		else
+			[[ $OUT != *noatime* ]] || fail "$(ctx "options [$opts]: still noatime")"
+		fi
+	done
+}
