@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <memory>
 
 #include "cgroups/cgroup.hpp"
@@ -427,11 +428,11 @@ const SignalName kSignals[] = {
     {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH}, {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
 };
 
-ContainerState to_public(const StoredState &st, const std::string &dir) {
+ContainerState to_public(const StoredState &st, std::string status) {
     ContainerState cs;
     cs.ociVersion = st.ociVersion;
     cs.id = st.id;
-    cs.status = status_of(st, dir);
+    cs.status = std::move(status);
     cs.pid = cs.status == "stopped" ? 0 : st.pid;
     cs.bundle = st.bundle;
     cs.rootfs = st.rootfs;
@@ -648,9 +649,26 @@ std::vector<int> pids(const Globals &g, const std::string &id) {
 
 ContainerState state(const Globals &g, const std::string &id) {
     validate_id(id);
-    return to_public(load_state(g.root, id), g.root + "/" + id);
+    StoredState st = load_state(g.root, id);
+    return to_public(st, status_of(st, g.root + "/" + id));
 }
 
+namespace {
+
+// The OWNER column: one passwd lookup per distinct uid (glibc does not cache
+// getpwuid, and every lookup reads /etc/passwd again).
+const std::string &owner_name(std::map<uid_t, std::string> &cache, uid_t uid) {
+    auto it = cache.find(uid);
+    if (it != cache.end()) return it->second;
+    struct passwd *pw = ::getpwuid(uid);
+    return cache[uid] = pw ? pw->pw_name : "#" + std::to_string(uid);
+}
+
+}  // namespace
+
+// Reads per container only what is printed: state.json, the init's
+// /proc/PID/stat (pid reuse), the start socket's presence, and the freezer
+// only for a running one; every path is relative to the root's fd.
 std::vector<ContainerState> list(const Globals &g) {
     std::vector<ContainerState> out;
     check_root(g.root);
@@ -659,15 +677,18 @@ std::vector<ContainerState> list(const Globals &g) {
         if (errno == ENOENT) return out;
         throw_errno("open " + g.root);
     }
+    int root = ::dirfd(d);
+    std::map<uid_t, std::string> owners;
     while (auto *e = ::readdir(d)) {
         if (e->d_name[0] == '.') continue;
-        std::string id = e->d_name, path = g.root + "/" + id;
+        if (e->d_type != DT_DIR && e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) continue;
+        std::string id = e->d_name;
         struct stat sb;
-        if (::stat(path.c_str(), &sb) < 0 || !S_ISDIR(sb.st_mode)) continue;
+        if (::fstatat(root, e->d_name, &sb, 0) < 0 || !S_ISDIR(sb.st_mode)) continue;
         try {
-            auto cs = to_public(load_state(g.root, id, false), path);
-            struct passwd *pw = ::getpwuid(sb.st_uid);
-            cs.owner = pw ? pw->pw_name : "#" + std::to_string(sb.st_uid);
+            StoredState st = load_state_at(root, id);
+            ContainerState cs = to_public(st, status_at(st, root, id));
+            cs.owner = owner_name(owners, sb.st_uid);
             out.push_back(std::move(cs));
         } catch (const std::exception &ex) {
             std::fprintf(stderr, "load container %s: %s\n", id.c_str(), ex.what());

@@ -185,7 +185,8 @@ void StateDir::save_config(std::string_view text) const { write_file_atomic(fd_.
 
 StoredState StateDir::load() const {
     std::string file = path_ + "/state.json", text;
-    if (!try_read_file(file, text)) {
+    bool ok = fd_ ? try_read_small_file(fd_.get(), "state.json", text) : try_read_small_file(AT_FDCWD, file.c_str(), text);
+    if (!ok) {
         if (errno == ENOENT) throw Error("container does not exist");
         throw_errno("open " + file);
     }
@@ -200,8 +201,12 @@ void StateDir::remove() {
 
 StoredState load_state(const std::string &root, const std::string &id, bool check) {
     if (check) check_root(root);
-    std::string file = root + "/" + id + "/state.json", text;
-    if (!try_read_file(file, text)) {
+    return load_state_at(AT_FDCWD, root + "/" + id);
+}
+
+StoredState load_state_at(int dirfd, const std::string &dir) {
+    std::string file = dir + "/state.json", text;
+    if (!try_read_small_file(dirfd, file.c_str(), text)) {
         if (errno == ENOENT || errno == ENOTDIR) throw Error("container does not exist");
         throw_errno("open " + file);
     }
@@ -213,7 +218,7 @@ unsigned long long process_start_time(pid_t pid) {
     char path[64];
     std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
     std::string stat;
-    if (!try_read_file(path, stat)) return 0;
+    if (!try_read_small_file(AT_FDCWD, path, stat)) return 0;
     // The command name may hold spaces and ')': fields resume after the last ')'.
     auto paren = stat.rfind(')');
     if (paren == std::string::npos || paren + 2 >= stat.size()) return 0;
@@ -228,9 +233,13 @@ unsigned long long process_start_time(pid_t pid) {
     return std::strtoull(p, nullptr, 10);
 }
 
-std::string status_of(const StoredState &s, const std::string &state_dir) {
-    if (s.pid <= 0 || process_start_time(s.pid) != s.start_time) return "stopped";
-    if (::access((state_dir + "/" + StateDir::kStartSocket).c_str(), F_OK) == 0) return "created";
+bool alive(const StoredState &s) { return s.pid > 0 && process_start_time(s.pid) == s.start_time; }
+
+std::string status_of(const StoredState &s, const std::string &state_dir) { return status_at(s, AT_FDCWD, state_dir); }
+
+std::string status_at(const StoredState &s, int dirfd, const std::string &dir) {
+    if (!alive(s)) return "stopped";
+    if (::faccessat(dirfd, (dir + "/" + StateDir::kStartSocket).c_str(), F_OK, 0) == 0) return "created";
     if (cgroups::open(s.cgroup_dirs, s.cgroup_unit)->frozen()) return "paused";
     return "running";
 }

@@ -39,6 +39,7 @@ public:
     static StateDir open(const std::string &root, const std::string &id, bool lock = true);
 
     const std::string &path() const { return path_; }
+    int fd() const { return fd_.get(); }
     // The listening socket a created init waits on; its presence means "created".
     std::string start_socket_path() const { return path_ + "/" + kStartSocket; }
     static constexpr const char *kStartSocket = "exec.sock";
@@ -70,11 +71,18 @@ void check_root(const std::string &root);
 // check_root: false when the caller has checked root already (list).
 StoredState load_state(const std::string &root, const std::string &id, bool check_root = true);
 
+// The same for the state directory dir relative to dirfd (list: the root's fd).
+StoredState load_state_at(int dirfd, const std::string &dir);
+
 // The text of a state.json as load_state reads it (also the fuzz entry point).
 StoredState parse_state(const std::string &text, const std::string &file);
 
 // created | running | paused | stopped, computed from the process and the start socket.
 std::string status_of(const StoredState &s, const std::string &state_dir);
+// The same for the state directory dir relative to dirfd.
+std::string status_at(const StoredState &s, int dirfd, const std::string &dir);
+// The init still runs (not a zombie, not a reused pid): status != stopped.
+bool alive(const StoredState &s);
 
 // Start time of a live (non-zombie) process; 0 when it is gone.
 unsigned long long process_start_time(pid_t pid);

@@ -22,6 +22,18 @@ std::string read_fd(int fd) {
     return out;
 }
 
+bool try_read_small_file(int dirfd, const char *name, std::string &out) {
+    UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC));
+    if (!fd) return false;
+    char buf[8192];
+    ssize_t n;
+    while ((n = ::read(fd.get(), buf, sizeof buf)) < 0 && errno == EINTR) {
+    }
+    out.assign(buf, n > 0 ? static_cast<size_t>(n) : 0);
+    if (n == static_cast<ssize_t>(sizeof buf)) out += read_fd(fd.get());
+    return true;
+}
+
 bool try_read_file(const std::string &path, std::string &out) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return false;
