@@ -584,7 +584,8 @@ class Bench:
             self.failures.append("strace %s %s: no count" % (op, label))
             return
         self.value("syscalls:" + op, label, n)
-        self.syscall_tables[(op, label)] = table
+        # --phases without "counts" (list alone) has no tables yet.
+        self.__dict__.setdefault("syscall_tables", {})[(op, label)] = table
 
     def count_runtime(self, rt, rep):
         L = rt.label
