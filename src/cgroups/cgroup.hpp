@@ -91,5 +91,7 @@ std::vector<std::pair<std::string, std::string>> parse_proc_cgroup(const std::st
 std::unique_ptr<Manager> make(const Options &o);
 // The manager of an existing container from what its state recorded.
 std::unique_ptr<Manager> open(const std::vector<std::string> &dirs, const std::string &unit = "");
+// open(dirs, unit)->destroy(), without looking up the hierarchies when no unit is named.
+void destroy(const std::vector<std::string> &dirs, const std::string &unit);
 
 }  // namespace kiln::cgroups

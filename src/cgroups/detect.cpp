@@ -123,7 +123,7 @@ const std::vector<Hierarchy> &hierarchies() {
     static const std::vector<Hierarchy> h = [] {
         std::string mountinfo, proc_cgroup;
         try_read_file("/proc/self/mountinfo", mountinfo);
-        try_read_file("/proc/self/cgroup", proc_cgroup);
+        try_read_small_file(AT_FDCWD, "/proc/self/cgroup", proc_cgroup);  // one record: one read
         return parse_hierarchies(mountinfo, proc_cgroup);
     }();
     return h;

@@ -341,6 +341,8 @@ void FsManager::stats(json::Writer &w, int init_pid) const { write_stats(w, hs_,
 
 void FsManager::destroy() {
     for (auto &d : dirs_) {
+        // Usually nothing is left in it or below it: one rmdir, no listing.
+        if (::rmdir(d.c_str()) == 0 || errno == ENOENT) continue;
         // A process that was just killed leaves the cgroup a little later;
         // kill -9 races can also leave a straggler: retry until empty.
         for (int tries = 0; tries < 2500; tries++) {
@@ -363,6 +365,12 @@ void FsManager::destroy() {
 std::unique_ptr<Manager> make(const Options &o) {
     if (o.systemd) return make_systemd(hierarchies(), o);
     return std::make_unique<FsManager>(hierarchies(), o);
+}
+
+// The directories alone: removing them needs no hierarchy (mountinfo) lookup.
+void destroy(const std::vector<std::string> &dirs, const std::string &unit) {
+    if (!unit.empty()) return open(dirs, unit)->destroy();
+    FsManager({}, dirs).destroy();
 }
 
 std::unique_ptr<Manager> open(const std::vector<std::string> &dirs, const std::string &unit) {

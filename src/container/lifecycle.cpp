@@ -405,7 +405,7 @@ void run_poststart(const StoredState &st) {
 
 // poststop failures only warn (runtime-spec).
 void destroy(StateDir &dir, const StoredState &st) {
-    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->destroy();
+    cgroups::destroy(st.cgroup_dirs, st.cgroup_unit);
     if (!st.hooks.empty())
         hooks::run_warn_only(spec::parse_hooks(st.hooks).poststop, "poststop", hook_state(st, "stopped", 0),
                              st.bundle);
@@ -495,7 +495,7 @@ void start(const Globals &g, const std::string &id) {
     validate_id(id);
     StateDir dir = StateDir::open(g.root, id);
     StoredState st = dir.load();
-    std::string status = status_of(st, dir.path());
+    std::string status = status_at(st, dir.fd(), ".");
     if (status == "stopped") throw Error("cannot start a container that has stopped");
     if (status == "running") throw Error("cannot start an already running container");
     if (status != "created") throw Error("cannot start a container in the " + status + " state");
@@ -506,10 +506,10 @@ void start(const Globals &g, const std::string &id) {
     if (int sig = handlers::start_signal(st.annotations)) {
         signal_init(st, sig);  // a preloaded process, parked until this signal
     } else if (!release_init(dir)) {
-        ::unlink(dir.start_socket_path().c_str());
+        ::unlinkat(dir.fd(), StateDir::kStartSocket, 0);
         throw Error("cannot start a container that has stopped");
     }
-    ::unlink(dir.start_socket_path().c_str());
+    ::unlinkat(dir.fd(), StateDir::kStartSocket, 0);
     run_poststart(st);
 }
 
@@ -547,19 +547,20 @@ int run(const Globals &g, const RunOptions &o) {
     return status;
 }
 
+// Only "stopped or not" matters here: no start socket or freezer lookup.
 void kill(const Globals &g, const std::string &id, int signal, bool all) {
     validate_id(id);
     StoredState st = load_state(g.root, id);
-    std::string dir = g.root + "/" + id;
-    if (status_of(st, dir) == "stopped") {
-        if (all) return;
-        throw Error("container not running");
-    }
     // Without its own pid namespace, killing the init leaves the rest running.
     if (all || (signal == SIGKILL && !st.own_pid_ns)) {
+        if (!alive(st)) {
+            if (all) return;
+            throw Error("container not running");
+        }
         signal_all(st, signal);
         return;
     }
+    // "container not running" when stopped: checked on the pinned pidfd.
     signal_init(st, signal);
 }
 
@@ -581,7 +582,7 @@ void remove(const Globals &g, const std::string &id, bool force) {
         if (force) return;
         throw Error("container does not exist");
     }
-    std::string status = status_of(st, dir.path());
+    std::string status = status_at(st, dir.fd(), ".");
     if (status == "running" || status == "paused") {
         if (!force) throw Error("cannot delete container " + id + " that is not stopped: " + status);
     }

@@ -193,7 +193,11 @@ StoredState StateDir::load() const {
     return deserialize(text, file);
 }
 
+// The files kiln keeps there by name; anything else (a temporary file of a
+// create that died, checkpoint leftovers) by walking the directory.
 void StateDir::remove() {
+    for (const char *f : {"state.json", "config.json", kStartSocket}) ::unlinkat(fd_.get(), f, 0);
+    if (::rmdir(path_.c_str()) == 0 || (errno != ENOTEMPTY && errno != EEXIST)) return;
     int dup = ::fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0);
     if (dup >= 0) remove_tree_at(dup);
     ::rmdir(path_.c_str());
