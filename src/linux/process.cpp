@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <climits>
+#include <cstdint>
 
 #include <cerrno>
 #include <cstring>
@@ -63,13 +64,33 @@ cap_value_t last_cap() {
     return last;
 }
 
+// The bounding set as kiln leaves it, asked of the kernel once per
+// capability a set names (not once per name and set), and kept up to date
+// as drop_bounding drops the others.
+class Bounding {
+public:
+    bool has(cap_value_t c) {
+        uint64_t bit = uint64_t(1) << c;
+        if (!(known_ & bit) && cap_get_bound(c) == 1) in_ |= bit;
+        known_ |= bit;
+        return in_ & bit;
+    }
+    void dropped(cap_value_t c) {
+        known_ |= uint64_t(1) << c;
+        in_ &= ~(uint64_t(1) << c);
+    }
+
+private:
+    uint64_t known_ = 0, in_ = 0;
+};
+
 // Also skipped: capabilities outside kiln's own bounding set (a host that
 // withholds one, e.g. CAP_SYS_RESOURCE in a sandbox): no process could get it.
-std::vector<cap_value_t> cap_values(const std::vector<std::string> &names) {
+std::vector<cap_value_t> cap_values(const std::vector<std::string> &names, Bounding &bound) {
     std::vector<cap_value_t> out;
     for (auto &n : names) {
         cap_value_t v;
-        if (cap_from_name(n.c_str(), &v) == 0 && v <= last_cap() && cap_get_bound(v) == 1) out.push_back(v);
+        if (cap_from_name(n.c_str(), &v) == 0 && v <= last_cap() && bound.has(v)) out.push_back(v);
     }
     return out;
 }
@@ -81,32 +102,39 @@ bool contains(const std::vector<cap_value_t> &v, cap_value_t c) {
 }
 
 // Needs CAP_SETPCAP, so it runs before the uid changes.
-void drop_bounding(const spec::Capabilities &caps) {
-    auto bounding = cap_values(caps.bounding);
-    for (cap_value_t c = 0; c <= last_cap(); c++)
-        if (!contains(bounding, c) && cap_drop_bound(c) < 0 && errno != EINVAL) throw_errno("drop bounding capability");
+void drop_bounding(const spec::Capabilities &caps, Bounding &bound) {
+    auto bounding = cap_values(caps.bounding, bound);
+    for (cap_value_t c = 0; c <= last_cap(); c++) {
+        if (contains(bounding, c)) continue;
+        if (cap_drop_bound(c) < 0 && errno != EINVAL) throw_errno("drop bounding capability");
+        bound.dropped(c);
+    }
 }
 
-void apply_caps(const spec::Capabilities &caps) {
+void apply_caps(const spec::Capabilities &caps, Bounding &bound) {
     cap_t state = cap_init();
     if (!state) throw_errno("cap_init");
-    auto set = [&](cap_flag_t flag, const std::vector<std::string> &names) {
-        auto v = cap_values(names);
+    auto set = [&](cap_flag_t flag, const std::vector<cap_value_t> &v) {
         if (!v.empty() && cap_set_flag(state, flag, static_cast<int>(v.size()), v.data(), CAP_SET) < 0)
             throw_errno("cap_set_flag");
     };
-    set(CAP_EFFECTIVE, caps.effective);
-    set(CAP_PERMITTED, caps.permitted);
-    set(CAP_INHERITABLE, caps.inheritable);
+    auto permitted = cap_values(caps.permitted, bound), inheritable = cap_values(caps.inheritable, bound);
+    set(CAP_EFFECTIVE, cap_values(caps.effective, bound));
+    set(CAP_PERMITTED, permitted);
+    set(CAP_INHERITABLE, inheritable);
     int rc = cap_set_proc(state);
     int err = errno;
     cap_free(state);
     if (rc < 0) throw_errno("capset", err);
 
-    if (cap_reset_ambient() < 0 && errno != EINVAL) throw_errno("reset ambient capabilities");
-    // runc only warns when an ambient capability cannot be raised (it must be
-    // in both the permitted and inheritable sets): so do we, silently.
-    for (auto c : cap_values(caps.ambient)) cap_set_ambient(c, CAP_SET);
+    // One prctl (libcap's cap_reset_ambient asks IS_SET of every capability first).
+    if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        throw_errno("reset ambient capabilities");
+    // runc only warns when an ambient capability cannot be raised: the kernel
+    // refuses (EPERM) one not in both the permitted and inheritable sets just
+    // set, so those are not even tried; a refusal of the others is ignored too.
+    for (auto c : cap_values(caps.ambient, bound))
+        if (contains(permitted, c) && contains(inheritable, c)) ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
 }
 
 }  // namespace
@@ -131,7 +159,8 @@ void set_user_and_caps(const spec::Process &p, bool in_user_ns) {
     bool big_gid = std::any_of(u.additionalGids.begin(), u.additionalGids.end(), [](uint32_t g) { return g > spec::kMaxId; });
     if ((u.uid > spec::kMaxId || u.gid > spec::kMaxId || big_gid) && !unsafe::off("uid-range"))
         throw Error(spec::kIdRangeError);
-    drop_bounding(caps);
+    Bounding bound;
+    drop_bounding(caps, bound);
     // setgroups is refused in a user namespace whose setgroups is "deny".
     std::vector<gid_t> groups(u.additionalGids.begin(), u.additionalGids.end());
     if (::setgroups(groups.size(), groups.data()) < 0 && !(in_user_ns && errno == EPERM))
@@ -140,7 +169,7 @@ void set_user_and_caps(const spec::Process &p, bool in_user_ns) {
     if (::setresgid(u.gid, u.gid, u.gid) < 0) throw_errno("setresgid " + std::to_string(u.gid));
     if (::setresuid(u.uid, u.uid, u.uid) < 0) throw_errno("setresuid " + std::to_string(u.uid));
     if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
-    apply_caps(caps);
+    apply_caps(caps, bound);
 }
 
 // strerror as Go words errno values ("no such file or directory"): engines
