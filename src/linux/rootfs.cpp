@@ -395,33 +395,47 @@ struct DefaultDevice {
 const DefaultDevice kDefaultDevices[] = {{"null", 1, 3},    {"zero", 1, 5},    {"full", 1, 7},
                                          {"random", 1, 8},  {"urandom", 1, 9}, {"tty", 5, 0}};
 
-void make_device(int root_fd, const std::string &path, mode_t type, unsigned major, unsigned minor, mode_t perm,
-                 uid_t uid, gid_t gid, bool in_user_ns) {
-    auto slash = path.find_last_of('/');
-    std::string dir = path.substr(0, slash), base = path.substr(slash + 1);
+// The directory dir of the container (made where missing), resolved in the
+// root once, as a real directory fd the nodes and links are made in.
+UniqueFd open_dir_in_root(int root_fd, const std::string &dir) {
     auto dir_fd = open_in_root(root_fd, dir.empty() ? "/" : dir, true, false);
     UniqueFd real_dir(::openat(dir_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!real_dir) throw_errno("open " + dir);
-    ::unlinkat(real_dir.get(), base.c_str(), 0);
+    return real_dir;
+}
+
+// The node base in dir_fd (path: the same in the container, for messages).
+// What is there already is replaced; a fresh /dev tmpfs has nothing, so the
+// unlink is only tried when mknod finds something.
+void make_device_at(int dir_fd, const std::string &path, mode_t type, unsigned major, unsigned minor, mode_t perm,
+                    uid_t uid, gid_t gid, bool in_user_ns) {
+    const char *base = path.c_str() + path.find_last_of('/') + 1;
     if (!in_user_ns) {
-        if (::mknodat(real_dir.get(), base.c_str(), type | perm, makedev(major, minor)) < 0)
-            throw_errno("mknod " + path);
-        if (::fchownat(real_dir.get(), base.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-            throw_errno("chown " + path);
+        int rc = ::mknodat(dir_fd, base, type | perm, makedev(major, minor));
+        if (rc < 0 && errno == EEXIST) {
+            ::unlinkat(dir_fd, base, 0);
+            rc = ::mknodat(dir_fd, base, type | perm, makedev(major, minor));
+        }
+        if (rc < 0) throw_errno("mknod " + path);
+        if (::fchownat(dir_fd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("chown " + path);
         return;
     }
-    // mknod is not allowed in a user namespace: bind the host's node.
-    UniqueFd f(::openat(real_dir.get(), base.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
+    // mknod is not allowed in a user namespace: bind the host's node. An
+    // existing node is removed first: opening it O_WRONLY would open the device.
+    ::unlinkat(dir_fd, base, 0);
+    UniqueFd f(::openat(dir_fd, base, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (!f) throw_errno("create " + path);
     do_mount(path.c_str(), fd_path(f.get()), nullptr, MS_BIND, nullptr, path);
 }
 
-void symlink_in(int root_fd, const char *target, const std::string &path) {
-    auto slash = path.find_last_of('/');
-    auto dir_fd = open_in_root(root_fd, path.substr(0, slash), true, false);
-    UniqueFd real_dir(::openat(dir_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!real_dir) throw_errno("open " + path.substr(0, slash));
-    if (::symlinkat(target, real_dir.get(), path.c_str() + slash + 1) < 0 && errno != EEXIST)
+void make_device(int root_fd, const std::string &path, mode_t type, unsigned major, unsigned minor, mode_t perm,
+                 uid_t uid, gid_t gid, bool in_user_ns) {
+    auto dir = open_dir_in_root(root_fd, path.substr(0, path.find_last_of('/')));
+    make_device_at(dir.get(), path, type, major, minor, perm, uid, gid, in_user_ns);
+}
+
+void symlink_at(int dir_fd, const char *target, const std::string &path) {
+    if (::symlinkat(target, dir_fd, path.c_str() + path.find_last_of('/') + 1) < 0 && errno != EEXIST)
         throw_errno("symlink " + path);
 }
 
@@ -497,21 +511,30 @@ bool dev_is_host_bind(const spec::Spec &spec) {
 
 void create_devices(int root_fd, const spec::Spec &spec, bool in_user_ns) {
     const auto *lx = spec.linux ? &*spec.linux : nullptr;
+    // /dev resolved once for the default nodes and links (and spec devices
+    // directly in it), not once per node.
+    UniqueFd dev;
     if (!dev_is_host_bind(spec)) {
+        dev = open_dir_in_root(root_fd, "/dev");
         for (auto &d : kDefaultDevices)
-            make_device(root_fd, std::string("/dev/") + d.name, S_IFCHR, d.major, d.minor, 0666, 0, 0, in_user_ns);
-        symlink_in(root_fd, "/proc/self/fd", "/dev/fd");
-        symlink_in(root_fd, "/proc/self/fd/0", "/dev/stdin");
-        symlink_in(root_fd, "/proc/self/fd/1", "/dev/stdout");
-        symlink_in(root_fd, "/proc/self/fd/2", "/dev/stderr");
-        symlink_in(root_fd, "pts/ptmx", "/dev/ptmx");
-        if (::access("/proc/kcore", F_OK) == 0) symlink_in(root_fd, "/proc/kcore", "/dev/core");
+            make_device_at(dev.get(), std::string("/dev/") + d.name, S_IFCHR, d.major, d.minor, 0666, 0, 0, in_user_ns);
+        symlink_at(dev.get(), "/proc/self/fd", "/dev/fd");
+        symlink_at(dev.get(), "/proc/self/fd/0", "/dev/stdin");
+        symlink_at(dev.get(), "/proc/self/fd/1", "/dev/stdout");
+        symlink_at(dev.get(), "/proc/self/fd/2", "/dev/stderr");
+        symlink_at(dev.get(), "pts/ptmx", "/dev/ptmx");
+        if (::access("/proc/kcore", F_OK) == 0) symlink_at(dev.get(), "/proc/kcore", "/dev/core");
     }
     if (!lx) return;
     for (auto &d : lx->devices) {
         mode_t type = d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : S_IFCHR;
-        make_device(root_fd, d.path, type, static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor),
-                    d.fileMode ? (*d.fileMode & 07777) : 0666, d.uid.value_or(0), d.gid.value_or(0), in_user_ns);
+        unsigned major = static_cast<unsigned>(d.major), minor = static_cast<unsigned>(d.minor);
+        mode_t perm = d.fileMode ? (*d.fileMode & 07777) : 0666;
+        bool in_dev = dev && d.path.rfind("/dev/", 0) == 0 && d.path.find('/', 5) == std::string::npos;
+        if (in_dev)
+            make_device_at(dev.get(), d.path, type, major, minor, perm, d.uid.value_or(0), d.gid.value_or(0), in_user_ns);
+        else
+            make_device(root_fd, d.path, type, major, minor, perm, d.uid.value_or(0), d.gid.value_or(0), in_user_ns);
     }
 }
 
@@ -667,15 +690,21 @@ void finish(const spec::Spec &spec) {
             UniqueFd tree = clone_tree(fd.get(), "", true, p);
             attach_with_flags(tree.get(), fd.get(), MS_RDONLY, 0, p, p.c_str());
         }
-        UniqueFd null;
+        // Masked directories share one empty read-only tmpfs: made for the
+        // first, bound (from its attached mount) onto the others.
+        UniqueFd null, empty;
         for (auto &p : spec.linux->maskedPaths) {
             UniqueFd fd(::open(p.c_str(), O_PATH | O_CLOEXEC));
             struct stat st;
             if (!fd || ::fstat(fd.get(), &st) < 0) continue;
-            if (S_ISDIR(st.st_mode))
-                attach(new_fs("tmpfs", "tmpfs", {}, MS_RDONLY, p).get(), fd.get(), p);
-            else
+            if (!S_ISDIR(st.st_mode)) {
                 mask_file(p, fd.get(), null);
+            } else if (empty) {
+                attach(clone_tree(empty.get(), "", false, p).get(), fd.get(), p);
+            } else {
+                empty = new_fs("tmpfs", "tmpfs", {}, MS_RDONLY, p);
+                attach(empty.get(), fd.get(), p);
+            }
         }
     }
     if (spec.root && spec.root->readonly)
