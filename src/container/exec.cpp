@@ -313,6 +313,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     // every process of the container gets.
     auto spec = saved_config(g.root + "/" + o.id, st);
     spec::Process p = build_process(spec, o);
+    process::warn_unknown_capabilities(p.capabilities);
     auto handler = handlers::for_exec(g, o.id, st.annotations);
     handler->prepare_exec();
     const spec::Seccomp *filter = spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr;

@@ -230,6 +230,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     handler->edit_spec(spec);
     spec::validate(spec);
     check_create_options(spec, o, detached, use_fifo);
+    if (spec.process) process::warn_unknown_capabilities(spec.process->capabilities);
     unsigned listen_fds = socket_activation(spec);
     // Relative paths of the config (root, bind sources) are relative to the bundle.
     if (::chdir(o.bundle.c_str()) < 0) throw_errno("chdir " + o.bundle);

@@ -11,6 +11,11 @@
 namespace kiln::process {
 
 void set_rlimits(const std::vector<spec::Rlimit> &rlimits);
+// Capability names neither libcap nor this kernel knows, sorted, each once:
+// they are skipped (set_user_and_caps), and the runtime warns about them
+// as runc does ("ignoring unknown or unavailable capabilities: [...]").
+std::vector<std::string> unknown_capabilities(const spec::Capabilities &caps);
+void warn_unknown_capabilities(const std::optional<spec::Capabilities> &caps);
 // process.scheduler, process.ioPriority, linux.personality (attrs.cpp).
 void set_scheduler(const spec::Scheduler &s);
 void set_io_priority(const spec::IOPriority &p);
@@ -26,6 +31,8 @@ std::string find_executable(const std::string &arg0, const std::vector<std::stri
 // kSeccompFdTag + SCM_RIGHTS) and this waits for one byte back.
 inline constexpr char kSeccompFdTag = 'N';
 void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd = -1);
+// Whether this kernel takes SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19).
+bool seccomp_wait_killable_supported();
 
 // process.apparmorProfile / selinuxLabel for the next execve. Opened while
 // /proc and /sys are the host's (before the container's mounts, or before

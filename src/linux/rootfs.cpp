@@ -426,6 +426,10 @@ void create_devices(int root_fd, const spec::Spec &spec, bool in_user_ns) {
     }
 }
 
+// Options that are not mount(2) flags: runc's extensions.
+constexpr std::string_view kExtensions[] = {"tmpcopyup", "idmap", "ridmap"};
+bool is_extension(std::string_view opt) { return std::find(std::begin(kExtensions), std::end(kExtensions), opt) != std::end(kExtensions); }
+
 unsigned long root_propagation(const spec::Spec &spec) {
     if (!spec.linux || spec.linux->rootfsPropagation.empty()) return 0;
     for (auto &p : kPropagation)
@@ -435,6 +439,15 @@ unsigned long root_propagation(const spec::Spec &spec) {
 }
 
 }  // namespace
+
+std::vector<std::string_view> option_names() {
+    std::vector<std::string_view> out(std::begin(kExtensions), std::end(kExtensions));
+    for (auto &f : kFlagOptions) out.push_back(f.name);
+    for (auto &p : kPropagation) out.push_back(p.name);
+    for (auto &a : kRecursiveAttrs) out.push_back(a.name);
+    std::sort(out.begin(), out.end());
+    return out;
+}
 
 MountOptions parse_options(const std::vector<std::string> &options) {
     MountOptions o;
@@ -458,7 +471,7 @@ MountOptions parse_options(const std::vector<std::string> &options) {
                 (a.clear ? o.attr_clr : o.attr_set) |= a.attr;
                 known = true;
             }
-        if (known || opt == "tmpcopyup" || opt == "idmap" || opt == "ridmap") continue;
+        if (known || is_extension(opt)) continue;
         if (!o.data.empty()) o.data += ',';
         o.data += opt;
         // One option per fsconfig call, as mount(2) splits its data.

@@ -2,7 +2,10 @@
 // per-syscall rules with argument conditions. Unknown syscall names are
 // skipped as runc does. SCMP_ACT_NOTIFY: the listener fd goes to the runtime,
 // which hands it to the agent at linux.seccomp.listenerPath.
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -15,6 +18,11 @@
 
 namespace kiln::process {
 namespace {
+
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+constexpr unsigned long kWaitKillableRecv = SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
 
 uint32_t action_of(const std::string &name, const std::optional<uint32_t> &errno_ret) {
     uint32_t ret = errno_ret.value_or(EPERM);
@@ -68,6 +76,17 @@ void hand_over_listener(int sync_fd, int notify_fd) {
 }
 
 }  // namespace
+
+// The kernel checks the flags before it reads the program: valid ones get
+// EFAULT for a null program, unknown ones EINVAL (as libseccomp probes them).
+bool seccomp_wait_killable_supported() {
+    static const bool supported = [] {
+        long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                            SECCOMP_FILTER_FLAG_NEW_LISTENER | kWaitKillableRecv, nullptr);
+        return rc < 0 && errno == EFAULT;
+    }();
+    return supported;
+}
 
 void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd) {
     std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(action_of(s.defaultAction, s.defaultErrnoRet)),
