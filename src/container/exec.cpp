@@ -204,6 +204,7 @@ struct ChildArgs {
     const spec::Process *p = nullptr;
     const spec::Seccomp *filter = nullptr;
     const spec::Personality *personality = nullptr;
+    const spec::MemoryPolicy *memory_policy = nullptr;  // the container's, as runc's setns init applies it
     handlers::Handler *handler = nullptr;
     int sync_fd = -1, console_fd = -1;
     unsigned preserve_fds = 0;
@@ -243,6 +244,7 @@ struct ChildArgs {
         if (a.personality) process::set_personality(*a.personality);
         if (p.scheduler) process::set_scheduler(*p.scheduler);
         if (p.ioPriority) process::set_io_priority(*p.ioPriority);
+        if (a.memory_policy) process::set_memory_policy(*a.memory_policy);
         std::vector<std::string> env = p.env;
         process::add_home(env, p.user.uid);
         std::string exe = process::find_executable(p.args[0], env);
@@ -344,6 +346,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     ca.p = &p;
     ca.filter = filter;
     ca.personality = spec.linux && spec.linux->personality ? &*spec.linux->personality : nullptr;
+    ca.memory_policy = spec.linux && spec.linux->memoryPolicy ? &*spec.linux->memoryPolicy : nullptr;
     ca.handler = handler.get();
     ca.sync_fd = child_end.get();
     ca.console_fd = console.get();

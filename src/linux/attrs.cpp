@@ -1,6 +1,6 @@
 // Process attributes the init applies right before the payload: the
 // scheduler (sched_setattr), the I/O priority (ioprio_set) and the execution
-// domain (personality). Each maps one runtime-spec field to one syscall, the
+// domain (personality), the NUMA memory policy (set_mempolicy). Each maps one runtime-spec field to one syscall, the
 // way runc applies them.
 #include <sys/personality.h>
 #include <sys/syscall.h>
@@ -64,6 +64,16 @@ void set_io_priority(const spec::IOPriority &p) {
     constexpr int kWhoProcess = 1, kClassShift = 13;
     if (::syscall(SYS_ioprio_set, kWhoProcess, 0, (klass << kClassShift) | p.priority) < 0)
         throw_errno("process.ioPriority: ioprio_set");
+}
+
+// set_mempolicy(2) with the nodes as a bit mask; maxnode counts one bit
+// more than the mask holds (the kernel reads maxnode - 1 bits).
+void set_memory_policy(const spec::MemoryPolicy &m) {
+    std::vector<uint64_t> mask = spec::parse_list(m.nodes, "linux.memoryPolicy.nodes");
+    if (mask.empty()) mask.push_back(0);
+    unsigned long maxnode = mask.size() * 64 + 1;
+    if (::syscall(SYS_set_mempolicy, spec::memory_policy_mode(m), mask.data(), maxnode) < 0)
+        throw_errno("linux.memoryPolicy: set_mempolicy " + m.mode + (m.nodes.empty() ? "" : " nodes " + m.nodes));
 }
 
 // runc sets only the domain; the spec defines no flag values yet.

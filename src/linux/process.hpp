@@ -20,6 +20,8 @@ void warn_unknown_capabilities(const std::optional<spec::Capabilities> &caps);
 void set_scheduler(const spec::Scheduler &s);
 void set_io_priority(const spec::IOPriority &p);
 void set_personality(const spec::Personality &p);
+// linux.memoryPolicy (set_mempolicy(2)): the init's and every exec'd process's.
+void set_memory_policy(const spec::MemoryPolicy &m);
 // setgroups/setresgid/setresuid keeping capabilities, then the five sets.
 void set_user_and_caps(const spec::Process &p, bool in_user_ns);
 // The payload path as execvp would find it with the process's PATH;
