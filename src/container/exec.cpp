@@ -168,6 +168,15 @@ std::vector<std::string> exec_cgroup_dirs(const StoredState &st, const std::vect
     return dirs;
 }
 
+// execCPUAffinity.final once the process is in the container's cgroup; with
+// no affinity asked for at all, every cpu of its cpuset (never kiln's own).
+void set_final_affinity(pid_t pid, const std::optional<spec::ExecCPUAffinity> &a) {
+    if (!a || (a->initial.empty() && a->final_.empty())) return process::reset_affinity(pid);
+    if (a->final_.empty()) return;
+    process::set_affinity(pid, spec::parse_list(a->final_, "process.execCPUAffinity.final"),
+                          "error setting final CPU affinity");
+}
+
 void send_error(int fd, const std::string &msg) {
     std::string m = "E" + msg;
     (void)!::send(fd, m.data(), m.size(), MSG_NOSIGNAL);
@@ -282,6 +291,16 @@ struct ChildArgs {
 // exits.
 [[noreturn]] void enter(int init_pidfd, int flags, const ChildArgs &a) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    // execCPUAffinity.initial: ours until the cgroup is joined, inherited by the process.
+    if (a.p->execCPUAffinity && !a.p->execCPUAffinity->initial.empty()) {
+        try {
+            process::set_affinity(0, spec::parse_list(a.p->execCPUAffinity->initial, "process.execCPUAffinity.initial"),
+                                  "error setting initial CPU affinity");
+        } catch (const std::exception &e) {
+            send_error(a.sync_fd, e.what());
+            ::_exit(1);
+        }
+    }
     if (!unsafe::off("cve-2016-9962")) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     sigset_t none;
     sigemptyset(&none);
@@ -366,6 +385,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     try {
         pid = receive_pid(parent_end.get(), mid);
         cgroups::open(exec_cgroup_dirs(st, o.cgroups))->join(pid);
+        set_final_affinity(pid, p.execCPUAffinity);
         if (!process::send_exec_labels(parent_end.get(), 'G', process::open_exec_labels(p, pid)))
             throw Error("exec process exited unexpectedly");
         char go = 'G';

@@ -317,6 +317,8 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     child_end.reset();
 
     l->cgroup->join(pid);
+    // The container starts from its cpuset, not from kiln's affinity (runc 1.3.1).
+    process::reset_affinity(pid);
     if (args.clone_flags & CLONE_NEWUSER) write_id_maps(pid, spec);
     if (spec.process && spec.process->oomScoreAdj)
         write_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*spec.process->oomScoreAdj));

@@ -2,6 +2,7 @@
 // scheduler (sched_setattr), the I/O priority (ioprio_set) and the execution
 // domain (personality), the NUMA memory policy (set_mempolicy). Each maps one runtime-spec field to one syscall, the
 // way runc applies them.
+#include <sched.h>
 #include <sys/personality.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cstdint>
 
 #include "kiln/error.hpp"
+#include "kiln/log.hpp"
 #include "linux/process.hpp"
 
 namespace kiln::process {
@@ -74,6 +76,19 @@ void set_memory_policy(const spec::MemoryPolicy &m) {
     unsigned long maxnode = mask.size() * 64 + 1;
     if (::syscall(SYS_set_mempolicy, spec::memory_policy_mode(m), mask.data(), maxnode) < 0)
         throw_errno("linux.memoryPolicy: set_mempolicy " + m.mode + (m.nodes.empty() ? "" : " nodes " + m.nodes));
+}
+
+void set_affinity(pid_t pid, const std::vector<uint64_t> &cpus, const std::string &what) {
+    if (::sched_setaffinity(pid, cpus.size() * sizeof(uint64_t), reinterpret_cast<const cpu_set_t *>(cpus.data())) < 0)
+        throw_errno(what);
+}
+
+// Every cpu the kernel could have (runc's 64k bits): sched_setaffinity keeps
+// those of the task's cpuset, and cpus added to it later stay usable.
+void reset_affinity(pid_t pid) {
+    static const std::vector<uint64_t> all(64 * 1024 / 64, ~uint64_t{0});
+    if (::sched_setaffinity(pid, all.size() * sizeof(uint64_t), reinterpret_cast<const cpu_set_t *>(all.data())) < 0)
+        log::warn("resetting the CPU affinity of pid " + std::to_string(pid) + " failed -- the container process may inherit kiln's CPU affinity");
 }
 
 // runc sets only the domain; the spec defines no flag values yet.

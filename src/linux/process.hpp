@@ -22,6 +22,11 @@ void set_io_priority(const spec::IOPriority &p);
 void set_personality(const spec::Personality &p);
 // linux.memoryPolicy (set_mempolicy(2)): the init's and every exec'd process's.
 void set_memory_policy(const spec::MemoryPolicy &m);
+// CPU affinity of pid (0: ourselves) as a mask from spec::parse_list; throws
+// Error(what: errno). reset_affinity: every cpu, so that a container process
+// never keeps kiln's own affinity (runc 1.3.1); only warns on failure.
+void set_affinity(pid_t pid, const std::vector<uint64_t> &cpus, const std::string &what);
+void reset_affinity(pid_t pid);
 // setgroups/setresgid/setresuid keeping capabilities, then the five sets.
 void set_user_and_caps(const spec::Process &p, bool in_user_ns);
 // The payload path as execvp would find it with the process's PATH;

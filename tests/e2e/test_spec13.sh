@@ -45,3 +45,46 @@ test_memory_policy() {
 	[ "$RT_NAME" != kiln ] || expect_err_has "linux.memoryPolicy: set_mempolicy MPOL_BIND nodes $bad: Invalid argument"
 	assert_clean "$id"
 }
+
+# Container processes never inherit the runtime's own CPU affinity (runc
+# 1.3.1): kiln runs pinned to one cpu (taskset), the init and an exec'd
+# process get every cpu of the container's cpuset. process.execCPUAffinity
+# (exec only): initial until the cgroup is joined, final after it.
+test_exec_cpu_affinity() {
+	command -v taskset >/dev/null || skip "no taskset (util-linux)"
+	local id b all last
+	all=$(sed -n 's/^Cpus_allowed_list:\t//p' /proc/self/status)
+	last=$(nproc --all)
+	last=$((last - 1))
+	[ "$last" -ge 1 ] || skip "one cpu only"
+	id=$(new_id)
+	b=$(mkb "$id" sh -c 'sed -n "s/^Cpus_allowed_list:\t//p" /proc/self/status >/mnt/init; sleep 30')
+	cap taskset -c 0 "$KILN" --root "$ROOT" run -d --bundle "$b" "$id"
+	expect_ok "run -d pinned to cpu 0"
+	wait_nonempty "$b/share/init"
+	expect_eq "$(cat "$b/share/init")" "$all" "the init's affinity (kiln ran on cpu 0)"
+	cap taskset -c 0 "$KILN" --root "$ROOT" exec "$id" sed -n 's/^Cpus_allowed_list:\t//p' /proc/self/status
+	expect_ok "exec pinned to cpu 0"
+	expect_out_eq "$all" "an exec'd process's affinity"
+	printf '{"cwd":"/","args":["sed","-n","s/^Cpus_allowed_list:\\t//p","/proc/self/status"],"execCPUAffinity":{"initial":"%s"}}' "$last" >"$TD/p.json"
+	cap taskset -c 0 "$KILN" --root "$ROOT" exec -p "$TD/p.json" "$id"
+	expect_ok "exec with execCPUAffinity.initial"
+	expect_out_eq "$last" "execCPUAffinity.initial (no final: left as it was)"
+	printf '{"cwd":"/","args":["sed","-n","s/^Cpus_allowed_list:\\t//p","/proc/self/status"],"execCPUAffinity":{"initial":"0","final":"%s"}}' "$last" >"$TD/p.json"
+	cap rt exec -p "$TD/p.json" "$id"
+	expect_ok "exec with execCPUAffinity.final"
+	expect_out_eq "$last" "execCPUAffinity.final"
+	printf '{"cwd":"/","args":["true"],"execCPUAffinity":{"final":"%s"}}' "$((last + 4096))" >"$TD/p.json"
+	cap rt exec -p "$TD/p.json" "$id"
+	expect_rc 255 "exec with a final affinity of no cpu the container has"
+	expect_err_has "error setting final CPU affinity"
+	# The config's own execCPUAffinity applies to exec, never to the init.
+	cap rt delete -f "$id"
+	id=$(new_id)
+	b=$(mkb "$id" sh -c 'sed -n "s/^Cpus_allowed_list:\t//p" /proc/self/status; sleep 30')
+	jedit "$b" "c['process']['execCPUAffinity'] = {'final': '$last'}"
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok "run -d with execCPUAffinity"
+	cap rt exec "$id" sed -n 's/^Cpus_allowed_list:\t//p' /proc/self/status
+	expect_out_eq "$last" "exec takes the config's execCPUAffinity"
+}
