@@ -385,6 +385,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     try {
         pid = receive_pid(parent_end.get(), mid);
         cgroups::open(exec_cgroup_dirs(st, o.cgroups))->join(pid);
+        resctrl::join(st.rdt, pid);
         set_final_affinity(pid, p.execCPUAffinity);
         if (!process::send_exec_labels(parent_end.get(), 'G', process::open_exec_labels(p, pid)))
             throw Error("exec process exited unexpectedly");

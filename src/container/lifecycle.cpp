@@ -32,6 +32,7 @@
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
 #include "linux/procfs.hpp"
+#include "linux/resctrl.hpp"
 #include "linux/rootfs.hpp"
 #include "linux/terminal.hpp"
 #include "util/unsafe.hpp"
@@ -59,6 +60,7 @@ public:
             ::kill(pid, SIGKILL);
             ::waitpid(pid, nullptr, 0);
         }
+        resctrl::destroy(st.rdt);
         if (cgroup) cgroup->destroy();
         dir.remove();
     }
@@ -231,6 +233,9 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     spec::validate(spec);
     check_create_options(spec, o, detached, use_fifo);
     if (spec.process) process::warn_unknown_capabilities(spec.process->capabilities);
+    const spec::IntelRdt *rdt = spec.linux && spec.linux->intelRdt ? &*spec.linux->intelRdt : nullptr;
+    std::string rdt_root = rdt ? resctrl::root() : "";
+    if (rdt) resctrl::check(*rdt, rdt_root);
     unsigned listen_fds = socket_activation(spec);
     // Relative paths of the config (root, bind sources) are relative to the bundle.
     if (::chdir(o.bundle.c_str()) < 0) throw_errno("chdir " + o.bundle);
@@ -319,6 +324,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     l->cgroup->join(pid);
     // The container starts from its cpuset, not from kiln's affinity (runc 1.3.1).
     process::reset_affinity(pid);
+    if (rdt) st.rdt = resctrl::apply(*rdt, o.id, pid, rdt_root);
     if (args.clone_flags & CLONE_NEWUSER) write_id_maps(pid, spec);
     if (spec.process && spec.process->oomScoreAdj)
         write_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*spec.process->oomScoreAdj));
@@ -389,6 +395,7 @@ void run_poststart(const StoredState &st) {
 // poststop failures only warn (runtime-spec).
 void destroy(StateDir &dir, const StoredState &st) {
     cgroups::open(st.cgroup_dirs, st.cgroup_unit)->destroy();
+    resctrl::destroy(st.rdt);
     if (!st.hooks.empty())
         hooks::run_warn_only(spec::parse_hooks(st.hooks).poststop, "poststop", hook_state(st, "stopped", 0),
                              st.bundle);
@@ -604,6 +611,14 @@ void update(const Globals &g, const std::string &id, const spec::Resources &r) {
     StoredState st = dir.load();
     if (status_of(st, dir.path()) == "stopped") throw Error("container not running");
     cgroups::open(st.cgroup_dirs, st.cgroup_unit)->update(r);
+}
+
+void update_rdt(const Globals &g, const std::string &id, const std::string &l3, const std::string &mb) {
+    validate_id(id);
+    StateDir dir = StateDir::open(g.root, id);
+    StoredState st = dir.load();
+    if (status_of(st, dir.path()) == "stopped") throw Error("container not running");
+    resctrl::update(resctrl::root(), st.rdt, l3, mb);
 }
 
 std::string stats_event(const Globals &g, const std::string &id) {
