@@ -153,6 +153,21 @@ bool has_own_pid_ns(const spec::Spec &spec) {
     return false;
 }
 
+// linux.netDevices into the container's network namespace: the one the init
+// was cloned into, or the one it joins by path. Nothing to give back on
+// delete: when the namespace goes, the kernel returns physical devices to
+// the host and destroys virtual ones (runtime-spec 1.3, as runc 1.4).
+void move_net_devices(const spec::Spec &spec, pid_t pid, unsigned long clone_flags) {
+    if (!spec.linux || spec.linux->netDevices.empty()) return;
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/net";
+    if (!(clone_flags & CLONE_NEWNET))
+        for (auto &n : spec.linux->namespaces)
+            if (n.type == "network") path = n.path;
+    UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns) throw_errno("open network namespace " + path);
+    for (auto &[name, dev] : spec.linux->netDevices) netlink::move_device(name, dev.name, ns.get(), path);
+}
+
 std::string map_text(const std::vector<spec::IdMapping> &maps) {
     std::string out;
     for (auto &m : maps)
@@ -236,6 +251,8 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     const spec::IntelRdt *rdt = spec.linux && spec.linux->intelRdt ? &*spec.linux->intelRdt : nullptr;
     std::string rdt_root = rdt ? resctrl::root() : "";
     if (rdt) resctrl::check(*rdt, rdt_root);
+    if (spec.linux && !spec.linux->netDevices.empty() && ::geteuid() != 0)
+        throw Error("network devices are not supported for rootless containers");
     unsigned listen_fds = socket_activation(spec);
     // Relative paths of the config (root, bind sources) are relative to the bundle.
     if (::chdir(o.bundle.c_str()) < 0) throw_errno("chdir " + o.bundle);
@@ -325,6 +342,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     // The container starts from its cpuset, not from kiln's affinity (runc 1.3.1).
     process::reset_affinity(pid);
     if (rdt) st.rdt = resctrl::apply(*rdt, o.id, pid, rdt_root);
+    move_net_devices(spec, pid, args.clone_flags);
     if (args.clone_flags & CLONE_NEWUSER) write_id_maps(pid, spec);
     if (spec.process && spec.process->oomScoreAdj)
         write_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*spec.process->oomScoreAdj));

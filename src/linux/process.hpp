@@ -103,4 +103,9 @@ void add_home(std::vector<std::string> &env, uid_t uid);
 namespace kiln::netlink {
 // Brings "lo" up in the current network namespace (RTM_NEWLINK via libmnl).
 void loopback_up();
+// linux.netDevices: moves host interface `name` into the network namespace
+// netns_fd (ns_path names it in errors), renamed to new_name unless empty
+// ("eth%d" lets the kernel choose), with its permanent global addresses,
+// and brings it up there.
+void move_device(const std::string &name, const std::string &new_name, int netns_fd, const std::string &ns_path);
 }  // namespace kiln::netlink

@@ -122,3 +122,60 @@ test_intel_rdt() {
 	cap rt delete -f "$id"
 	[ ! -e "$root/$id" ] || fail "resctrl group $root/$id left behind"
 }
+
+# linux.netDevices: kiln runs in a private network namespace of the test's
+# (unshare -n, standing in for the host: the host's own interfaces are never
+# touched) that holds two veth pairs; their first ends move into the
+# container, renamed (one through the kernel's "eth%d" template), with their
+# permanent global addresses and up. When the container's namespace goes,
+# the kernel destroys them (virtual devices; physical ones would come back).
+test_net_devices() {
+	command -v unshare >/dev/null && command -v ip >/dev/null || skip "needs unshare and ip"
+	local id b
+	id=$(new_id)
+	b=$(mkb "$id" sh -c 'ip -o addr; ip -o link show c0; ip -o link show eth0')
+	jedit "$b" "c['linux']['netDevices'] = {'d0': {'name': 'c0'}, 'v0': {'name': 'eth%d'}}"
+	cat >"$TD/net.sh" <<-'SH'
+		set -e
+		ip link add d0 type veth peer name d1
+		ip link add v0 type veth peer name v1
+		ip addr add 10.9.8.7/24 dev d0
+		ip addr add fd00::7/64 dev d0 nodad
+		ip addr add 169.254.3.3/16 scope link dev d0
+		ip addr add 10.1.1.1/30 dev v0
+		set +e
+		"$@"
+		rc=$?
+		echo "rc=$rc"
+		[ $rc != 0 ] || for i in $(seq 100); do ip link show d1 >/dev/null 2>&1 || ip link show v1 >/dev/null 2>&1 || break; sleep 0.05; done
+		ip -o link | sed -n 's/^[0-9]*: \([^:@]*\).*/host:\1/p'
+	SH
+	cap unshare -n bash "$TD/net.sh" timeout 30 "$KILN" --root "$ROOT" run --bundle "$b" "$id"
+	expect_ok "run with netDevices in a private namespace"
+	expect_out_has "rc=0"
+	expect_out_has "c0    inet 10.9.8.7/24 scope global c0"
+	expect_out_has "c0    inet6 fd00::7/64 scope global"
+	expect_out_has "eth0    inet 10.1.1.1/30 scope global eth0"
+	[[ $OUT != *169.254.3.3* ]] || fail "a link-scope address moved along: $OUT"
+	[[ $OUT =~ c0@[^:]*:\ \<[A-Z,_-]*UP ]] || fail "c0 is not up in the container: $OUT"
+	[[ $OUT =~ eth0@[^:]*:\ \<[A-Z,_-]*UP ]] || fail "eth0 is not up in the container: $OUT"
+	[[ $OUT != *host:d0* && $OUT != *host:v0* ]] || fail "a moved device is still in the host namespace: $OUT"
+	[[ $OUT != *host:d1* && $OUT != *host:v1* ]] || fail "the veth peers outlived the container's namespace: $OUT"
+	assert_clean "$id"
+	# A name the container's namespace has already, and a device the host lacks.
+	jedit "$b" "c['linux']['netDevices'] = {'d0': {'name': 'lo'}}"
+	cap unshare -n bash "$TD/net.sh" timeout 30 "$KILN" --root "$ROOT" run --bundle "$b" "$id"
+	expect_out_has "rc=1"
+	[ "$RT_NAME" != kiln ] || expect_err_has "move netDevice d0 to namespace /proc/"
+	expect_err_has "File exists"
+	assert_clean "$id"
+	jedit "$b" "c['linux']['netDevices'] = {'nosuchdev0': {}}"
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1 "a device the host lacks"
+	expect_err_has "nosuchdev0"
+	assert_clean "$id"
+	jedit "$b" "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'network']"
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1 "netDevices without a network namespace"
+	expect_err_has "unable to move network devices without a NET namespace"
+}
