@@ -15,7 +15,11 @@
 #    (tests/vm/ci.sh: qemu, TCG; about 10 min), and the checkpoint tests
 #    the host kernel may not run in the v2 VM (tests/criu/vm.sh, 1-2 min),
 #    added to the totals;
-# 6. runs the runtime-tools conformance suite (runtime-tools-conformance/run.sh):
+# 6. runs kiln under real engines (tests/engines/run.sh: private dockerd,
+#    podman, containerd, containerd's CRI plugin with tests/cri/'s client,
+#    the workloads with numbers against runc and crun; about 10 min), added
+#    to the totals;
+# 7. runs the runtime-tools conformance suite (runtime-tools-conformance/run.sh):
 #    reported on its own line "conformance: N passed, N failed", NOT added to
 #    the totals and NOT failing the run (kiln does not pass all of it yet).
 #
@@ -29,7 +33,8 @@
 #   KILN_SKIP_CRIU=1          do not build/cache CRIU for the checkpoint tests
 #                             (tests/criu/build.sh; KILN_CRIU_* passed on)
 #   KILN_SKIP_CRIU_VM=1       do not run the pre-dump/lazy-pages tests in the VM
-#   KILN_SKIP_CONFORMANCE=1   skip step 6
+#   KILN_SKIP_ENGINES=1       skip step 6 (ENG_* passed on: tests/engines/run.sh)
+#   KILN_SKIP_CONFORMANCE=1   skip step 7
 #   KILN_SKIP_DEPS=1          do not apt-get anything
 #   KILN_BUILD_DIR=build      build directory
 #   KILN_CONFORMANCE_STRICT=1 count conformance failures as a failure of the run
@@ -273,6 +278,35 @@ if [ "${KILN_SKIP_DOCS:-0}" != 1 ]; then
 fi
 # --------------------------------------------------------------- docs end ---
 
+# ---------------------------------------------------------------- engines ---
+# (issue 17) kiln under docker, podman, containerd (ctr and CRI) and the
+# workloads, each engine a private instance, runc as the reference (a failure
+# runc shares is reported as the environment's and not counted); the table
+# of scenarios and the workload numbers (kiln, runc, crun) are printed.
+# tests/engines/run.sh installs its own packages (docker.io, podman, conmon,
+# catatonit, containerd, crun, python3-grpcio, python3-grpc-tools, ...).
+# Counted in the totals. KILN_SKIP_ENGINES=1 skips it.
+engines_line="engines: skipped (KILN_SKIP_ENGINES=1)"
+if [ "${KILN_SKIP_ENGINES:-0}" != 1 ]; then
+	say "engines: docker, podman, containerd, CRI, workloads (tests/engines/run.sh)"
+	glog=$(mktemp "${TMPDIR:-/tmp}/kiln-engines-log.XXXXXX")
+	KILN=$KILN_BIN KILN_BUILD_DIR=$BUILD bash tests/engines/run.sh 2>&1 | tee "$glog"
+	g=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$glog" | tail -n1)
+	rm -f "$glog"
+	if [ -n "$g" ]; then
+		eng_pass=${g%% passed*}
+		eng_fail=${g#*passed, }
+		eng_fail=${eng_fail%% failed}
+	else
+		echo "run-all: the engine suites did not finish"
+		eng_pass=0 eng_fail=1
+	fi
+	engines_line="engines: $eng_pass passed, $eng_fail failed"
+	echo "$engines_line"
+	total_pass=$((total_pass + eng_pass)) total_fail=$((total_fail + eng_fail))
+fi
+# ------------------------------------------------------------ engines end ---
+
 # ------------------------------------------------------------ conformance ---
 conf_line="conformance: skipped (KILN_SKIP_CONFORMANCE=1)"
 if [ "${KILN_SKIP_CONFORMANCE:-0}" != 1 ]; then
@@ -302,6 +336,7 @@ echo "$vm_line"
 echo "$criu_line"
 echo "$criu_vm_line"
 echo "$docs_line"
+echo "$engines_line"
 echo "$conf_line"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]

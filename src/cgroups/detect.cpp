@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "kiln/error.hpp"
 #include "util/fd.hpp"
 
@@ -45,24 +47,55 @@ std::string own_cgroup(const std::string &proc_cgroup, const Hierarchy &h) {
     return "/";
 }
 
+// True when mount point `inner` lies at or below `outer`.
+bool at_or_below(const std::string &inner, const std::string &outer) {
+    if (outer == "/") return true;
+    return inner.compare(0, outer.size(), outer) == 0 && (inner.size() == outer.size() || inner[outer.size()] == '/');
+}
+
 }  // namespace
 
+// The hierarchies as this process sees them at their mount points. A
+// cgroup mount covered by a later mount at or above its mount point (a
+// tmpfs over /sys/fs/cgroup/unified, as docker-in-docker and some
+// benchmarks make) is not visible there and is skipped. A hierarchy mounted
+// twice (CRIU's cgroup "yard" of a running dump, a tool's private mount)
+// is taken once, from under /sys/fs/cgroup when it is mounted there.
 std::vector<Hierarchy> parse_hierarchies(const std::string &mountinfo, const std::string &proc_cgroup) {
-    std::vector<Hierarchy> out;
+    struct Entry {
+        std::string mount, fstype, super;
+        bool root;
+    };
+    std::vector<Entry> mounts;
     for (auto &line : split(mountinfo, '\n')) {
         // id parent maj:min root mountpoint opts [optional...] - fstype source superopts
         auto dash = line.find(" - ");
         if (dash == std::string::npos) continue;
         auto tail = split(std::string_view(line).substr(dash + 3), ' ');
-        if (tail.size() < 3 || (tail[0] != "cgroup" && tail[0] != "cgroup2")) continue;
         auto head = split(std::string_view(line).substr(0, dash), ' ');
-        if (head.size() < 5 || head[3] != "/") continue;  // a bind of a sub-cgroup: not ours to manage
+        if (tail.size() < 3 || head.size() < 5) continue;
+        mounts.push_back({head[4], tail[0], tail[2], head[3] == "/"});
+    }
+    std::vector<Hierarchy> out;
+    for (size_t i = 0; i < mounts.size(); i++) {
+        const Entry &m = mounts[i];
+        if ((m.fstype != "cgroup" && m.fstype != "cgroup2") || !m.root) continue;  // a bind of a sub-cgroup: not ours
+        bool covered = false;
+        for (size_t j = i + 1; j < mounts.size() && !covered; j++) covered = at_or_below(m.mount, mounts[j].mount);
+        if (covered) continue;
         Hierarchy h;
-        h.mount = head[4];
-        h.v2 = tail[0] == "cgroup2";
-        if (!h.v2) h.controllers = v1_controllers(tail[2]);
+        h.mount = m.mount;
+        h.v2 = m.fstype == "cgroup2";
+        if (!h.v2) h.controllers = v1_controllers(m.super);
         h.own = own_cgroup(proc_cgroup, h);
-        out.push_back(std::move(h));
+        bool standard = at_or_below(h.mount, "/sys/fs/cgroup");
+        auto same = std::find_if(out.begin(), out.end(), [&](const Hierarchy &o) {
+            return o.v2 == h.v2 && o.controllers == h.controllers;
+        });
+        if (same == out.end())
+            out.push_back(std::move(h));
+        else if (standard && !at_or_below(same->mount, "/sys/fs/cgroup"))
+            *same = std::move(h);
     }
     return out;
 }

@@ -348,6 +348,9 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
         write_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*spec.process->oomScoreAdj));
     send_tag(*l, linux_init::kGo, std::to_string(pid));
     wait_ready(*l, spec);
+    // Joining a pid namespace, the init forked the container process into
+    // it and left (wait_ready took the new pid): record that one.
+    pid = l->pid;
     handler->wait_parked(pid);
 
     st.pid = pid;

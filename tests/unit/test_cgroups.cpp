@@ -93,6 +93,37 @@ TEST_CASE("hierarchies from mountinfo: hybrid layout", "[cgroups]") {
     CHECK(relative_path(hs[3], "rel/../y", "c1") == "/user.slice/y");
 }
 
+TEST_CASE("hierarchies from mountinfo: covered and second mounts", "[cgroups]") {
+    std::string mountinfo =
+        "30 24 0:26 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755\n"
+        "31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
+        "33 30 0:29 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n"
+        "34 30 0:30 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+        // a tmpfs over the unified mount (docker-in-docker): cgroup2 is not visible
+        "40 31 0:40 / /sys/fs/cgroup/unified rw - tmpfs tmpfs rw\n"
+        // CRIU's cgroup yard of a dump that is running: a second pids mount
+        "41 24 0:31 / /tmp/x/.criu.cgyard.abc/pids rw - cgroup cgroup rw,pids\n"
+        // a hierarchy mounted only elsewhere is still taken
+        "42 24 0:32 / /mnt/freezer rw - cgroup cgroup rw,freezer\n";
+    auto hs = parse_hierarchies(mountinfo, "");
+    REQUIRE(hs.size() == 3);
+    CHECK(hs[0].mount == "/sys/fs/cgroup/pids");
+    CHECK(hs[1].mount == "/sys/fs/cgroup/memory");
+    CHECK(hs[2].mount == "/mnt/freezer");
+    CHECK(layout_of(hs) == Layout::v1);
+    // the standard place wins even when the other mount came first
+    auto hs2 = parse_hierarchies("41 24 0:31 / /tmp/y/pids rw - cgroup cgroup rw,pids\n"
+                                 "33 30 0:29 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n",
+                                 "");
+    REQUIRE(hs2.size() == 1);
+    CHECK(hs2[0].mount == "/sys/fs/cgroup/pids");
+    // a mount over /sys/fs/cgroup itself hides every hierarchy below it
+    CHECK(parse_hierarchies("33 30 0:29 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids\n"
+                            "50 24 0:50 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n",
+                            "")
+              .empty());
+}
+
 TEST_CASE("runc's v2 conversions", "[cgroups]") {
     CHECK(shares_to_weight(0) == 0);
     CHECK(shares_to_weight(2) == 1);
