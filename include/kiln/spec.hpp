@@ -291,6 +291,9 @@ Resources parse_resources(std::string_view json, std::string_view file = "resour
 // required fields, absolute paths, known namespace types, no duplicates ...
 // Throws kiln::Error naming the field.
 void validate(const Spec &spec);
+// Relative mount destinations are relative to / (runtime-spec 1.2): made
+// absolute once, so that every later check and mount sees one spelling.
+void absolute_destinations(Spec &spec);
 
 // The largest uid or gid a process may be given (runc's limit). (uid_t)-1
 // means "leave unchanged" to setresuid(2): uid 4294967295 would run as root.

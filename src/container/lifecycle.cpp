@@ -245,6 +245,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     // Payload handler (src/handlers): its spec changes are validated like the rest.
     auto handler = handlers::select(g, spec, o.id, use_fifo);
     handler->edit_spec(spec);
+    spec::absolute_destinations(spec);
     spec::validate(spec);
     check_create_options(spec, o, detached, use_fifo);
     if (spec.process) process::warn_unknown_capabilities(spec.process->capabilities);

@@ -72,8 +72,9 @@ void check_scheduling(const Process &p) {
         fail("process.ioPriority.class", "unknown class " + quoted(p.ioPriority->klass));
 }
 
-// runc's rules: id-mapped mounts are bind mounts with both maps given.
-void check_idmapped_mount(const Mount &m, const std::string &where) {
+// runc's rules: id-mapped mounts are bind mounts with both maps given, or
+// (idmap/ridmap without maps) those of the container's user namespace.
+void check_idmapped_mount(const Mount &m, const std::string &where, bool userns) {
     bool idmap_opt = false, bind = m.type == "bind";
     for (auto &o : m.options) {
         if (o == "idmap" || o == "ridmap") idmap_opt = true;
@@ -82,16 +83,17 @@ void check_idmapped_mount(const Mount &m, const std::string &where) {
     bool maps = !m.uidMappings.empty() || !m.gidMappings.empty();
     if (!maps && !idmap_opt) return;
     if (!bind) fail(where, "id-mapped mounts are only supported for bind mounts");
+    if (!maps && userns) return;
     if (m.uidMappings.empty() || m.gidMappings.empty())
         fail(where, "id-mapped mounts must have both uidMappings and gidMappings");
 }
 
-void check_mounts(const std::vector<Mount> &mounts) {
-    // Relative destinations are accepted (old configs use them; they resolve
-    // against the rootfs), but an empty one has no meaning.
+void check_mounts(const std::vector<Mount> &mounts, bool userns) {
+    // Relative destinations are accepted (runtime-spec 1.2: relative to /,
+    // see absolute_destinations), but an empty one has no meaning.
     for (size_t i = 0; i < mounts.size(); ++i) {
         if (mounts[i].destination.empty()) fail(at("mounts", i) + ".destination", "must not be empty");
-        check_idmapped_mount(mounts[i], at("mounts", i));
+        check_idmapped_mount(mounts[i], at("mounts", i), userns);
     }
 }
 
@@ -380,6 +382,11 @@ void validate_user(const User &u, std::string_view file) {
         if (u.additionalGids[i] > kMaxId) bad(at("additionalGids", i));
 }
 
+void absolute_destinations(Spec &spec) {
+    for (auto &m : spec.mounts)
+        if (!m.destination.empty() && m.destination[0] != '/') m.destination.insert(0, "/");
+}
+
 void validate(const Spec &spec) {
     // runc checks the process first, while loading the spec; keep that order
     // so a config with several problems reports the same one.
@@ -394,7 +401,7 @@ void validate(const Spec &spec) {
         check_cpu_affinity(spec.process->execCPUAffinity);
         validate_user(spec.process->user);
     }
-    check_mounts(spec.mounts);
+    check_mounts(spec.mounts, spec.linux && find_namespace(*spec.linux, "user"));
     check_hooks(spec.hooks);
     if (spec.linux) check_linux(*spec.linux);
     // runc: a host name of our own needs a UTS namespace of our own.

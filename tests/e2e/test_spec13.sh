@@ -81,10 +81,13 @@ test_exec_cpu_affinity() {
 	# The config's own execCPUAffinity applies to exec, never to the init.
 	cap rt delete -f "$id"
 	id=$(new_id)
-	b=$(mkb "$id" sh -c 'sed -n "s/^Cpus_allowed_list:\t//p" /proc/self/status; sleep 30')
+	b=$(mkb "$id" sh -c 'sed -n "s/^Cpus_allowed_list:\t//p" /proc/self/status >/mnt/init; sleep 30')
 	jedit "$b" "c['process']['execCPUAffinity'] = {'final': '$last'}"
+	rm -f "$b/share/init"
 	cap rt run -d --bundle "$b" "$id"
 	expect_ok "run -d with execCPUAffinity"
+	wait_nonempty "$b/share/init"
+	expect_eq "$(cat "$b/share/init")" "$all" "the init's affinity (execCPUAffinity is for exec)"
 	cap rt exec "$id" sed -n 's/^Cpus_allowed_list:\t//p' /proc/self/status
 	expect_out_eq "$last" "exec takes the config's execCPUAffinity"
 }
@@ -178,4 +181,105 @@ test_net_devices() {
 	cap rt run --bundle "$b" "$id"
 	expect_rc 1 "netDevices without a network namespace"
 	expect_err_has "unable to move network devices without a NET namespace"
+}
+
+# A relative mount destination is relative to / (runtime-spec 1.2): the
+# mount is where the container's mountinfo says /tmp/rel is, and
+# mounts nested in it keep working.
+test_relative_destination() {
+	local id b
+	id=$(new_id)
+	b=$(C_MOUNTS='{"destination":"tmp/rel","type":"tmpfs","source":"tmpfs","options":["size=64k"]},
+		{"destination":"tmp/rel/in","type":"tmpfs","source":"tmpfs","options":["size=32k"]}' \
+		mkb "$id" sh -c 'awk "\$9 == \"tmpfs\" && \$5 ~ /^\/tmp\// {print \$5}" /proc/self/mountinfo')
+	cap rt run --bundle "$b" "$id"
+	expect_ok "run with relative destinations"
+	expect_out_eq $'/tmp/rel\n/tmp/rel/in' "the container's mountinfo"
+	assert_clean "$id"
+}
+
+# A destination whose last component is a symlink to a path that does not
+# exist yet: the target is made inside the rootfs (crun and runc do) and the
+# mount goes there; nothing is made on the host. Absolute and relative links,
+# a file bind mount through one, a link to a link.
+test_dangling_symlink_destination() {
+	local id b rootfs
+	rootfs=$TD/rootfs
+	make_rootfs "$rootfs"
+	mkdir -p "$rootfs/etc/sub"
+	ln -s /run/kt-made-$E2E_RUNID/here "$rootfs/etc/abs"
+	ln -s ../rel-made/x "$rootfs/etc/sub/rel"
+	ln -s /etc/abs2 "$rootfs/etc/chain"
+	ln -s /var/kt-chain-$E2E_RUNID "$rootfs/etc/abs2"
+	ln -s /run/kt-file-$E2E_RUNID "$rootfs/etc/file"
+	echo bound >"$TD/srcfile"
+	id=$(new_id)
+	b=$(C_ROOTFS=$rootfs C_MOUNTS="{\"destination\":\"/etc/abs\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},
+		{\"destination\":\"/etc/sub/rel\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},
+		{\"destination\":\"/etc/chain\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},
+		{\"destination\":\"/etc/file\",\"type\":\"bind\",\"source\":\"$TD/srcfile\",\"options\":[\"bind\",\"ro\"]}" \
+		mkb "$id" sh -c 'awk "\$5 ~ /^\/(run|etc|var)\// {print \$5}" /proc/self/mountinfo; cat /etc/file')
+	cap rt run --bundle "$b" "$id"
+	expect_ok "run with dangling symlink destinations"
+	expect_out_eq "/run/kt-made-$E2E_RUNID/here
+/etc/rel-made/x
+/var/kt-chain-$E2E_RUNID
+/run/kt-file-$E2E_RUNID
+bound" "the container's mountinfo"
+	[ -d "$rootfs/run/kt-made-$E2E_RUNID/here" ] || fail "absolute link target not made in the rootfs"
+	[ -d "$rootfs/etc/rel-made/x" ] || fail "relative link target not made in the rootfs"
+	[ -d "$rootfs/var/kt-chain-$E2E_RUNID" ] || fail "the chain's last target not made in the rootfs"
+	[ -f "$rootfs/run/kt-file-$E2E_RUNID" ] || fail "a file bind mount's target is not a file in the rootfs"
+	[ -L "$rootfs/etc/abs" ] || fail "the link itself was replaced"
+	[ ! -e "/run/kt-made-$E2E_RUNID" ] && [ ! -e "/var/kt-chain-$E2E_RUNID" ] && [ ! -e "/run/kt-file-$E2E_RUNID" ] ||
+		fail "a link target was made on the host"
+	assert_clean "$id"
+	# A loop is refused, not followed for ever.
+	ln -s /etc/loop2 "$rootfs/etc/loop1"
+	ln -s /etc/loop1 "$rootfs/etc/loop2"
+	id=$(new_id)
+	b=$(C_ROOTFS=$rootfs C_MOUNTS='{"destination":"/etc/loop1","type":"tmpfs","source":"tmpfs"}' mkb "$id" true)
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1 "a destination in a symlink loop"
+	expect_err_has "Too many levels of symbolic links"
+	assert_clean "$id"
+}
+
+# idmap/ridmap without mappings of their own take the container's user
+# namespace maps (runc 1.2): files the host's root owns are root's inside a
+# container whose root is host uid 100000, a file made through the mount is
+# root's on disk; without a user namespace both maps are still needed.
+test_idmap_userns_maps() {
+	[ "$RT_NAME" != runc ] || skip "runc 1.1 has no id-mapped mounts"
+	local id b src mnt rootfs
+	src=$TD/idsrc
+	rootfs=$TD/rootfs
+	make_rootfs "$rootfs"
+	mkdir -p "$src/sub" "$rootfs/idm" "$rootfs/plain"
+	touch "$src/f0" "$src/f5"
+	chown 5:7 "$src/f5"
+	mnt="{\"destination\":\"/idm\",\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"ridmap\"]},
+		{\"destination\":\"/plain\",\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\"]}"
+	id=$(new_id)
+	b=$(C_ROOTFS=$rootfs C_NS='{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"user"}' \
+		C_MOUNTS=$mnt mkb "$id" sh -c 'stat -c "%u:%g" /idm/f0 /idm/f5 /idm/sub /plain/f0; touch /idm/made && echo made; grep " /idm " /proc/self/mountinfo | grep -o idmapped')
+	jedit "$b" 'c["linux"]["uidMappings"]=[{"containerID":0,"hostID":100000,"size":65536}]; c["linux"]["gidMappings"]=[{"containerID":0,"hostID":100000,"size":65536}]'
+	cap rt run --bundle "$b" "$id"
+	expect_ok "run with idmap and no maps of its own"
+	expect_out_eq "0:0
+5:7
+0:0
+65534:65534
+made
+idmapped"
+	expect_eq "$(stat -c %u:%g "$src/made")" 0:0 "owner on disk of a file made through the mount"
+	assert_clean "$id"
+	# No user namespace: the mount needs maps of its own.
+	id=$(new_id)
+	b=$(C_ROOTFS=$rootfs C_MOUNTS="{\"destination\":\"/idm\",\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"idmap\"]}" mkb "$id" true)
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1 "idmap without maps and without a user namespace"
+	expect_err_has "mounts[8]"
+	expect_err_has "gidMappings"
+	assert_clean "$id"
 }

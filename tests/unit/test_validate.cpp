@@ -107,6 +107,29 @@ TEST_CASE("validate: mounts") {
     CHECK(validation_error(s) == "config.json: mounts[3].destination: must not be empty");
     s.mounts[3].destination = "dev/shm";  // relative: accepted like runc
     CHECK(validation_error(s) == "");
+    // ... and made absolute (relative to /, runtime-spec 1.2); others untouched
+    absolute_destinations(s);
+    CHECK(s.mounts[3].destination == "/dev/shm");
+    CHECK(s.mounts[0].destination == "/proc");
+}
+
+TEST_CASE("validate: idmap/ridmap without maps need the container's user namespace") {
+    Spec s = base();
+    Mount m;
+    m.destination = "/idm";
+    m.type = "bind";
+    m.source = "/src";
+    m.options = {"rbind", "idmap"};
+    s.mounts.push_back(m);
+    std::string where = "config.json: mounts[" + std::to_string(s.mounts.size() - 1) + "]: ";
+    CHECK(validation_error(s) == where + "id-mapped mounts must have both uidMappings and gidMappings");
+    Spec u = with_user_ns();
+    u.mounts.push_back(m);
+    CHECK(validation_error(u) == "");
+    u.mounts.back().options = {"ridmap"};
+    CHECK(validation_error(u) == "");
+    u.mounts.back().type = "tmpfs";
+    CHECK(validation_error(u) == where + "id-mapped mounts are only supported for bind mounts");
 }
 
 TEST_CASE("validate: hooks") {
