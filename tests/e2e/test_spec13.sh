@@ -283,3 +283,63 @@ idmapped"
 	expect_err_has "gidMappings"
 	assert_clean "$id"
 }
+
+# _held_after_stop NAME FLAGS: an exec'd process of a container whose
+# filter has FLAGS sits in a notified mkdir the agent has received and not
+# answered; it is sent SIGSTOP. Prints the state (/proc/PID/status) it goes
+# to: the kernel's view of the filter's wait.
+_held_after_stop() {
+	local ag=$TD/agent-$1 id b apid p st=S i
+	mkdir -p "$ag"
+	python3 "$E2E_DIR/seccomp_hold_agent.py" "$ag/sock" "$ag" &
+	apid=$!
+	note_pid "$apid"
+	wait_file "$ag/ready"
+	id=$(new_id)
+	b=$(mkb "$id" sleep 60)
+	jedit "$b" "c['linux']['seccomp']={'defaultAction':'SCMP_ACT_ALLOW','listenerPath':'$ag/sock','flags':$2,'syscalls':[{'names':['mkdir','mkdirat'],'action':'SCMP_ACT_NOTIFY'}]}"
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok "run -d with seccomp flags $2"
+	rt exec "$id" mkdir /tmp/held >/dev/null 2>&1 &
+	note_pid $!
+	wait_file "$ag/held" 20
+	p=$(awk 'NR == 1 { print $2 }' "$ag/held")
+	kill -STOP "$p"
+	for i in $(seq 100); do
+		st=$(sed -n 's/^State:\t\(.\).*/\1/p' "/proc/$p/status")
+		[ "$st" = S ] || break
+		sleep 0.02
+	done
+	# a little longer: a killable wait must stay one
+	sleep 0.2
+	st=$(sed -n 's/^State:\t\(.\).*/\1/p' "/proc/$p/status")
+	touch "$ag/go"
+	kill -CONT "$p"
+	rt delete -f "$id" >/dev/null 2>&1
+	kill "$apid" 2>/dev/null
+	echo "$st"
+}
+
+# SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19, no libseccomp 2.5
+# attribute: kiln loads the filter with seccomp(2) itself). Once the agent
+# has received a notification, the process waits killably: a SIGSTOP leaves
+# it in the syscall (D, TASK_KILLABLE) where without the flag it is
+# interrupted and stops (T). Without a notify rule the flag is refused.
+test_seccomp_wait_killable_recv() {
+	[ "$RT_NAME" != runc ] || skip "runc 1.1 has no SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"
+	cap rt features
+	[[ $OUT == *SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV* ]] || skip "this kernel does not take WAIT_KILLABLE_RECV"
+	local st
+	st=$(_held_after_stop plain '[]')
+	expect_eq "$st" T "state of a held process after SIGSTOP, no flag"
+	st=$(_held_after_stop killable '["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]')
+	expect_eq "$st" D "state of a held process after SIGSTOP, WAIT_KILLABLE_RECV"
+	local id b
+	id=$(new_id)
+	b=$(mkb "$id" true)
+	jedit "$b" "c['linux']['seccomp']={'defaultAction':'SCMP_ACT_ALLOW','flags':['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV'],'syscalls':[{'names':['mkdir'],'action':'SCMP_ACT_ERRNO'}]}"
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1 "WAIT_KILLABLE_RECV without a notify rule"
+	expect_err_has "linux.seccomp.flags[0]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs an SCMP_ACT_NOTIFY rule"
+	assert_clean "$id"
+}
