@@ -256,7 +256,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     std::string config_text = read_file(o.bundle + "/config.json");
     spec::Spec spec = spec::parse_config(config_text, "config.json");
     // Payload handler (src/handlers): its spec changes are validated like the rest.
-    auto handler = handlers::select(g, spec, o.id, use_fifo);
+    auto handler = handlers::select(g, spec, o.id, use_fifo, o.bundle);
     handler->edit_spec(spec);
     spec::absolute_destinations(spec);
     spec::validate(spec);
