@@ -343,3 +343,48 @@ test_seccomp_wait_killable_recv() {
 	expect_err_has "linux.seccomp.flags[0]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs an SCMP_ACT_NOTIFY rule"
 	assert_clean "$id"
 }
+
+# run --keep (runc's meaning): the payload's exit status, then the container
+# stays, stopped, with its state and cgroup, until `delete`.
+test_run_keep() {
+	local id b
+	id=$(new_id)
+	b=$(mkb "$id" sh -c 'echo kept; exit 3')
+	cap rt run --keep --bundle "$b" "$id"
+	expect_rc 3 "run --keep: the payload's status"
+	expect_out_eq kept
+	expect_eq "$(status_of "$id")" stopped "status after run --keep"
+	[ -n "$(cg_dirs "$id")" ] || fail "run --keep removed the cgroup"
+	cap rt delete "$id"
+	expect_ok "delete after run --keep"
+	assert_clean "$id"
+	# without --keep nothing is left
+	id=$(new_id)
+	b=$(mkb "$id" true)
+	cap rt run --bundle "$b" "$id"
+	expect_ok
+	cap rt state "$id"
+	expect_rc 1 "state after run without --keep"
+	assert_clean "$id"
+}
+
+# run makes itself a child subreaper (runc's default): a process of a
+# container without a pid namespace of its own whose parent dies is
+# reparented to `run`; with --no-subreaper it goes to the host's
+# reaper instead. The orphan reads its new parent's command line.
+test_run_no_subreaper() {
+	local id b script
+	script='( sh -c "sleep 0.3; p=\$(sed -n \"s/^PPid:\t//p\" /proc/\$\$/status); tr \"\\0\" \" \" </proc/\$p/cmdline >/mnt/parent.tmp; mv /mnt/parent.tmp /mnt/parent" & ); while [ ! -e /mnt/parent ]; do sleep 0.05; done'
+	id=$(new_id)
+	b=$(C_NS='{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}' mkb "$id" sh -c "$script")
+	cap rt run --bundle "$b" "$id"
+	expect_ok "run, orphan in the host pid namespace"
+	[[ $(cat "$b/share/parent") == *" run "*"$id"* ]] || fail "the orphan's parent is not run: $(cat "$b/share/parent")"
+	id=$(new_id)
+	b=$(C_NS='{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"}' mkb "$id" sh -c "$script")
+	cap rt run --no-subreaper --bundle "$b" "$id"
+	expect_ok "run --no-subreaper"
+	[ -s "$b/share/parent" ] || fail "the orphan did not report"
+	[[ $(cat "$b/share/parent") != *"$id"* ]] || fail "with --no-subreaper the orphan went to run: $(cat "$b/share/parent")"
+	assert_clean "$id"
+}
