@@ -19,6 +19,7 @@
 
 #include "cgroups/cgroup.hpp"
 #include "container/hooks.hpp"
+#include "container/notify_socket.hpp"
 #include "container/runner.hpp"
 #include "container/seccomp_agent.hpp"
 #include "container/state.hpp"
@@ -51,6 +52,7 @@ public:
     std::unique_ptr<cgroups::Manager> cgroup;
     UniqueFd sync;
     UniqueFd console_relay;  // foreground run: where the init sends the pty master
+    notify::Relay notify;    // run with NOTIFY_SOCKET: the container's socket
     pid_t pid = -1;
     bool committed = false;
 
@@ -285,6 +287,13 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     st.own_pid_ns = has_own_pid_ns(spec);
     st.has_process = spec.process.has_value();
     if (spec.hooks) st.hooks = spec::hooks_json(*spec.hooks);
+    // NOTIFY_SOCKET: the container's own socket; run listens from now on,
+    // a created container from `start` on.
+    std::string notify_host = notify::host_socket();
+    if (!notify_host.empty()) {
+        notify::setup_container(spec, l->dir.path());
+        if (!use_fifo) l->notify = notify::Relay::listen(l->dir.path(), notify_host);
+    }
 
     // create: the init waits for `start` on this socket (its presence also
     // says "created"); run starts it over the sync socket.
@@ -531,6 +540,9 @@ void start(const Globals &g, const std::string &id) {
         signal_init(st, SIGKILL);
         throw Error("process property must not be empty");
     }
+    // NOTIFY_SOCKET: listening before the init is released, so that no
+    // READY= is lost; start returns once it has been passed on (runc).
+    notify::Relay relay = notify::Relay::listen(dir.path(), notify::host_socket());
     if (int sig = handlers::start_signal(st.annotations)) {
         signal_init(st, sig);  // a preloaded process, parked until this signal
     } else if (!release_init(dir)) {
@@ -539,6 +551,9 @@ void start(const Globals &g, const std::string &id) {
     }
     ::unlink(dir.start_socket_path().c_str());
     run_poststart(st);
+    if (!relay) return;
+    dir.close();  // state, kill and delete must not wait for READY=
+    relay.wait(st.pid);
 }
 
 int run(const Globals &g, const RunOptions &o) {
@@ -553,13 +568,18 @@ int run(const Globals &g, const RunOptions &o) {
     l->sync.reset();
     run_poststart(l->st);
     l->committed = true;
-    if (o.detach) return 0;
+    if (o.detach) {
+        // runc: run -d returns once the container said READY= (or ended).
+        l->dir.close();
+        if (l->notify) l->notify.wait(l->pid);
+        return 0;
+    }
 
     int status = 0;
     try {
         UniqueFd master;
         if (l->console_relay) master.reset(terminal::receive_master(l->console_relay.get()));
-        status = supervise(l->pid, master.get());
+        status = supervise(l->pid, master.get(), &l->notify);
     } catch (...) {
         // Nobody is left to wait for the container: do not leave it behind.
         signal_all(l->st, SIGKILL);

@@ -388,3 +388,128 @@ test_run_no_subreaper() {
 	[[ $(cat "$b/share/parent") != *"$id"* ]] || fail "with --no-subreaper the orphan went to run: $(cat "$b/share/parent")"
 	assert_clean "$id"
 }
+
+# A static sd_notify for the busybox rootfs: sends argv[1] to $NOTIFY_SOCKET.
+SDNOTIFY_C='#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+int main(int argc, char **argv) {
+	const char *p = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un a = {AF_UNIX};
+	int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (!p || argc < 2 || s < 0 || strlen(p) >= sizeof a.sun_path) return 2;
+	strcpy(a.sun_path, p);
+	return sendto(s, argv[1], strlen(argv[1]), 0, (struct sockaddr *)&a, sizeof a) < 0;
+}'
+# The host's end: every datagram appended to $TD/host.log, one per line.
+NOTIFY_LISTENER_PY='import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+p = sys.argv[1]
+if p[0] == "@":
+    s.bind("\0" + p[1:])
+else:  # by its directory: p may be longer than sun_path
+    os.chdir(os.path.dirname(p))
+    s.bind(os.path.basename(p))
+open(sys.argv[2] + ".ready", "w").close()
+while True:
+    m = s.recv(4096)
+    with open(sys.argv[2], "a") as f:
+        f.write(m.decode().replace("\n", "|") + "\n")'
+
+# NOTIFY_SOCKET (runc's notify_socket.go): the container gets its own socket
+# (/run/notify/notify.sock, its directory bound read-only); its READY= line
+# reaches the host's socket, then MAINPID=: the init for start and run -d
+# (which return only then), kiln itself for a foreground run. A container
+# that ends without READY= does not keep start waiting.
+test_notify_socket() {
+	[ "$RT_NAME" != runc ] || skip "runc 1.1.5's run -d with NOTIFY_SOCKET does not return here"
+	local cc id b rootfs lpid kpid pid t0
+	cc=$(command -v cc || command -v gcc || true)
+	[ -n "$cc" ] || skip "no C compiler for the sd_notify stand-in"
+	rootfs=$TD/rootfs
+	make_rootfs "$rootfs"
+	printf '%s\n' "$SDNOTIFY_C" >"$TD/sdnotify.c"
+	"$cc" -static -O2 -o "$rootfs/bin/sdnotify" "$TD/sdnotify.c" 2>"$TD/cc.err" || skip "cannot build static: $(head -c 200 "$TD/cc.err")"
+	python3 -c "$NOTIFY_LISTENER_PY" "$TD/host.sock" "$TD/host.log" &
+	lpid=$!
+	note_pid "$lpid"
+	wait_file "$TD/host.log.ready"
+	local payload='echo "$NOTIFY_SOCKET" >/mnt/env; grep " /run/notify " /proc/self/mountinfo >/mnt/mnt; sleep 1; sdnotify "STATUS=up
+READY=1"; sleep 30'
+	# run -d
+	id=$(new_id)
+	b=$(C_ROOTFS=$rootfs mkb "$id" sh -c "$payload")
+	t0=${EPOCHREALTIME/./}
+	NOTIFY_SOCKET=$TD/host.sock cap rt run -d --bundle "$b" "$id"
+	expect_ok "run -d with NOTIFY_SOCKET"
+	[ $((${EPOCHREALTIME/./} - t0)) -ge 900000 ] || fail "run -d returned before the container was ready"
+	pid=$(pid_of "$id")
+	expect_eq "$(cat "$TD/host.log")" "READY=1|
+MAINPID=$pid|" "what the host's socket got from run -d"
+	expect_eq "$(cat "$b/share/env")" /run/notify/notify.sock "NOTIFY_SOCKET in the container"
+	[[ $(cat "$b/share/mnt") == *" /run/notify ro,"*nosuid*nodev*noexec* ]] || fail "/run/notify mount: $(cat "$b/share/mnt")"
+	[ -S "$ROOT/$id/notify/notify.sock" ] || fail "no socket in the state dir"
+	cap rt delete -f "$id"
+	# create, then start
+	: >"$TD/host.log"
+	id=$(new_id)
+	b=$(C_ROOTFS=$rootfs mkb "$id" sh -c "$payload")
+	NOTIFY_SOCKET=$TD/host.sock cap rt create --bundle "$b" "$id"
+	expect_ok "create with NOTIFY_SOCKET"
+	[ ! -s "$TD/host.log" ] || fail "create sent something: $(cat "$TD/host.log")"
+	t0=${EPOCHREALTIME/./}
+	NOTIFY_SOCKET=$TD/host.sock cap rt start "$id"
+	expect_ok "start with NOTIFY_SOCKET"
+	[ $((${EPOCHREALTIME/./} - t0)) -ge 900000 ] || fail "start returned before the container was ready"
+	expect_eq "$(cat "$TD/host.log")" "READY=1|
+MAINPID=$(pid_of "$id")|" "what the host's socket got from start"
+	cap rt delete -f "$id"
+	# foreground run: kiln is the main pid
+	: >"$TD/host.log"
+	id=$(new_id)
+	b=$(C_ROOTFS=$rootfs mkb "$id" sh -c 'sdnotify READY=1 && sleep 0.5 && echo done')
+	NOTIFY_SOCKET=$TD/host.sock "$KILN" --root "$ROOT" run --bundle "$b" "$id" >"$TD/fg.out" 2>&1 &
+	kpid=$!
+	wait "$kpid" || fail "foreground run: $(cat "$TD/fg.out")"
+	expect_eq "$(cat "$TD/fg.out")" done "foreground run's output"
+	expect_eq "$(cat "$TD/host.log")" "READY=1|
+MAINPID=$kpid|" "what the host's socket got from a foreground run"
+	assert_clean "$id"
+	# no READY=: start returns when the init ends
+	: >"$TD/host.log"
+	id=$(new_id)
+	b=$(C_ROOTFS=$rootfs mkb "$id" sh -c 'sdnotify STATUS=starting; sleep 0.3')
+	NOTIFY_SOCKET=$TD/host.sock cap rt create --bundle "$b" "$id"
+	expect_ok
+	NOTIFY_SOCKET=$TD/host.sock cap rt start "$id"
+	expect_ok "start, container ends without READY="
+	[ ! -s "$TD/host.log" ] || fail "the host got something without READY=: $(cat "$TD/host.log")"
+	cap rt delete "$id"
+	expect_ok
+	# host sockets with an abstract name, or a path longer than sun_path
+	local long=$TD/$(printf 'd%.0s' {1..110}) host
+	mkdir -p "$long"
+	for host in "@kiln-e2e-$E2E_RUNID-$TEST_NO" "$long/host.sock"; do
+		python3 -c "$NOTIFY_LISTENER_PY" "$host" "$TD/other.log" &
+		note_pid $!
+		wait_file "$TD/other.log.ready"
+		id=$(new_id)
+		b=$(C_ROOTFS=$rootfs mkb "$id" sh -c 'sdnotify READY=1; sleep 30')
+		NOTIFY_SOCKET=$host cap rt run -d --bundle "$b" "$id"
+		expect_ok "run -d, NOTIFY_SOCKET=$host"
+		expect_eq "$(cat "$TD/other.log")" "READY=1|
+MAINPID=$(pid_of "$id")|" "what $host got"
+		cap rt delete -f "$id"
+		kill $! 2>/dev/null
+		rm -f "$TD/other.log" "$TD/other.log.ready"
+	done
+	# created without NOTIFY_SOCKET: start with it does not wait
+	id=$(new_id)
+	b=$(C_ROOTFS=$rootfs mkb "$id" sleep 30)
+	cap rt create --bundle "$b" "$id"
+	NOTIFY_SOCKET=$TD/host.sock cap rt start "$id"
+	expect_ok "start of a container created without NOTIFY_SOCKET"
+	cap rt delete -f "$id"
+	assert_clean "$id"
+}
