@@ -212,12 +212,14 @@ test_dangling_symlink_destination() {
 	ln -s /etc/abs2 "$rootfs/etc/chain"
 	ln -s /var/kt-chain-$E2E_RUNID "$rootfs/etc/abs2"
 	ln -s /run/kt-file-$E2E_RUNID "$rootfs/etc/file"
+	ln -s /run/kt-dir-$E2E_RUNID "$rootfs/etc/pdir"
 	echo bound >"$TD/srcfile"
 	id=$(new_id)
 	b=$(C_ROOTFS=$rootfs C_MOUNTS="{\"destination\":\"/etc/abs\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},
 		{\"destination\":\"/etc/sub/rel\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},
 		{\"destination\":\"/etc/chain\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"},
-		{\"destination\":\"/etc/file\",\"type\":\"bind\",\"source\":\"$TD/srcfile\",\"options\":[\"bind\",\"ro\"]}" \
+		{\"destination\":\"/etc/file\",\"type\":\"bind\",\"source\":\"$TD/srcfile\",\"options\":[\"bind\",\"ro\"]},
+		{\"destination\":\"/etc/pdir/sub\",\"type\":\"tmpfs\",\"source\":\"tmpfs\"}" \
 		mkb "$id" sh -c 'awk "\$5 ~ /^\/(run|etc|var)\// {print \$5}" /proc/self/mountinfo; cat /etc/file')
 	cap rt run --bundle "$b" "$id"
 	expect_ok "run with dangling symlink destinations"
@@ -225,13 +227,16 @@ test_dangling_symlink_destination() {
 /etc/rel-made/x
 /var/kt-chain-$E2E_RUNID
 /run/kt-file-$E2E_RUNID
+/run/kt-dir-$E2E_RUNID/sub
 bound" "the container's mountinfo"
 	[ -d "$rootfs/run/kt-made-$E2E_RUNID/here" ] || fail "absolute link target not made in the rootfs"
 	[ -d "$rootfs/etc/rel-made/x" ] || fail "relative link target not made in the rootfs"
 	[ -d "$rootfs/var/kt-chain-$E2E_RUNID" ] || fail "the chain's last target not made in the rootfs"
 	[ -f "$rootfs/run/kt-file-$E2E_RUNID" ] || fail "a file bind mount's target is not a file in the rootfs"
+	[ -d "$rootfs/run/kt-dir-$E2E_RUNID/sub" ] || fail "a dangling link as a parent: target not made in the rootfs"
 	[ -L "$rootfs/etc/abs" ] || fail "the link itself was replaced"
-	[ ! -e "/run/kt-made-$E2E_RUNID" ] && [ ! -e "/var/kt-chain-$E2E_RUNID" ] && [ ! -e "/run/kt-file-$E2E_RUNID" ] ||
+	[ ! -e "/run/kt-made-$E2E_RUNID" ] && [ ! -e "/var/kt-chain-$E2E_RUNID" ] && [ ! -e "/run/kt-file-$E2E_RUNID" ] &&
+		[ ! -e "/run/kt-dir-$E2E_RUNID" ] ||
 		fail "a link target was made on the host"
 	assert_clean "$id"
 	# A loop is refused, not followed for ever.
