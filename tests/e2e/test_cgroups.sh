@@ -483,7 +483,8 @@ test_cg_events_psi() {
 	cap krt events --stats "$id"
 	expect_ok "events --stats"
 	printf '%s' "$OUT" >"$TD/stats.json"
-	cap python3 - "$TD/stats.json" "$dir" "$TD/before" "$CG_LAYOUT" <<-'PY'
+	# (a file: cap gives its command /dev/null as stdin)
+	cat >"$TD/check.py" <<-'PY'
 		import json, os, re, sys
 		d = json.load(open(sys.argv[1]))["data"]
 		cg, layout = sys.argv[2], sys.argv[4]
@@ -510,9 +511,10 @@ test_cg_events_psi() {
 		        assert d["memory"]["swap"]["max"] <= int(open(cg + "/memory.swap.peak").read()), d["memory"]["swap"]
 		    print("peaks ok")
 	PY
+	cap python3 "$TD/check.py" "$TD/stats.json" "$dir" "$TD/before" "$CG_LAYOUT"
 	[ "$RC" = 0 ] || fail "$(ctx "events --stats psi: $(head -c 600 "$TD/stats.json")")"
 	# before <= reported: totals only grow
-	cap python3 - "$TD/stats.json" "$TD/before" <<-'PY'
+	cat >"$TD/check2.py" <<-'PY'
 		import json, re, sys
 		d = json.load(open(sys.argv[1]))["data"]
 		before = [int(t) for t in re.findall(r"^some .*total=(\d+)$", open(sys.argv[2]).read(), re.M)]
@@ -520,6 +522,7 @@ test_cg_events_psi() {
 		assert len(before) == 3 and len(got) == 3, (before, got)
 		assert all(g >= b for g, b in zip(got, before)), (got, before)
 	PY
+	cap python3 "$TD/check2.py" "$TD/stats.json" "$TD/before"
 	[ "$RC" = 0 ] || fail "$(ctx "psi totals below the kernel's earlier ones")"
 	finish_ct "$id"
 }
