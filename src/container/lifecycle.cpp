@@ -744,7 +744,7 @@ std::vector<ContainerState> list(const Globals &g) {
         struct stat sb;
         if (::fstatat(root, e->d_name, &sb, 0) < 0 || !S_ISDIR(sb.st_mode)) continue;
         try {
-            StoredState st = load_state_at(root, id);
+            StoredState st = load_state_at(root, id, g.root + "/" + id);
             ContainerState cs = to_public(st, status_at(st, root, id));
             cs.owner = owner_name(owners, sb.st_uid);
             out.push_back(std::move(cs));

@@ -213,12 +213,13 @@ void StateDir::remove() {
 
 StoredState load_state(const std::string &root, const std::string &id, bool check) {
     if (check) check_root(root);
-    return load_state_at(AT_FDCWD, root + "/" + id);
+    std::string dir = root + "/" + id;
+    return load_state_at(AT_FDCWD, dir, dir);
 }
 
-StoredState load_state_at(int dirfd, const std::string &dir) {
-    std::string file = dir + "/state.json", text;
-    if (!try_read_small_file(dirfd, file.c_str(), text)) {
+StoredState load_state_at(int dirfd, const std::string &dir, const std::string &shown) {
+    std::string file = shown + "/state.json", text;
+    if (!try_read_small_file(dirfd, (dir + "/state.json").c_str(), text)) {
         if (errno == ENOENT || errno == ENOTDIR) throw Error("container does not exist");
         throw_errno("open " + file);
     }

@@ -73,8 +73,9 @@ void check_root(const std::string &root);
 // check_root: false when the caller has checked root already (list).
 StoredState load_state(const std::string &root, const std::string &id, bool check_root = true);
 
-// The same for the state directory dir relative to dirfd (list: the root's fd).
-StoredState load_state_at(int dirfd, const std::string &dir);
+// The same for the state directory dir relative to dirfd (list: the root's
+// fd); shown: its path in error messages.
+StoredState load_state_at(int dirfd, const std::string &dir, const std::string &shown);
 
 // The text of a state.json as load_state reads it (also the fuzz entry point).
 StoredState parse_state(const std::string &text, const std::string &file);
