@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <string>
 
@@ -83,4 +84,42 @@ TEST_CASE("check_root: a --root others can write is refused") {
         REQUIRE(::chown(t.path.c_str(), 65534, 65534) == 0);  // another user's directory
         CHECK_THROWS_WITH(kiln::check_root(t.path), Catch::Contains("owner uid 65534"));
     }
+}
+
+TEST_CASE("try_read_small_file: one read for a small file, the rest of a larger one too") {
+    TempDir t;
+    kiln::UniqueFd d(::open(t.path.c_str(), O_RDONLY | O_DIRECTORY));
+    std::string small = "{\"id\":\"x\"}", big(20000, 'a');
+    big[8191] = 'b';
+    big.back() = 'z';
+    kiln::write_file_atomic(d.get(), "small", small, 0600);
+    kiln::write_file_atomic(d.get(), "big", big, 0600);
+    std::string out;
+    REQUIRE(kiln::try_read_small_file(d.get(), "small", out));
+    CHECK(out == small);
+    REQUIRE(kiln::try_read_small_file(d.get(), "big", out));
+    CHECK(out == big);
+    REQUIRE(kiln::try_read_small_file(AT_FDCWD, (t.path + "/big").c_str(), out));
+    CHECK(out.size() == big.size());
+    CHECK_FALSE(kiln::try_read_small_file(d.get(), "missing", out));
+    CHECK(errno == ENOENT);
+}
+
+TEST_CASE("StateDir::remove: the known files by name, anything else left there by the walk") {
+    TempDir t;
+    auto sd = kiln::StateDir::create(t.path, "c1");
+    sd.save_config("{}");
+    kiln::StoredState st;
+    st.id = "c1";
+    sd.save(st);
+    sd.remove();
+    CHECK(::access((t.path + "/c1").c_str(), F_OK) != 0);
+
+    auto other = kiln::StateDir::create(t.path, "c2");
+    other.save(st);
+    REQUIRE(::mkdir((t.path + "/c2/notify").c_str(), 0700) == 0);
+    kiln::UniqueFd f(::open((t.path + "/c2/notify/notify.sock").c_str(), O_CREAT | O_WRONLY, 0600));
+    other.remove();
+    CHECK(::access((t.path + "/c2").c_str(), F_OK) != 0);
+    CHECK(entries(t.path) == 0);
 }
