@@ -2,6 +2,7 @@
 // user and groups, capabilities, no_new_privs; and the payload lookup.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ std::string find_executable(const std::string &arg0, const std::vector<std::stri
 // kSeccompFdTag + SCM_RIGHTS) and this waits for one byte back.
 inline constexpr char kSeccompFdTag = 'N';
 void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd = -1);
+// seccomp_attr_set on a libseccomp filter context (scmp_filter_ctx, attr a
+// scmp_filter_attr); throws "seccomp: set filter attribute <name>: <why>".
+void set_seccomp_attr(void *ctx, int attr, uint32_t value, const char *name);
 
 // process.apparmorProfile / selinuxLabel for the next execve. Opened while
 // /proc and /sys are the host's (before the container's mounts, or before

@@ -69,13 +69,18 @@ void hand_over_listener(int sync_fd, int notify_fd) {
 
 }  // namespace
 
+void set_seccomp_attr(void *ctx, int attr, uint32_t value, const char *name) {
+    int rc = seccomp_attr_set(ctx, static_cast<scmp_filter_attr>(attr), value);
+    if (rc < 0) throw Error(std::string("seccomp: set filter attribute ") + name + ": " + std::strerror(-rc), -rc);
+}
+
 void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd) {
     std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(action_of(s.defaultAction, s.defaultErrnoRet)),
                                                          seccomp_release);
     if (!ctx) throw Error("seccomp: cannot initialise the filter");
     // libseccomp sets no_new_privs by default; the config decides (we hold
     // CAP_SYS_ADMIN when it is off).
-    seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, no_new_privs ? 1 : 0);
+    set_seccomp_attr(ctx.get(), SCMP_FLTATR_CTL_NNP, no_new_privs ? 1 : 0, "SCMP_FLTATR_CTL_NNP");
     for (auto &a : s.architectures) {
         std::string name = a.rfind("SCMP_ARCH_", 0) == 0 ? a.substr(10) : a;
         for (auto &ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -85,9 +90,9 @@ void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd) {
         if (rc < 0 && rc != -EEXIST) throw Error("seccomp: add architecture " + a + ": " + std::strerror(-rc));
     }
     for (auto &f : s.flags) {
-        if (f == "SECCOMP_FILTER_FLAG_TSYNC") seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 1);
-        else if (f == "SECCOMP_FILTER_FLAG_LOG") seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_LOG, 1);
-        else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_SSB, 1);
+        if (f == "SECCOMP_FILTER_FLAG_TSYNC") set_seccomp_attr(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 1, "SCMP_FLTATR_CTL_TSYNC");
+        else if (f == "SECCOMP_FILTER_FLAG_LOG") set_seccomp_attr(ctx.get(), SCMP_FLTATR_CTL_LOG, 1, "SCMP_FLTATR_CTL_LOG");
+        else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") set_seccomp_attr(ctx.get(), SCMP_FLTATR_CTL_SSB, 1, "SCMP_FLTATR_CTL_SSB");
         else throw Error("seccomp: flag " + f + " is not supported");
     }
     for (auto &rule : s.syscalls) {
