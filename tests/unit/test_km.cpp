@@ -81,3 +81,13 @@ TEST_CASE("km config parsing", "[km]") {
     CHECK_THROWS_WITH(parse_config(R"J({"native_exec": [{"match": "(", "path": "/b", "sha256": ")J" + sha + R"J("}]})J", "t.json"),
                       Catch::Contains("native_exec[0].match"));
 }
+
+TEST_CASE("km config booleans are JSON booleans", "[km]") {
+    CHECK(parse_config(R"J({"all_containers": true, "preload": true, "snapshots": false})J", "t.json").all_containers);
+    CHECK(parse_config(R"J({"preload": true})J", "t.json").preload);
+    CHECK_FALSE(parse_config(R"J({"snapshots": false})J", "t.json").snapshots);
+    for (const char *key : {"all_containers", "preload", "snapshots"})
+        for (const char *value : {"\"true\"", "1", "null", "[]"})
+            CHECK_THROWS_WITH(parse_config("{\"" + std::string(key) + "\": " + value + "}", "t.json"),
+                              "km config t.json: " + std::string(key) + ": must be true or false");
+}
