@@ -59,8 +59,13 @@ public:
             ::kill(pid, SIGKILL);
             ::waitpid(pid, nullptr, 0);
         }
-        if (cgroup) cgroup->destroy();
-        dir.remove();
+        try {
+            if (cgroup) cgroup->destroy();
+            dir.remove();
+        } catch (const Error &e) {
+            // The record stays: it names the cgroup for a later `delete -f`.
+            log::warn(std::string(e.what()) + ": kept the state of " + st.id + " for `delete --force`");
+        }
     }
 };
 
@@ -386,7 +391,8 @@ void run_poststart(const StoredState &st) {
                          st.bundle);
 }
 
-// poststop failures only warn (runtime-spec).
+// A cgroup that cannot be removed keeps the record (and poststop waits):
+// a later `delete` tries again. poststop failures only warn (runtime-spec).
 void destroy(StateDir &dir, const StoredState &st) {
     cgroups::open(st.cgroup_dirs, st.cgroup_unit)->destroy();
     if (!st.hooks.empty())
@@ -551,18 +557,21 @@ void remove(const Globals &g, const std::string &id, bool force) {
     StateDir dir;
     try {
         dir = StateDir::open(g.root, id);
-    } catch (const Error &) {
-        if (force) return;
+    } catch (const Error &e) {
+        if (force && e.code() == ENOENT) return;
         throw;
     }
     StoredState st;
     try {
         st = dir.load();
-    } catch (const Error &) {
-        // A create that died half-way: nothing to stop, just the directory.
+    } catch (const Error &e) {
+        // A state.json that cannot be read may still name processes and
+        // cgroups: keep it (runc does). Only a dir without one goes (a
+        // create that died before writing it).
+        if (e.code() != ENOENT) throw;
         dir.remove();
         if (force) return;
-        throw Error("container does not exist");
+        throw;
     }
     std::string status = status_of(st, dir.path());
     if (status == "running" || status == "paused") {

@@ -23,6 +23,7 @@
 #include "kiln/checkpoint.hpp"
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
+#include "kiln/log.hpp"
 #include "linux/rootfs.hpp"
 #include "linux/terminal.hpp"
 #include "util/child.hpp"
@@ -115,8 +116,13 @@ struct Restored {
             ::kill(st.pid, SIGKILL);
             ::waitpid(st.pid, nullptr, 0);
         }
-        if (cgroup) cgroup->destroy();
-        dir.remove();
+        try {
+            if (cgroup) cgroup->destroy();
+            dir.remove();
+        } catch (const Error &e) {
+            // The record stays: it names the cgroup for a later `delete -f`.
+            log::warn(std::string(e.what()) + ": kept the state of " + st.id + " for `delete --force`");
+        }
     }
 };
 

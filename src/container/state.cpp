@@ -65,6 +65,8 @@ StoredState deserialize(const std::string &text, const std::string &file) {
     return s;
 }
 
+const char kNotExist[] = "container does not exist";
+
 void lock_dir(int fd) {
     while (::flock(fd, LOCK_EX) < 0)
         if (errno != EINTR) throw_errno("lock container state");
@@ -128,7 +130,7 @@ StateDir StateDir::open(const std::string &root, const std::string &id, bool loc
     sd.path_ = root + "/" + id;
     sd.fd_.reset(::open(sd.path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!sd.fd_) {
-        if (errno == ENOENT || errno == ENOTDIR) throw Error("container does not exist");
+        if (errno == ENOENT || errno == ENOTDIR) throw Error(kNotExist, ENOENT);
         throw_errno("open " + sd.path_);
     }
     if (lock) lock_dir(sd.fd_.get());
@@ -184,12 +186,13 @@ void StateDir::save(const StoredState &s) const {
 void StateDir::save_config(std::string_view text) const { write_file_atomic(fd_.get(), "config.json", text, 0600); }
 
 StoredState StateDir::load() const {
-    std::string file = path_ + "/state.json", text;
-    if (!try_read_file(file, text)) {
-        if (errno == ENOENT) throw Error("container does not exist");
+    std::string file = path_ + "/state.json";
+    UniqueFd fd(::openat(fd_.get(), "state.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) throw Error(kNotExist, ENOENT);
         throw_errno("open " + file);
     }
-    return deserialize(text, file);
+    return deserialize(read_fd(fd.get()), file);
 }
 
 void StateDir::remove() {
@@ -202,7 +205,7 @@ StoredState load_state(const std::string &root, const std::string &id, bool chec
     if (check) check_root(root);
     std::string file = root + "/" + id + "/state.json", text;
     if (!try_read_file(file, text)) {
-        if (errno == ENOENT || errno == ENOTDIR) throw Error("container does not exist");
+        if (errno == ENOENT || errno == ENOTDIR) throw Error(kNotExist, ENOENT);
         throw_errno("open " + file);
     }
     return deserialize(text, file);

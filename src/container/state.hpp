@@ -31,6 +31,7 @@ struct StoredState {
     std::string hooks;  // spec::hooks_json of the config's hooks, "" when none
 };
 
+// "container does not exist" carries ENOENT as its code().
 class StateDir {
 public:
     // mkdir <root>/<id> and lock it; "container with given ID already exists".
@@ -49,6 +50,8 @@ public:
     void save(const StoredState &s) const;
     // The config.json create validated, for `exec` (never the bundle's again).
     void save_config(std::string_view text) const;
+    // Reads state.json through the locked dir (one removed while we waited
+    // for the lock reads as "container does not exist").
     StoredState load() const;
     // Removes the directory and everything in it.
     void remove();
