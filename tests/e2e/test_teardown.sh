@@ -56,3 +56,35 @@ test_delete_keeps_state_of_busy_cgroup() {
 	expect_ok "delete --force once the cgroup can go"
 	assert_clean "$id"
 }
+
+# `events` ends quietly only when the container stops; an error on the way
+# is an error (exit 1).
+test_events_error_exits_nonzero() {
+	local id b epid rc
+	# runc reads state.json once, and its stream outlives the container's end.
+	[ "$RT_NAME" = kiln ] || skip "runc's events differ: it streams until the cgroup goes"
+	id=$(new_id)
+	b=$(mkb "$id" sleep 100)
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	rt events --interval 50ms "$id" >"$TD/events.out" 2>"$TD/events.err" &
+	epid=$!
+	note_pid "$epid"
+	wait_nonempty "$TD/events.out"
+	cp "$ROOT/$id/state.json" "$TD/state.json"
+	echo '{"id": ' >"$ROOT/$id/state.json"
+	wait "$epid"
+	rc=$?
+	cp "$TD/state.json" "$ROOT/$id/state.json"
+	[ "$rc" = 1 ] || fail "events after a broken state.json: exit $rc, want 1 ($(cat "$TD/events.err"))"
+	# The container's end is the stream's normal end.
+	rt events --interval 50ms "$id" >"$TD/events2.out" 2>"$TD/events.err" &
+	epid=$!
+	note_pid "$epid"
+	wait_nonempty "$TD/events2.out"
+	cap rt kill "$id" KILL
+	expect_ok
+	wait "$epid"
+	rc=$?
+	[ "$rc" = 0 ] || fail "events when the container stopped: exit $rc, want 0 ($(cat "$TD/events.err"))"
+}
