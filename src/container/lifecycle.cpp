@@ -240,10 +240,6 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     if (::chdir(o.bundle.c_str()) < 0) throw_errno("chdir " + o.bundle);
 
     auto l = std::make_unique<Launch>();
-    l->dir = StateDir::create(g.root, o.id);
-    // exec takes the container's process, seccomp filter and personality
-    // from this copy, never again from the bundle.
-    l->dir.save_config(config_text);
     auto &st = l->st;
     st.id = o.id;
     st.ociVersion = spec.ociVersion;
@@ -253,6 +249,10 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     st.own_pid_ns = has_own_pid_ns(spec);
     st.has_process = spec.process.has_value();
     if (spec.hooks) st.hooks = spec::hooks_json(*spec.hooks);
+    l->dir = StateDir::create(g.root, o.id, st);
+    // exec takes the container's process, seccomp filter and personality
+    // from this copy, never again from the bundle.
+    l->dir.save_config(config_text);
 
     // create: the init waits for `start` on this socket (its presence also
     // says "created"); run starts it over the sync socket.
@@ -554,6 +554,7 @@ void kill(const Globals &g, const std::string &id, int signal, bool all) {
 
 void remove(const Globals &g, const std::string &id, bool force) {
     validate_id(id);
+    StateDir::sweep(g.root);
     StateDir dir;
     try {
         dir = StateDir::open(g.root, id);
@@ -566,8 +567,8 @@ void remove(const Globals &g, const std::string &id, bool force) {
         st = dir.load();
     } catch (const Error &e) {
         // A state.json that cannot be read may still name processes and
-        // cgroups: keep it (runc does). Only a dir without one goes (a
-        // create that died before writing it).
+        // cgroups: keep it (runc does). Only a dir without one goes (runc's
+        // aborted create; kiln's creates always write one first).
         if (e.code() != ENOENT) throw;
         dir.remove();
         if (force) return;

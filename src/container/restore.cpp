@@ -150,8 +150,8 @@ public:
         if (::chdir(o_.bundle.c_str()) < 0) throw_errno("chdir " + o_.bundle);
         image_.reset(criu::open_dir(o_.image_path, false));
         std::vector<std::string> fds = descriptors();
-        r.dir = StateDir::create(g_.root, o_.id);
         fill_state(r.st);
+        r.dir = StateDir::create(g_.root, o_.id, r.st);
         make_cgroup(r);
         CriuRoot root(r.dir.path(), r.st.rootfs);
         criu::Request req(L_, bin_);

@@ -34,10 +34,16 @@ struct StoredState {
 // "container does not exist" carries ENOENT as its code().
 class StateDir {
 public:
-    // mkdir <root>/<id> and lock it; "container with given ID already exists".
-    static StateDir create(const std::string &root, const std::string &id);
+    // Makes <root>/<id>, locked, with `first` as its state.json: the dir is
+    // made and locked under a temporary name and renamed into place, so no
+    // other command ever sees it unlocked or without a state.json.
+    // "container with given ID already exists".
+    static StateDir create(const std::string &root, const std::string &id, const StoredState &first);
     // Opens and locks an existing one; "container does not exist".
     static StateDir open(const std::string &root, const std::string &id, bool lock = true);
+    // Removes what creates killed before the rename left in root (temporary
+    // dirs whose maker is gone).
+    static void sweep(const std::string &root);
 
     const std::string &path() const { return path_; }
     // The listening socket a created init waits on; its presence means "created".
