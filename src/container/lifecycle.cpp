@@ -249,7 +249,24 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     st.own_pid_ns = has_own_pid_ns(spec);
     st.has_process = spec.process.has_value();
     if (spec.hooks) st.hooks = spec::hooks_json(*spec.hooks);
+    const spec::Resources *res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
+    cgroups::Options co;
+    co.cgroups_path = spec.linux ? spec.linux->cgroupsPath : "";
+    co.id = o.id;
+    co.systemd = g.systemd_cgroup;
+    co.rootless = g.rootless == "true" || (g.rootless == "auto" && ::geteuid() != 0);
+    co.annotations = spec.annotations;
+    auto cgroup = cgroups::make(co);
+
+    // The record comes first, so that whatever is made after it can be
+    // found by `delete` even when we are killed (SIGKILL) half-way: the
+    // cgroup we are about to make, then the cgroup as made (ours, and so its
+    // processes), and pid 0 until the init is ready.
+    st.cgroup_planned = cgroup->dirs();
     l->dir = StateDir::create(g.root, o.id, st);
+    // Only now ours to undo: a create refused for a taken id must not
+    // destroy the cgroup of the container that has it.
+    l->cgroup = std::move(cgroup);
     // exec takes the container's process, seccomp filter and personality
     // from this copy, never again from the bundle.
     l->dir.save_config(config_text);
@@ -258,17 +275,11 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     // says "created"); run starts it over the sync socket.
     UniqueFd start_sock;
     if (use_fifo) start_sock = l->dir.listen_start_socket();
-    const spec::Resources *res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
-    cgroups::Options co;
-    co.cgroups_path = spec.linux ? spec.linux->cgroupsPath : "";
-    co.id = o.id;
-    co.systemd = g.systemd_cgroup;
-    co.rootless = g.rootless == "true" || (g.rootless == "auto" && ::geteuid() != 0);
-    co.annotations = spec.annotations;
-    l->cgroup = cgroups::make(co);
     l->cgroup->create(res);
     st.cgroup_dirs = l->cgroup->dirs();
     st.cgroup_unit = l->cgroup->unit();
+    st.cgroup_planned.clear();
+    l->dir.save(st);
 
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
@@ -392,10 +403,14 @@ void run_poststart(const StoredState &st) {
 }
 
 // A cgroup that cannot be removed keeps the record (and poststop waits):
-// a later `delete` tries again. poststop failures only warn (runtime-spec).
+// a later `delete` tries again. poststop failures only warn (runtime-spec);
+// a create that died before its init was ready (pid 0) ran no container
+// and gets no poststop, as a failed create does.
 void destroy(StateDir &dir, const StoredState &st) {
     cgroups::open(st.cgroup_dirs, st.cgroup_unit)->destroy();
-    if (!st.hooks.empty())
+    // Made by a create killed there, or there before it: only an empty one goes.
+    for (auto &d : st.cgroup_planned) ::rmdir(d.c_str());
+    if (st.pid > 0 && !st.hooks.empty())
         hooks::run_warn_only(spec::parse_hooks(st.hooks).poststop, "poststop", hook_state(st, "stopped", 0),
                              st.bundle);
     dir.remove();
@@ -584,7 +599,9 @@ void remove(const Globals &g, const std::string &id, bool force) {
         if (status == "paused") cgroups::open(st.cgroup_dirs, st.cgroup_unit)->freeze(false);
         ::kill(st.pid, SIGKILL);
         wait_gone(st.pid, 10000);
-    } else if (!st.own_pid_ns && force) {
+    } else if (st.pid <= 0 || (!st.own_pid_ns && force)) {
+        // pid 0: a create killed before its init was ready (we hold the
+        // lock it held): what is in its cgroup is what it left.
         signal_all(st, SIGKILL);
     }
     destroy(dir, st);

@@ -151,8 +151,14 @@ public:
         image_.reset(criu::open_dir(o_.image_path, false));
         std::vector<std::string> fds = descriptors();
         fill_state(r.st);
+        // As create does: the cgroup is on record before it is made, and as
+        // made before anything joins it.
+        auto cgroup = cgroups::make(cgroups::options_for(spec_, o_.id, g_.systemd_cgroup, g_.rootless));
+        r.st.cgroup_planned = cgroup->dirs();
         r.dir = StateDir::create(g_.root, o_.id, r.st);
+        r.cgroup = std::move(cgroup);  // only now ours to undo (the id may be taken)
         make_cgroup(r);
+        r.dir.save(r.st);
         CriuRoot root(r.dir.path(), r.st.rootfs);
         criu::Request req(L_, bin_);
         describe(req, r, root.path(), fds);
@@ -228,10 +234,10 @@ private:
     }
 
     void make_cgroup(Restored &r) {
-        r.cgroup = cgroups::make(cgroups::options_for(spec_, o_.id, g_.systemd_cgroup, g_.rootless));
         r.cgroup->create(spec_.linux && spec_.linux->resources ? &*spec_.linux->resources : nullptr);
         r.st.cgroup_dirs = r.cgroup->dirs();
         r.st.cgroup_unit = r.cgroup->unit();
+        r.st.cgroup_planned.clear();
     }
 
     void options(criu::Request &req, const std::string &root, const std::string &state_dir) {

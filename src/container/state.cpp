@@ -43,6 +43,11 @@ std::string serialize(const StoredState &s) {
     w.key("cgroup_dirs").begin_object();
     for (size_t i = 0; i < s.cgroup_dirs.size(); i++) w.key(std::to_string(i)).string(s.cgroup_dirs[i]);
     w.end_object();
+    if (!s.cgroup_planned.empty()) {
+        w.key("cgroup_planned").begin_array();
+        for (auto &d : s.cgroup_planned) w.string(d);
+        w.end_array();
+    }
     if (!s.cgroup_unit.empty()) w.key("cgroup_unit").string(s.cgroup_unit);
     w.end_object();
     return w.str();
@@ -63,6 +68,7 @@ StoredState deserialize(const std::string &text, const std::string &file) {
     s.no_new_keyring = doc.get_bool({"no_new_keyring"}, false);
     for (auto &[k, v] : doc.get_string_map({"annotations"})) s.annotations[k] = v;
     for (auto &kv : doc.get_string_map({"cgroup_dirs"})) s.cgroup_dirs.push_back(kv.second);
+    doc.get_string_array({"cgroup_planned"}, s.cgroup_planned);
     s.hooks = doc.get_string({"hooks"});
     s.cgroup_unit = doc.get_string({"cgroup_unit"});
     return s;

@@ -27,6 +27,10 @@ struct StoredState {
     bool no_new_keyring = false;  // created with --no-new-keyring: `exec` joins no "_ses.<id>"
     std::map<std::string, std::string> annotations;
     std::vector<std::string> cgroup_dirs;
+    // The dirs a create is about to make, recorded before it makes them: a
+    // create killed there leaves them for `delete`, which removes the empty
+    // ones only (they may be a pre-existing cgroup that is not ours).
+    std::vector<std::string> cgroup_planned;
     std::string cgroup_unit;  // systemd unit (--systemd-cgroup), "" otherwise
     std::string hooks;  // spec::hooks_json of the config's hooks, "" when none
 };

@@ -2,6 +2,105 @@
 # Teardown: what a runtime leaves behind when it is killed half-way, and
 # whether `delete` can always finish the job.
 
+# Kill points: KILL_POINTS creates (default 8; tests/kill9-leftovers.sh runs
+# 60 against kiln and runc), each killed with SIGKILL at a random delay in
+# [0, the duration of one create], then `delete -f`; a point with anything
+# left (a cgroup dir under our test parent, a state dir, a mount under the
+# test's dir, a process of the container) or a failed `delete -f` counts.
+
+# sleep_us N: sleep N microseconds without forking (read times out on a
+# pipe nobody writes to).
+sleep_us() {
+	[ "$1" -gt 0 ] || return 0
+	[ -n "${_SLEEP_FD:-}" ] || exec {_SLEEP_FD}<> <(:)
+	read -r -t "$(printf '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000)))" -u "$_SLEEP_FD" _ || true
+}
+
+# in_test_dir: pids of processes whose root or cwd is under the test's dir:
+# a container init before pivot_root (cwd: the bundle) and after (root: the rootfs).
+in_test_dir() {
+	find /proc/[0-9]*/root /proc/[0-9]*/cwd -maxdepth 0 -printf '%l %p\n' 2>/dev/null |
+		sed -n "s|^$TD/[^ ]* /proc/\([0-9]*\)/.*|\1|p" | sort -un
+}
+
+# leftovers ID ROOTDIR: what is left of container ID, one word per kind, "" when nothing.
+leftovers() {
+	local id=$1 root=$2 out=""
+	[ -z "$(cg_dirs "$id")" ] || out+="cgroup "
+	[ -z "$(ls -A "$root")" ] || out+="state($(ls -A "$root" | tr '\n' ' ')) "
+	grep -q " ${TD}[/ ]" /proc/self/mountinfo && out+="mount "
+	[ -z "$(procs_of "$id")$(in_test_dir)" ] || out+="process "
+	echo "$out"
+}
+_no_leftovers() { [ -z "$(leftovers "$@")" ]; }
+
+# clean_up_after ID ROOTDIR: remove what a kill point left, so the next one starts clean.
+clean_up_after() {
+	local id=$1 root=$2 pids d
+	pids="$(procs_of "$id") $(in_test_dir)"
+	[ -z "${pids// /}" ] || kill -9 $pids 2>/dev/null
+	for d in $(cg_dirs "$id"); do
+		poll 5 rmdir "$d" 2>/dev/null
+	done
+	rm -rf "${root:?}"/* "$root"/.[!.]* 2>/dev/null
+}
+
+# kill9_points N: N killed creates; sets K9_LEFT (points with leftovers) and
+# K9_FAILED (failed delete -f).
+kill9_points() {
+	local n=$1 i id b t0 dur=0 delay rc left kpid
+	local root=$TD/k9root
+	mkdir -p "$root"
+	make_rootfs "$TD/rootfs" || fail "no rootfs"
+	# The duration of one create (the longest of three).
+	for i in 1 2 3; do
+		id=$(new_id)
+		b=$(C_ROOTFS=$TD/rootfs mkb "$id" sleep 100)
+		t0=${EPOCHREALTIME/./}
+		timeout -k 5 "$E2E_CMD_TIMEOUT" "$KILN" --root "$root" create --bundle "$b" "$id" </dev/null >/dev/null 2>&1 ||
+			fail "create failed"
+		t0=$((${EPOCHREALTIME/./} - t0))
+		[ "$t0" -le "$dur" ] || dur=$t0
+		timeout -k 5 "$E2E_CMD_TIMEOUT" "$KILN" --root "$root" delete -f "$id" >/dev/null 2>&1 || fail "delete -f failed"
+	done
+	echo "create takes ${dur} us" >&2
+	K9_LEFT=0 K9_FAILED=0
+	for ((i = 0; i < n; i++)); do
+		id=$(new_id)
+		b=$(C_ROOTFS=$TD/rootfs mkb "$id" sleep 100)
+		delay=$(((RANDOM * 32768 + RANDOM) % (dur + 1)))
+		"$KILN" --root "$root" create --bundle "$b" "$id" </dev/null >/dev/null 2>&1 &
+		kpid=$!
+		sleep_us "$delay"
+		kill -9 "$kpid" 2>/dev/null
+		wait "$kpid" 2>/dev/null
+		timeout -k 5 "$E2E_CMD_TIMEOUT" "$KILN" --root "$root" delete -f "$id" >"$TD/.del" 2>&1
+		rc=$?
+		# a process on its way out is not left behind: give it a moment
+		poll 2 _no_leftovers "$id" "$root"
+		left=$(leftovers "$id" "$root")
+		if [ "$rc" != 0 ]; then
+			K9_FAILED=$((K9_FAILED + 1))
+			left+="delete-f(rc=$rc: $(head -c 200 "$TD/.del")) "
+		fi
+		if [ -n "$left" ]; then
+			K9_LEFT=$((K9_LEFT + 1))
+			echo "kill point $i at ${delay} us: left $left" >&2
+		fi
+		clean_up_after "$id" "$root"
+	done
+}
+
+test_kill9_create_leaves_nothing() {
+	local n=${KILL_POINTS:-8}
+	kill9_points "$n"
+	echo "kill -9 during create: $RT_NAME left something behind at $K9_LEFT of $n kill points, delete -f failed $K9_FAILED times" >&2
+	[ -z "${KILL9_REPORT:-}" ] || echo "$RT_NAME $K9_LEFT $K9_FAILED $n" >>"$KILL9_REPORT"
+	# runc 1.1.5 leaves cgroups behind: it writes its state after the cgroup exists.
+	[ "$RT_NAME" = runc ] && return 0
+	[ "$K9_LEFT" = 0 ] || fail "left something behind at $K9_LEFT of $n kill points (delete -f failed $K9_FAILED times; see the log)"
+}
+
 # A state.json that cannot be read is no reason to forget the container:
 # its processes and cgroups are still there (runc keeps it too).
 test_delete_keeps_unreadable_state() {
@@ -87,4 +186,24 @@ test_events_error_exits_nonzero() {
 	wait "$epid"
 	rc=$?
 	[ "$rc" = 0 ] || fail "events when the container stopped: exit $rc, want 0 ($(cat "$TD/events.err"))"
+}
+
+# A create refused because the id is taken undoes nothing of the container
+# that has it (same id, same cgroupsPath).
+test_create_taken_id_keeps_other() {
+	local id b pid
+	id=$(new_id)
+	b=$(mkb "$id" sleep 100)
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	pid=$(pid_of "$id")
+	cap rt create --bundle "$b" "$id"
+	expect_rc 1 "create with a taken id"
+	expect_msg "already exists"
+	[ "$(status_of "$id")" = running ] || fail "the first container is $(status_of "$id") after the refused create"
+	kill -0 "$pid" 2>/dev/null || fail "the refused create killed $pid"
+	[ -n "$(cg_dirs "$id")" ] || fail "the refused create removed the cgroup of $id"
+	cap rt delete -f "$id"
+	expect_ok
+	assert_clean "$id"
 }
