@@ -416,6 +416,24 @@ void destroy(StateDir &dir, const StoredState &st) {
     dir.remove();
 }
 
+// The end of a foreground run, under the lock again: a `delete` from
+// elsewhere may have removed the container meanwhile, and a new container
+// may have taken its id since; only our own is torn down.
+void teardown_own(const Globals &g, const StoredState &ours) {
+    StateDir dir;
+    StoredState st;
+    try {
+        dir = StateDir::open(g.root, ours.id);
+        st = dir.load();
+    } catch (const Error &e) {
+        if (e.code() == ENOENT) return;
+        throw;
+    }
+    if (st.pid != ours.pid || st.start_time != ours.start_time) return;
+    signal_all(st, SIGKILL);
+    destroy(dir, st);
+}
+
 
 struct SignalName {
     const char *name;
@@ -530,6 +548,9 @@ int run(const Globals &g, const RunOptions &o) {
     run_poststart(l->st);
     l->committed = true;
     if (o.detach) return 0;
+    // pause, resume, update, exec and delete from elsewhere must not wait
+    // for the container to exit.
+    l->dir.close();
 
     int status = 0;
     try {
@@ -538,16 +559,12 @@ int run(const Globals &g, const RunOptions &o) {
         status = supervise(l->pid, master.get());
     } catch (...) {
         // Nobody is left to wait for the container: do not leave it behind.
-        signal_all(l->st, SIGKILL);
         ::kill(l->pid, SIGKILL);
         ::waitpid(l->pid, nullptr, 0);
-        destroy(l->dir, l->st);
+        teardown_own(g, l->st);
         throw;
     }
-    if (!o.keep) {
-        signal_all(l->st, SIGKILL);
-        destroy(l->dir, l->st);
-    }
+    if (!o.keep) teardown_own(g, l->st);
     return status;
 }
 

@@ -207,3 +207,30 @@ test_create_taken_id_keeps_other() {
 	expect_ok
 	assert_clean "$id"
 }
+
+# A foreground run holds no lock while its container runs: pause, resume,
+# update, exec and delete from another terminal answer at once (as runc),
+# and the run ends when the container is deleted under it.
+test_foreground_run_answers_others() {
+	local id b rpid
+	id=$(new_id)
+	b=$(mkb "$id" sleep 100)
+	"$KILN" --root "$ROOT" run --bundle "$b" "$id" </dev/null >"$TD/run.out" 2>"$TD/run.err" &
+	rpid=$!
+	note_pid "$rpid"
+	wait_status "$id" running
+	cap timeout 5 "$KILN" --root "$ROOT" pause "$id"
+	expect_ok "pause beside a foreground run"
+	[ "$(status_of "$id")" = paused ] || fail "status after pause: $(status_of "$id")"
+	cap timeout 5 "$KILN" --root "$ROOT" resume "$id"
+	expect_ok "resume beside a foreground run"
+	cap timeout 5 "$KILN" --root "$ROOT" update --pids-limit 50 "$id"
+	expect_ok "update beside a foreground run"
+	cap timeout 5 "$KILN" --root "$ROOT" exec "$id" true
+	expect_ok "exec beside a foreground run"
+	cap timeout 5 "$KILN" --root "$ROOT" delete --force "$id"
+	expect_ok "delete --force beside a foreground run"
+	poll 5 _pid_dead "$rpid" || fail "the foreground run outlived its container"
+	wait "$rpid"
+	assert_clean "$id"
+}
