@@ -69,6 +69,15 @@ public:
     }
 };
 
+// As runc: a cgroup that is already frozen is refused (the init would hang
+// in it). One that already has processes: the cgroupfs driver refuses it
+// (runc 1.2, FsManager::create); the systemd driver warns as runc 1.1 does.
+void check_existing_cgroup(const cgroups::Manager &cg, bool systemd) {
+    if (cg.frozen()) throw Error("container's cgroup unexpectedly frozen");
+    if (size_t n = systemd ? cg.pids().size() : 0)
+        log::warn("container's cgroup is not empty: " + std::to_string(n) + " process(es) found");
+}
+
 std::string absolute_rootfs(const spec::Spec &spec, const std::string &bundle) {
     const std::string &p = spec.root->path;
     return p[0] == '/' ? p : bundle + "/" + p;
@@ -194,6 +203,10 @@ void wait_ready(Launch &l, const spec::Spec &spec) {
             send_tag(l, linux_init::kGo);
             continue;
         }
+        if (n >= 1 && buf[0] == linux_init::kDebug) {
+            log::debug(std::string_view(buf + 1, static_cast<size_t>(n - 1)));
+            continue;
+        }
         if (n >= 1 && buf[0] == linux_init::kPid) {
             // The init forked the container process into the shared pid
             // namespace (CLONE_PARENT: our child) and exits.
@@ -257,6 +270,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     co.rootless = g.rootless == "true" || (g.rootless == "auto" && ::geteuid() != 0);
     co.annotations = spec.annotations;
     auto cgroup = cgroups::make(co);
+    check_existing_cgroup(*cgroup, co.systemd);
 
     // The record comes first, so that whatever is made after it can be
     // found by `delete` even when we are killed (SIGKILL) half-way: the
@@ -264,8 +278,8 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     // processes), and pid 0 until the init is ready.
     st.cgroup_planned = cgroup->dirs();
     l->dir = StateDir::create(g.root, o.id, st);
-    // Only now ours to undo: a create refused for a taken id must not
-    // destroy the cgroup of the container that has it.
+    // Only now ours to undo: a create refused for a taken id, or for a
+    // cgroup refused here, must not destroy a cgroup that is not ours.
     l->cgroup = std::move(cgroup);
     // exec takes the container's process, seccomp filter and personality
     // from this copy, never again from the bundle.
@@ -317,9 +331,10 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns, args.new_time_ns, pid_ns);
     args.join_pid_ns_fd = pid_ns.get();
     // Made here, with the host's privileges; the init moves them into place.
-    std::vector<UniqueFd> idmapped = rootfs::idmapped_sources(spec);
+    std::vector<UniqueFd> idmapped = rootfs::mount_sources(spec);
     for (auto &fd : idmapped) args.idmapped.push_back(fd.get());
 
+    log::debug("nsexec container setup: cloning the container init");
     pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, args.clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
     if (pid < 0) throw_errno("clone");
     if (pid == 0) {

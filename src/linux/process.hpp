@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd = -1);
 // seccomp_attr_set on a libseccomp filter context (scmp_filter_ctx, attr a
 // scmp_filter_attr); throws "seccomp: set filter attribute <name>: <why>".
 void set_seccomp_attr(void *ctx, int attr, uint32_t value, const char *name);
+// The libseccomp filter load_seccomp loads, built but not loaded (the fuzz
+// harness exports it instead). Throws on an unknown action, operator or flag.
+using SeccompFilter = std::unique_ptr<void, void (*)(void *)>;
+SeccompFilter build_seccomp(const spec::Seccomp &s, bool no_new_privs);
 
 // process.apparmorProfile / selinuxLabel for the next execve. Opened while
 // /proc and /sys are the host's (before the container's mounts, or before
