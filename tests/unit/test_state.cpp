@@ -131,3 +131,21 @@ TEST_CASE("StateDir::sweep: removes the temporary dirs of creates that are gone,
     CHECK(::access(alive.c_str(), F_OK) == 0);
     CHECK(::access((root + "/c1").c_str(), F_OK) == 0);
 }
+
+TEST_CASE("state.json: the planned cgroup dirs of a create under way round-trip") {
+    TempDir t;
+    kiln::StoredState first;
+    first.id = "c1";
+    first.cgroup_planned = {t.path + "/cg/memory/c1", t.path + "/cg/pids/c1"};
+    auto sd = kiln::StateDir::create(t.path + "/root", "c1", first);
+    auto back = sd.load();
+    CHECK(back.cgroup_planned == first.cgroup_planned);
+    CHECK(back.cgroup_dirs.empty());
+    CHECK(back.pid == 0);
+    // Once made, the record names the dirs as made and no plan.
+    first.cgroup_dirs = first.cgroup_planned;
+    first.cgroup_planned.clear();
+    sd.save(first);
+    CHECK(sd.load().cgroup_planned.empty());
+    CHECK(kiln::read_file(t.path + "/root/c1/state.json").find("cgroup_planned") == std::string::npos);
+}
