@@ -2,9 +2,10 @@
 # Teardown: what a runtime leaves behind when it is killed half-way, and
 # whether `delete` can always finish the job.
 
-# Kill points: KILL_POINTS creates (default 8; tests/kill9-leftovers.sh runs
-# 60 against kiln and runc), each killed with SIGKILL at a random delay in
-# [0, the duration of one create], then `delete -f`; a point with anything
+# Kill points: KILL_POINTS creates, and as many foreground runs (default 8;
+# tests/kill9-leftovers.sh runs 60 against kiln and runc), each killed with
+# SIGKILL at a random delay in [0, the duration of one create (run -d for the
+# runs)], then `delete -f`; a point with anything
 # left (a cgroup dir under our test parent, a state dir, a mount under the
 # test's dir, a process of the container) or a failed `delete -f` counts.
 
@@ -45,31 +46,33 @@ clean_up_after() {
 	rm -rf "${root:?}"/* "$root"/.[!.]* 2>/dev/null
 }
 
-# kill9_points N: N killed creates; sets K9_LEFT (points with leftovers) and
-# K9_FAILED (failed delete -f).
+# kill9_points N CMD: N killed CMDs (create, or run: a foreground run); sets
+# K9_LEFT (points with leftovers) and K9_FAILED (failed delete -f).
 kill9_points() {
-	local n=$1 i id b t0 dur=0 delay rc left kpid
+	local n=$1 cmd=$2 i id b t0 dur=0 delay rc left kpid timed=$2
+	[ "$cmd" = run ] && timed="run -d"
 	local root=$TD/k9root
 	mkdir -p "$root"
 	make_rootfs "$TD/rootfs" || fail "no rootfs"
-	# The duration of one create (the longest of three).
+	# The duration of one create or run -d (the longest of three).
 	for i in 1 2 3; do
 		id=$(new_id)
 		b=$(C_ROOTFS=$TD/rootfs mkb "$id" sleep 100)
 		t0=${EPOCHREALTIME/./}
-		timeout -k 5 "$E2E_CMD_TIMEOUT" "$KILN" --root "$root" create --bundle "$b" "$id" </dev/null >/dev/null 2>&1 ||
-			fail "create failed"
+		# shellcheck disable=SC2086 # "run -d": two words
+		timeout -k 5 "$E2E_CMD_TIMEOUT" "$KILN" --root "$root" $timed --bundle "$b" "$id" </dev/null >/dev/null 2>&1 ||
+			fail "$timed failed"
 		t0=$((${EPOCHREALTIME/./} - t0))
 		[ "$t0" -le "$dur" ] || dur=$t0
 		timeout -k 5 "$E2E_CMD_TIMEOUT" "$KILN" --root "$root" delete -f "$id" >/dev/null 2>&1 || fail "delete -f failed"
 	done
-	echo "create takes ${dur} us" >&2
+	echo "$timed takes ${dur} us" >&2
 	K9_LEFT=0 K9_FAILED=0
 	for ((i = 0; i < n; i++)); do
 		id=$(new_id)
 		b=$(C_ROOTFS=$TD/rootfs mkb "$id" sleep 100)
 		delay=$(((RANDOM * 32768 + RANDOM) % (dur + 1)))
-		"$KILN" --root "$root" create --bundle "$b" "$id" </dev/null >/dev/null 2>&1 &
+		"$KILN" --root "$root" "$cmd" --bundle "$b" "$id" </dev/null >/dev/null 2>&1 &
 		kpid=$!
 		sleep_us "$delay"
 		kill -9 "$kpid" 2>/dev/null
@@ -91,15 +94,20 @@ kill9_points() {
 	done
 }
 
-test_kill9_create_leaves_nothing() {
-	local n=${KILL_POINTS:-8}
-	kill9_points "$n"
-	echo "kill -9 during create: $RT_NAME left something behind at $K9_LEFT of $n kill points, delete -f failed $K9_FAILED times" >&2
-	[ -z "${KILL9_REPORT:-}" ] || echo "$RT_NAME $K9_LEFT $K9_FAILED $n" >>"$KILL9_REPORT"
+# kill9_check CMD: kill9_points for CMD, reported (KILL9_REPORT: a line
+# "RUNTIME CMD LEFT FAILED N" appended), and for kiln nothing may be left.
+kill9_check() {
+	local n=${KILL_POINTS:-8} cmd=$1
+	kill9_points "$n" "$cmd"
+	echo "kill -9 during $cmd: $RT_NAME left something behind at $K9_LEFT of $n kill points, delete -f failed $K9_FAILED times" >&2
+	[ -z "${KILL9_REPORT:-}" ] || echo "$RT_NAME $cmd $K9_LEFT $K9_FAILED $n" >>"$KILL9_REPORT"
 	# runc 1.1.5 leaves cgroups behind: it writes its state after the cgroup exists.
 	[ "$RT_NAME" = runc ] && return 0
 	[ "$K9_LEFT" = 0 ] || fail "left something behind at $K9_LEFT of $n kill points (delete -f failed $K9_FAILED times; see the log)"
 }
+
+test_kill9_create_leaves_nothing() { kill9_check create; }
+test_kill9_run_leaves_nothing() { kill9_check run; }
 
 # A state.json that cannot be read is no reason to forget the container:
 # its processes and cgroups are still there (runc keeps it too).
