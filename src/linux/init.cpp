@@ -314,6 +314,7 @@ void enter_shared_pid_ns(const InitArgs &a, process::ExecLabels &labels) {
     if (spec.linux && spec.linux->personality) process::set_personality(*spec.linux->personality);
     if (proc.scheduler) process::set_scheduler(*proc.scheduler);
     if (proc.ioPriority) process::set_io_priority(*proc.ioPriority);
+    if (spec.linux && spec.linux->memoryPolicy) process::set_memory_policy(*spec.linux->memoryPolicy);
     std::vector<std::string> env = proc.env;
     process::add_home(env, proc.user.uid);
     enter_cwd(proc.cwd);
