@@ -22,8 +22,8 @@ std::string read_fd(int fd) {
     return out;
 }
 
-bool try_read_small_file(int dirfd, const char *name, std::string &out) {
-    UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC));
+bool try_read_small_file(int dirfd, const char *name, std::string &out, int flags) {
+    UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | flags));
     if (!fd) return false;
     char buf[8192];
     ssize_t n;

@@ -44,7 +44,8 @@ std::string read_fd(int fd);
 // relative to dirfd (AT_FDCWD: a path), usually with one read(): for those a
 // read shorter than the buffer is the end. Not for seq_file lists such as
 // mountinfo, which return one page at a time. false with errno on open failure.
-bool try_read_small_file(int dirfd, const char *name, std::string &out);
+// flags: more open flags (O_NOFOLLOW).
+bool try_read_small_file(int dirfd, const char *name, std::string &out, int flags = 0);
 // Opens O_WRONLY|O_TRUNC (no create) and writes; throws Error("write PATH: ...").
 void write_file(const std::string &path, std::string_view data);
 // Writes everything, retrying on EINTR/short writes; false with errno set on error.
