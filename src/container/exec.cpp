@@ -254,7 +254,7 @@ struct ChildArgs {
         UniqueFd stub(sealed::running_readonly() ? -1 : process::sealed_stub());
         process::set_exec_labels(labels);
         if (a.filter && !p.noNewPrivileges) process::load_seccomp(*a.filter, p.noNewPrivileges, a.sync_fd);
-        process::set_user_and_caps(p, a.new_user_ns);
+        process::set_user_and_caps(p, a.new_user_ns, ::geteuid() != 0);
         if (a.filter && p.noNewPrivileges) process::load_seccomp(*a.filter, p.noNewPrivileges, a.sync_fd);
         if (p.user.umask) ::umask(*p.user.umask);
 

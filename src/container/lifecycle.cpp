@@ -34,6 +34,7 @@
 #include "linux/procfs.hpp"
 #include "linux/rootfs.hpp"
 #include "linux/terminal.hpp"
+#include "linux/userns.hpp"
 #include "util/unsafe.hpp"
 
 namespace kiln {
@@ -111,13 +112,19 @@ unsigned socket_activation(spec::Spec &spec) {
 // own, it may not join a pid namespace owned by ours, and procfs can show
 // another pid namespace than the mounting process's only since Linux 6.17
 // (its "pidns" option): in those cases we join it here, as runc does.
-unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns, bool &time_ns, UniqueFd &pid_ns) {
+//
+// A user namespace with a path owns the namespaces we make: they are not
+// cloned here (under the runtime's user namespace) but unshared by the init
+// once it has joined it (*unshare).
+unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns, bool &time_ns, UniqueFd &pid_ns,
+                                   unsigned long *unshare) {
     unsigned long flags = 0;
     cgroup_ns = time_ns = false;
+    *unshare = 0;
     if (!spec.linux) return 0;
-    bool new_user_ns = false;
+    bool new_user_ns = false, join_user_ns = false;
     for (auto &n : spec.linux->namespaces)
-        if (n.type == "user" && n.path.empty()) new_user_ns = true;
+        if (n.type == "user") (n.path.empty() ? new_user_ns : join_user_ns) = true;
     for (auto &n : spec.linux->namespaces) {
         unsigned long f = ns::flag_of(n.type);
         if (!n.path.empty()) {
@@ -141,7 +148,15 @@ unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns, bool
         else
             flags |= f;
     }
+    if (join_user_ns) std::swap(flags, *unshare);
     return flags;
+}
+
+bool has_user_ns_path(const spec::Spec &spec) {
+    if (!spec.linux) return false;
+    for (auto &n : spec.linux->namespaces)
+        if (n.type == "user" && !n.path.empty()) return true;
+    return false;
 }
 
 bool has_own_pid_ns(const spec::Spec &spec) {
@@ -149,19 +164,6 @@ bool has_own_pid_ns(const spec::Spec &spec) {
     for (auto &n : spec.linux->namespaces)
         if (n.type == "pid" && n.path.empty()) return true;
     return false;
-}
-
-std::string map_text(const std::vector<spec::IdMapping> &maps) {
-    std::string out;
-    for (auto &m : maps)
-        out += std::to_string(m.containerID) + " " + std::to_string(m.hostID) + " " + std::to_string(m.size) + "\n";
-    return out;
-}
-
-void write_id_maps(pid_t pid, const spec::Spec &spec) {
-    std::string base = "/proc/" + std::to_string(pid);
-    write_file(base + "/uid_map", map_text(spec.linux->uidMappings));
-    write_file(base + "/gid_map", map_text(spec.linux->gidMappings));
 }
 
 std::string hook_state(const StoredState &st, const char *status, int pid) {
@@ -229,6 +231,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     auto handler = handlers::select(g, spec, o.id, use_fifo);
     handler->edit_spec(spec);
     spec::validate(spec);
+    if (::geteuid() != 0) userns::validate_rootless(spec);
     check_create_options(spec, o, detached, use_fifo);
     unsigned listen_fds = socket_activation(spec);
     // Relative paths of the config (root, bind sources) are relative to the bundle.
@@ -258,7 +261,8 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     co.cgroups_path = spec.linux ? spec.linux->cgroupsPath : "";
     co.id = o.id;
     co.systemd = g.systemd_cgroup;
-    co.rootless = g.rootless == "true" || (g.rootless == "auto" && ::geteuid() != 0);
+    // runc's --rootless auto: not root, or root of a user namespace.
+    co.rootless = g.rootless == "true" || (g.rootless == "auto" && (::geteuid() != 0 || userns::running_in_user_ns()));
     co.annotations = spec.annotations;
     l->cgroup = cgroups::make(co);
     l->cgroup->create(res);
@@ -298,7 +302,9 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     args.console_fd = console.get();
     args.cgroup_dirs = l->cgroup->dirs();
     UniqueFd pid_ns;
-    args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns, args.new_time_ns, pid_ns);
+    args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns, args.new_time_ns, pid_ns, &args.unshare_flags);
+    args.rootless_euid = ::geteuid() != 0;
+    args.in_user_ns = (args.clone_flags & CLONE_NEWUSER) || has_user_ns_path(spec) || userns::running_in_user_ns();
     args.join_pid_ns_fd = pid_ns.get();
     // Made here, with the host's privileges; the init moves them into place.
     std::vector<UniqueFd> idmapped = rootfs::idmapped_sources(spec);
@@ -316,11 +322,12 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     child_end.reset();
 
     l->cgroup->join(pid);
-    if (args.clone_flags & CLONE_NEWUSER) write_id_maps(pid, spec);
+    if (args.clone_flags & CLONE_NEWUSER) userns::write_maps(pid, spec.linux->uidMappings, spec.linux->gidMappings);
     if (spec.process && spec.process->oomScoreAdj)
         write_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*spec.process->oomScoreAdj));
     send_tag(*l, linux_init::kGo, std::to_string(pid));
     wait_ready(*l, spec);
+    pid = l->pid;  // the container's pid 1 when the init forked it (kPid)
     handler->wait_parked(pid);
 
     st.pid = pid;
@@ -363,7 +370,42 @@ bool wait_gone(pid_t pid, int timeout_ms) {
     return ::poll(&p, 1, timeout_ms) == 1;
 }
 
-void signal_all(const StoredState &st, int sig) { cgroups::open(st.cgroup_dirs, st.cgroup_unit)->kill_all(sig); }
+bool same_file(const std::string &a, const struct stat &b) {
+    struct stat st;
+    return ::stat(a.c_str(), &st) == 0 && st.st_ino == b.st_ino && st.st_dev == b.st_dev;
+}
+
+// A rootless container without a cgroup (nothing delegated): its processes
+// are those in its pid namespace, which the init must still own.
+std::vector<pid_t> pid_ns_members(const StoredState &st) {
+    std::vector<pid_t> out;
+    struct stat ns;
+    std::string init_ns = "/proc/" + std::to_string(st.pid) + "/ns/pid";
+    if (::stat(init_ns.c_str(), &ns) < 0 || process_start_time(st.pid) != st.start_time) return out;
+    DIR *d = ::opendir("/proc");
+    if (!d) return out;
+    while (auto *e = ::readdir(d)) {
+        char *end;
+        long pid = std::strtol(e->d_name, &end, 10);
+        if (pid > 0 && !*end && same_file(std::string("/proc/") + e->d_name + "/ns/pid", ns))
+            out.push_back(static_cast<pid_t>(pid));
+    }
+    ::closedir(d);
+    return out;
+}
+
+std::vector<pid_t> container_pids(const StoredState &st) {
+    if (st.cgroup_dirs.empty() && st.cgroup_unit.empty() && st.own_pid_ns) return pid_ns_members(st);
+    return cgroups::open(st.cgroup_dirs, st.cgroup_unit)->pids();
+}
+
+void signal_all(const StoredState &st, int sig) {
+    if (st.cgroup_dirs.empty() && st.cgroup_unit.empty() && st.own_pid_ns) {
+        for (pid_t p : pid_ns_members(st)) ::kill(p, sig);
+        return;
+    }
+    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->kill_all(sig);
+}
 
 // Sends sig to the init, guarding against the pid having been reused.
 void signal_init(const StoredState &st, int sig) {
@@ -623,7 +665,7 @@ unsigned long long oom_kills(const Globals &g, const std::string &id) {
 std::vector<int> pids(const Globals &g, const std::string &id) {
     validate_id(id);
     StoredState st = load_state(g.root, id);
-    auto v = cgroups::open(st.cgroup_dirs, st.cgroup_unit)->pids();
+    auto v = container_pids(st);
     return std::vector<int>(v.begin(), v.end());
 }
 

@@ -17,19 +17,13 @@
 
 #include "kiln/error.hpp"
 #include "linux/rootfs.hpp"
+#include "linux/userns.hpp"
 
 namespace kiln::rootfs {
 namespace {
 
 bool has_option(const spec::Mount &m, const char *name) {
     return std::find(m.options.begin(), m.options.end(), name) != m.options.end();
-}
-
-std::string map_text(const std::vector<spec::IdMapping> &maps) {
-    std::string out;
-    for (auto &m : maps)
-        out += std::to_string(m.containerID) + " " + std::to_string(m.hostID) + " " + std::to_string(m.size) + "\n";
-    return out;
 }
 
 // A user namespace with these maps, held by an fd: a child is cloned into
@@ -50,8 +44,8 @@ UniqueFd userns_with(const spec::Mount &m) {
     UniqueFd ns;
     std::string base = "/proc/" + std::to_string(pid);
     try {
-        write_file(base + "/uid_map", map_text(m.uidMappings));
-        write_file(base + "/gid_map", map_text(m.gidMappings));
+        write_file(base + "/uid_map", userns::map_text(m.uidMappings));
+        write_file(base + "/gid_map", userns::map_text(m.gidMappings));
         ns.reset(::open((base + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC));
         if (!ns) throw_errno("open " + base + "/ns/user");
     } catch (...) {

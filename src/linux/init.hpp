@@ -41,6 +41,11 @@ struct InitArgs {
     bool new_time_ns = false;       // unshared by the init, offsets written, then entered
     std::vector<int> idmapped;      // per mount: a ready id-mapped tree, or -1
     int join_pid_ns_fd = -1;        // a shared pid namespace: joined for our children, see lifecycle.cpp
+    // Joining a user namespace by path: the namespaces to make inside it,
+    // unshared once joined (a new pid namespace: we fork its pid 1).
+    unsigned long unshare_flags = 0;
+    bool in_user_ns = false;     // new, joined, or the runtime's own: no mknod, setgroups may be denied
+    bool rootless_euid = false;  // the runtime's euid is not 0 (runc's RootlessEUID)
 };
 
 [[noreturn]] void run(const InitArgs &args);

@@ -16,7 +16,7 @@ void set_scheduler(const spec::Scheduler &s);
 void set_io_priority(const spec::IOPriority &p);
 void set_personality(const spec::Personality &p);
 // setgroups/setresgid/setresuid keeping capabilities, then the five sets.
-void set_user_and_caps(const spec::Process &p, bool in_user_ns);
+void set_user_and_caps(const spec::Process &p, bool in_user_ns, bool rootless_euid);
 // The payload path as execvp would find it with the process's PATH;
 // errors worded like runc's ("exec: \"x\": executable file not found in $PATH").
 std::string find_executable(const std::string &arg0, const std::vector<std::string> &env);
