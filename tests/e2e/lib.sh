@@ -383,6 +383,10 @@ e2e_cleanup() {
 		[ ! -d /run/systemd/system ] || systemctl stop "user@$(id -u "$u").service" >/dev/null 2>&1
 		userdel -f "$u" >/dev/null 2>&1
 	done
+	# Extra paths outside $td a test made (no mounts may be under them).
+	for p in $(cat "$td/.paths" 2>/dev/null); do
+		grep -q " ${p}[/ ]" /proc/self/mountinfo || rm -rf --one-file-system "$p"
+	done
 	# Extra pids a test recorded (processes it started itself).
 	for p in $(cat "$td/.pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 	# Never rm -rf across a mount point (a leaked bind mount of a host dir).

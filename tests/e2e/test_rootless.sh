@@ -16,7 +16,7 @@
 rl_user() {
 	RL_USER=kiln-rl-$E2E_RUNID-$TEST_NO
 	echo "$RL_USER" >>"$TD/.users"
-	useradd -M -d /nonexistent -s /bin/sh "$RL_USER" >/dev/null 2>&1 || fail "useradd $RL_USER"
+	useradd -M -d "${RL_HOME:-/nonexistent}" -s /bin/sh "$RL_USER" >/dev/null 2>&1 || fail "useradd $RL_USER"
 	RL_UID=$(id -u "$RL_USER") RL_GID=$(id -g "$RL_USER")
 	RL_SUBUID=$(sed -n "s/^$RL_USER:\([0-9]*\):65536\$/\1/p" /etc/subuid 2>/dev/null)
 	RL_SUBGID=$(sed -n "s/^$RL_USER:\([0-9]*\):65536\$/\1/p" /etc/subgid 2>/dev/null)
@@ -363,4 +363,81 @@ c['mounts'].append({'destination': '/workspace', 'type': 'bind', 'source': '$ws'
 		expect_ok
 		[ ! -d "/sys/fs/cgroup$cg" ] || fail "cgroup $cg left behind"
 	fi
+}
+
+# podman ARGS...: rootless podman as RL_USER with the runtime under test,
+# in a private mount namespace whose /dev/net/tun the user may open (no
+# udev here: the host's is 0600; slirp4netns needs it). Nothing global
+# changes.
+pm() {
+	unshare -m --propagation slave sh -c 'mount --bind "$1" /dev/net/tun && mount --make-rshared / && shift &&
+		exec setpriv --reuid="$RL_UID" --regid="$RL_GID" --init-groups env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+			HOME="$RL_HOME" USER="$RL_USER" XDG_RUNTIME_DIR="$RL_XDG" timeout -k 5 60 podman --runtime "$KILN" "$@"' \
+		pm "$TD/tun" "$@"
+}
+
+test_rootless_podman() {
+	local a b
+	command -v podman >/dev/null || skip "no podman"
+	RL_HOME=$TD/home
+	rl_user
+	[ -n "$RL_SUBUID" ] || skip "no /etc/subuid range for $RL_USER"
+	# podman's runroot ($XDG_RUNTIME_DIR/containers) must be at most 50
+	# characters, or its cleanup fails and every `run` waits 20 s.
+	RL_XDG=/tmp/kiln-rl-$E2E_RUNID-$TEST_NO
+	echo "$RL_XDG" >>"$TD/.paths"
+	mkdir -m 700 "$RL_XDG" && chown "$RL_USER:" "$RL_XDG"
+	mkdir -p "$RL_HOME/.config/containers"
+	printf '[storage]\ndriver = "overlay"\n' >"$RL_HOME/.config/containers/storage.conf"
+	tar -C "$E2E_TMP/rootfs" -cf "$RL_HOME/img.tar" . && chown -R "$RL_USER:" "$RL_HOME"
+	mknod -m 666 "$TD/tun" c 10 200 || fail "mknod tun"
+	export RL_UID RL_GID RL_USER RL_HOME RL_XDG KILN
+	cap pm import "$RL_HOME/img.tar" localhost/kiln-e2e:latest
+	expect_ok "podman import"
+	cap pm run --rm localhost/kiln-e2e echo hi
+	expect_ok "podman run --rm"
+	expect_out_eq hi
+	cap pm run --rm localhost/kiln-e2e sh -c 'exit 3'
+	expect_rc 3 "exit status through podman"
+	cap pm run -d --name c1 localhost/kiln-e2e sh -c 'echo started; exec sleep 1000'
+	expect_ok "podman run -d"
+	cap pm exec c1 id -u
+	expect_ok "podman exec"
+	expect_out_eq 0
+	cap pm logs c1
+	expect_out_eq started "podman logs"
+	cap pm stop -t 1 c1
+	expect_ok "podman stop"
+	cap pm inspect -f '{{.State.Status}}' c1
+	expect_out_eq exited
+	cap pm rm c1
+	expect_ok "podman rm"
+	cap pm run --rm --userns keep-id localhost/kiln-e2e id -u
+	expect_ok "podman --userns keep-id"
+	expect_out_eq "$RL_UID"
+	cap pm run --rm localhost/kiln-e2e sh -c 'ip -o -4 addr show tap0 | grep -o "inet [0-9.]*"'
+	expect_out_eq "inet 10.0.2.100" "slirp4netns network"
+	cap pm pod create --name p1
+	expect_ok "podman pod create"
+	cap pm run -d --pod p1 --name pa localhost/kiln-e2e sleep 1000
+	expect_ok "pod container a"
+	cap pm run --rm --pod p1 localhost/kiln-e2e hostname
+	expect_out_eq p1 "pod container b shares the pod's uts namespace"
+	cap pm pod rm -f -t 1 p1
+	expect_ok "podman pod rm"
+	# A pod with a user namespace of its own, joined by each container.
+	cap pm pod create --name p2 --userns keep-id
+	expect_ok "podman pod create --userns keep-id"
+	cap pm run -d --pod p2 --name qa localhost/kiln-e2e sleep 1000
+	expect_ok "keep-id pod container a"
+	cap pm exec qa readlink /proc/self/ns/user
+	a=$OUT
+	cap pm run --rm --pod p2 localhost/kiln-e2e sh -c 'id -u; readlink /proc/self/ns/user'
+	expect_ok "keep-id pod container b"
+	expect_eq "$OUT" "$(printf '%s\n%s' "$RL_UID" "$a")" "b: the pod's user namespace"
+	cap pm pod rm -f -t 1 p2
+	expect_ok
+	cap pm ps -aq
+	expect_out_eq "" "no container left"
+	cap pm system reset -f
 }
