@@ -300,7 +300,7 @@ std::string unshare_in_joined_user_ns(const InitArgs &a, const std::string &host
     if (own_user_ns && (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
         throw_errno("become root in the user namespace");
     // The container's own session keyring, as runc makes it (--no-new-keyring: the caller's).
-    if (!a.no_new_keyring && !unsafe::off("keyring")) keyring::join_session(a.id, true, new_user_ns);
+    if (!a.no_new_keyring && !unsafe::off("keyring")) keyring::join_session(a.id, true, own_user_ns);
     // Made now, a cgroup namespace is rooted at the container's cgroup,
     // which the parent has just moved us into (clone() would root it at kiln's).
     if (a.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) throw_errno("unshare cgroup namespace");
