@@ -208,6 +208,7 @@ struct ChildArgs {
     int sync_fd = -1, console_fd = -1;
     unsigned preserve_fds = 0;
     bool new_user_ns = false;
+    bool rootless_euid = false;  // the runtime's euid is not 0 (ours changes in the container's user ns)
     std::string keyring_of;  // the container id whose session keyring we join, "" for none
 };
 
@@ -254,7 +255,7 @@ struct ChildArgs {
         UniqueFd stub(sealed::running_readonly() ? -1 : process::sealed_stub());
         process::set_exec_labels(labels);
         if (a.filter && !p.noNewPrivileges) process::load_seccomp(*a.filter, p.noNewPrivileges, a.sync_fd);
-        process::set_user_and_caps(p, a.new_user_ns, ::geteuid() != 0);
+        process::set_user_and_caps(p, a.new_user_ns, a.rootless_euid);
         if (a.filter && p.noNewPrivileges) process::load_seccomp(*a.filter, p.noNewPrivileges, a.sync_fd);
         if (p.user.umask) ::umask(*p.user.umask);
 
@@ -348,6 +349,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     ca.console_fd = console.get();
     ca.preserve_fds = o.preserve_fds;
     ca.new_user_ns = flags & CLONE_NEWUSER;
+    ca.rootless_euid = ::geteuid() != 0;
     if (!st.no_new_keyring && !unsafe::off("keyring")) ca.keyring_of = st.id;
     pid_t mid = ::fork();
     if (mid < 0) throw_errno("fork");

@@ -367,13 +367,14 @@ c['mounts'].append({'destination': '/workspace', 'type': 'bind', 'source': '$ws'
 
 # podman ARGS...: rootless podman as RL_USER with the runtime under test,
 # in a private mount namespace whose /dev/net/tun the user may open (no
-# udev here: the host's is 0600; slirp4netns needs it). Nothing global
-# changes.
+# udev here: the host's is 0600; slirp4netns needs it) and whose /dev/null
+# is surely 0666 (conmon opens it for writing). Nothing global changes.
 pm() {
-	unshare -m --propagation slave sh -c 'mount --bind "$1" /dev/net/tun && mount --make-rshared / && shift &&
+	unshare -m --propagation slave sh -c 'mount --bind "$1/tun" /dev/net/tun && mount --bind "$1/null" /dev/null &&
+		mount --make-rshared / && shift &&
 		exec setpriv --reuid="$RL_UID" --regid="$RL_GID" --init-groups env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 			HOME="$RL_HOME" USER="$RL_USER" XDG_RUNTIME_DIR="$RL_XDG" timeout -k 5 60 podman --runtime "$KILN" "$@"' \
-		pm "$TD/tun" "$@"
+		pm "$TD/dev" "$@"
 }
 
 test_rootless_podman() {
@@ -390,7 +391,7 @@ test_rootless_podman() {
 	mkdir -p "$RL_HOME/.config/containers"
 	printf '[storage]\ndriver = "overlay"\n' >"$RL_HOME/.config/containers/storage.conf"
 	tar -C "$E2E_TMP/rootfs" -cf "$RL_HOME/img.tar" . && chown -R "$RL_USER:" "$RL_HOME"
-	mknod -m 666 "$TD/tun" c 10 200 || fail "mknod tun"
+	mkdir "$TD/dev" && mknod -m 666 "$TD/dev/tun" c 10 200 && mknod -m 666 "$TD/dev/null" c 1 3 || fail "mknod"
 	export RL_UID RL_GID RL_USER RL_HOME RL_XDG KILN
 	cap pm import "$RL_HOME/img.tar" localhost/kiln-e2e:latest
 	expect_ok "podman import"
