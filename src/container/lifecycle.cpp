@@ -191,14 +191,15 @@ void wait_ready(Launch &l, const spec::Spec &spec) {
             send_tag(l, linux_init::kGo);
             continue;
         }
-        if (n >= 1 && buf[0] == linux_init::kPid) {
+        if (n >= 1 && (buf[0] == linux_init::kPid || buf[0] == linux_init::kNewPid)) {
             // The init forked the container process into the shared pid
-            // namespace (CLONE_PARENT: our child) and exits.
+            // namespace, or pid 1 into a new one made in a joined user
+            // namespace (CLONE_PARENT: our child), and exits.
             pid_t first = l.pid;
             l.pid = static_cast<pid_t>(std::atoi(std::string(buf + 1, static_cast<size_t>(n - 1)).c_str()));
             ::waitpid(first, nullptr, 0);
-            // It was born inside the container: its LSM attr files come from us.
-            if (spec.process && process::wants_exec_labels(*spec.process) &&
+            // Born inside the container: its LSM attr files come from us.
+            if (buf[0] == linux_init::kPid && spec.process && process::wants_exec_labels(*spec.process) &&
                 !process::send_exec_labels(l.sync.get(), linux_init::kLabels,
                                            process::open_exec_labels(*spec.process, l.pid)))
                 throw Error("container init exited unexpectedly");

@@ -241,16 +241,22 @@ int unsafe_host_procfd(const InitArgs &a) {
 // that nothing of the host is left in our root, cwd or fds, fork the
 // container process into it, as a child of the runtime (CLONE_PARENT), tell
 // the runtime its pid, and leave.
-void enter_shared_pid_ns(const InitArgs &a, process::ExecLabels &labels) {
-    if (a.join_pid_ns_fd < 0) return;
-    ::close(a.join_pid_ns_fd);
+// Forks the process that takes our place as a child of the runtime
+// (CLONE_PARENT), tells the runtime its pid (tag + pid) and ends; returns in it.
+void hand_over_to_child(const InitArgs &a, char tag, const char *what) {
     pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-    if (pid < 0) throw_errno("fork into the shared pid namespace");
+    if (pid < 0) throw_errno(what);
     if (pid > 0) {
-        send_msg(a.sync_fd, kPid, std::to_string(pid));
+        send_msg(a.sync_fd, tag, std::to_string(pid));
         ::_exit(0);
     }
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // cleared by fork
+}
+
+void enter_shared_pid_ns(const InitArgs &a, process::ExecLabels &labels) {
+    if (a.join_pid_ns_fd < 0) return;
+    ::close(a.join_pid_ns_fd);
+    hand_over_to_child(a, kPid, "fork into the shared pid namespace");
     const spec::Process *p = a.spec->process ? &*a.spec->process : nullptr;
     if (p && process::wants_exec_labels(*p) && process::receive_exec_labels(a.sync_fd, *p, labels) != kLabels)
         ::_exit(1);
@@ -265,13 +271,7 @@ std::string unshare_in_joined_user_ns(const InitArgs &a, const std::string &host
     if (!a.unshare_flags) return host_pid;
     if (::unshare(static_cast<int>(a.unshare_flags)) < 0) throw_errno("unshare namespaces in the joined user namespace");
     if (!(a.unshare_flags & CLONE_NEWPID)) return host_pid;
-    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-    if (pid < 0) throw_errno("fork into the new pid namespace");
-    if (pid > 0) {
-        send_msg(a.sync_fd, kPid, std::to_string(pid));
-        ::_exit(0);
-    }
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // cleared by fork
+    hand_over_to_child(a, kNewPid, "fork into the new pid namespace");
     // The host's procfs is still at /proc: "self" there is our host pid.
     char buf[32];
     ssize_t n = ::readlink("/proc/self", buf, sizeof buf - 1);

@@ -23,6 +23,7 @@ inline constexpr char kAck = 'A';    // child -> `start` on the start socket: st
 inline constexpr char kHooks = 'H';
 inline constexpr char kLabels = 'L';  // parent -> child: its LSM attr files (SCM_RIGHTS), after kPid
 inline constexpr char kPid = 'P';    // child -> parent: 'P' + pid of the container process that replaces us  // child -> parent: mounts done, run prestart/createRuntime
+inline constexpr char kNewPid = 'N';  // child -> parent: 'N' + pid of the pid 1 that replaces us before any setup (no kLabels)
 
 struct InitArgs {
     const spec::Spec *spec = nullptr;
