@@ -6,9 +6,9 @@
 #
 # Without a delegated cgroup (this hybrid host) containers run without
 # cgroups and limits are refused. Under systemd (the tests/vm systemd VM)
-# every command of the user runs in a scope of its user manager
-# (user@UID.service, Delegate=yes): containers get a cgroup v2 of their own
-# beside it (runc's rule) and limits are applied there.
+# every command of the user runs in a delegated scope (Delegate=yes) of its
+# user manager (user@UID.service), in a leaf "tool" of it: containers get a
+# cgroup v2 beside that leaf (runc's rule) and limits are applied there.
 
 # rl_user: a fresh user for this test: RL_USER RL_UID RL_GID, RL_SUBUID and
 # RL_SUBGID (start of its 65536 subordinate ids, "" without), ROOT owned by
@@ -40,8 +40,14 @@ as_user() {
 		if [ -n "$RL_XDG" ]; then inner+=(XDG_RUNTIME_DIR="$RL_XDG"); else inner+=(-u XDG_RUNTIME_DIR); fi
 	fi
 	if [ "$RL_SYSTEMD" = 1 ]; then
+		# A delegated scope, as a build tool gets one; CMD moves to a leaf
+		# in it, so that the container's cgroup goes beside CMD's (runc's
+		# v2 rule) inside the scope, where systemd leaves the controllers
+		# alone.
 		setpriv --reuid="$RL_UID" --regid="$RL_GID" --init-groups env -i "${env[@]}" XDG_RUNTIME_DIR="/run/user/$RL_UID" \
-			systemd-run --user --scope --quiet --collect -- "${inner[@]}" "$@"
+			systemd-run --user --scope --quiet --collect -p Delegate=yes -- sh -c '
+				c=/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/self/cgroup)
+				mkdir "$c/tool" && echo $$ >"$c/tool/cgroup.procs" && exec "$@"' sh "${inner[@]}" "$@"
 	else
 		setpriv --reuid="$RL_UID" --regid="$RL_GID" --init-groups env -i "${env[@]}" "${inner[@]}" "$@"
 	fi
@@ -357,7 +363,7 @@ c['mounts'].append({'destination': '/workspace', 'type': 'bind', 'source': '$ws'
 		cap urt run -d --bundle "$b" "$id"
 		expect_ok "run -d with limits"
 		cg=$(sed -n 's/^0:://p' "/proc/$(urt state "$id" | json_get pid)/cgroup")
-		case $cg in "/user.slice/user-$RL_UID.slice/user@$RL_UID.service/"*) ;; *) fail "container cgroup $cg is not in the user's delegated tree" ;; esac
+		case $cg in "/user.slice/user-$RL_UID.slice/user@$RL_UID.service/"*.scope/"$id") ;; *) fail "container cgroup $cg is not in the user's delegated scope" ;; esac
 		expect_eq "$(cat "/sys/fs/cgroup$cg/memory.max") $(cat "/sys/fs/cgroup$cg/pids.max")" "67108864 32" "limits from the host"
 		cap urt delete -f "$id"
 		expect_ok
