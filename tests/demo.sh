@@ -19,27 +19,7 @@ PKGS="meson ninja-build pkg-config g++ libyajl-dev libcli11-dev libseccomp-dev l
 
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (sudo tests/demo.sh)" >&2; exit 1; }
 
-need_pkgs() {
-	local missing=() p log_f rc=0 lock
-	for p in "$@"; do
-		dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	[ -d /run/lock ] && lock=/run/lock/oci-tools-apt.lock || lock=${TMPDIR:-/tmp}/oci-tools-apt.lock
-	echo "demo: apt-get install ${missing[*]}"
-	log_f=$(mktemp "${TMPDIR:-/tmp}/kiln-apt.XXXXXX") || return 1
-	(
-		flock -w 1800 9 || exit 1
-		apt=(apt-get -q -y -o DPkg::Lock::Timeout=600 --no-install-recommends)
-		export DEBIAN_FRONTEND=noninteractive
-		"${apt[@]}" install "${missing[@]}" && exit 0
-		grep -Eq 'Unable to locate package|has no installation candidate|Failed to fetch|404 +Not Found' "$log_f" || exit 1
-		"${apt[@]}" update && "${apt[@]}" install "${missing[@]}"
-	) 9>"${APT_LOCK:-$lock}" >"$log_f" 2>&1 || rc=$?
-	[ $rc = 0 ] || tail -n 20 "$log_f" >&2
-	rm -f "$log_f"
-	return $rc
-}
+. "$REPO/tests/pkgs.sh" # need_pkgs
 
 if [ -n "${DEMO_RUNTIME:-}" ]; then
 	# another runc-compatible binary instead of building kiln (for comparison)

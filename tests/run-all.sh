@@ -11,25 +11,37 @@
 #    tests/e2e/run.sh against build/kiln;
 # 4b. runs the benchmark's smoke mode (bench/run.sh --smoke), counted: it fails
 #    only on failed ops or leftovers, never on timing;
+# 4c. runs runc 1.1.5's own integration suite (tests/runc-integration/run.sh,
+#    runc's tests/integration/*.bats from Debian's source package) against
+#    build/kiln, added to the totals;
+# 4d. runs each libFuzzer harness (tests/fuzz/run.sh: clang, ASan+UBSan,
+#    build-fuzz/) for 12 s, 60 s in all; one test per harness in the totals;
 # 5. runs the cgroup e2e tests in a pure cgroup-v2 VM and in a systemd VM
 #    (tests/vm/ci.sh: qemu, TCG; about 10 min), and the checkpoint tests
 #    the host kernel may not run in the v2 VM (tests/criu/vm.sh, 1-2 min),
 #    added to the totals;
-# 6. runs the runtime-tools conformance suite (runtime-tools-conformance/run.sh):
+# 6. runs kiln under real engines (tests/engines/run.sh: private dockerd,
+#    podman, containerd, containerd's CRI plugin with tests/cri/'s client,
+#    the workloads with numbers against runc and crun; about 10 min), added
+#    to the totals;
+# 7. runs the runtime-tools conformance suite (runtime-tools-conformance/run.sh):
 #    reported on its own line "conformance: N passed, N failed", NOT added to
 #    the totals and NOT failing the run (kiln does not pass all of it yet).
 #
 # The last line is exactly "N passed, N failed" (unit test cases + e2e tests
-# + benchmark smoke tests + VM e2e tests);
+# + benchmark smoke tests + runc suite tests + fuzz harnesses + VM e2e tests);
 # the exit status is non-zero if the build failed or any unit/e2e test failed.
 #
 # Environment:
 #   KILN_SKIP_BENCH=1         skip step 4b (bench/run.sh --smoke)
+#   KILN_SKIP_RUNC_SUITE=1    skip step 4c (KILN_RUNC_SUITE_* passed on)
+#   KILN_SKIP_FUZZ=1          skip step 4d (FUZZ_* passed on to tests/fuzz/run.sh)
 #   KILN_SKIP_VM=1            skip step 5 (tests/vm/ci.sh; KILN_VM_* passed on)
 #   KILN_SKIP_CRIU=1          do not build/cache CRIU for the checkpoint tests
 #                             (tests/criu/build.sh; KILN_CRIU_* passed on)
 #   KILN_SKIP_CRIU_VM=1       do not run the pre-dump/lazy-pages tests in the VM
-#   KILN_SKIP_CONFORMANCE=1   skip step 6
+#   KILN_SKIP_ENGINES=1       skip step 6 (ENG_* passed on: tests/engines/run.sh)
+#   KILN_SKIP_CONFORMANCE=1   skip step 7
 #   KILN_SKIP_DEPS=1          do not apt-get anything
 #   KILN_BUILD_DIR=build      build directory
 #   KILN_CONFORMANCE_STRICT=1 count conformance failures as a failure of the run
@@ -43,31 +55,7 @@ PKGS="meson ninja-build pkg-config g++ libyajl-dev libcli11-dev libseccomp-dev l
 
 say() { printf '\n=== %s\n' "$*"; }
 
-# need_pkgs PKG...: apt-get install the missing ones; "apt-get update" only
-# when the install fails for want of package lists (as ../shared/bench/pkgs.sh).
-need_pkgs() {
-	local missing=() p log_f rc=0 lock
-	for p in "$@"; do
-		dpkg-query -W -f '${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
-	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	command -v apt-get >/dev/null || { echo "missing packages ${missing[*]} and no apt-get" >&2; return 1; }
-	[ -d /run/lock ] && lock=/run/lock/oci-tools-apt.lock || lock=${TMPDIR:-/tmp}/oci-tools-apt.lock
-	lock=${APT_LOCK:-$lock}
-	echo "apt-get install ${missing[*]}"
-	log_f=$(mktemp "${TMPDIR:-/tmp}/kiln-apt.XXXXXX") || return 1
-	(
-		flock -w 1800 9 || { echo "apt lock busy: $lock" >&2; exit 1; }
-		apt=(apt-get -q -y -o DPkg::Lock::Timeout=600 --no-install-recommends)
-		export DEBIAN_FRONTEND=noninteractive
-		"${apt[@]}" install "${missing[@]}" && exit 0
-		grep -Eq 'Unable to locate package|has no installation candidate|Failed to fetch|404 +Not Found' "$log_f" || exit 1
-		"${apt[@]}" update && "${apt[@]}" install "${missing[@]}"
-	) 9>"$lock" >"$log_f" 2>&1 || rc=$?
-	[ $rc = 0 ] || { echo "apt-get install ${missing[*]} failed:" >&2; tail -n 20 "$log_f" >&2; }
-	rm -f "$log_f"
-	return $rc
-}
+. "$REPO/tests/pkgs.sh" # need_pkgs
 
 if [ "$(id -u)" != 0 ]; then
 	echo "run-all: must run as root (the e2e and conformance tests create real containers)" >&2
@@ -76,6 +64,27 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 total_pass=0 total_fail=0
+# counted_suite NAME WHAT CMD...: runs CMD (output shown), takes its last
+# "N passed, N failed" line into suite_pass/suite_fail (0/1 when it has none),
+# prints "NAME: ..." and adds them to the totals.
+counted_suite() {
+	local name=$1 what=$2 log line
+	shift 2
+	log=$(mktemp "${TMPDIR:-/tmp}/kiln-$name-log.XXXXXX")
+	"$@" 2>&1 | tee "$log"
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)
+	rm -f "$log"
+	if [ -n "$line" ]; then
+		suite_pass=${line%% passed*}
+		suite_fail=${line#*passed, }
+		suite_fail=${suite_fail%% failed}
+	else
+		echo "run-all: $what did not finish"
+		suite_pass=0 suite_fail=1
+	fi
+	echo "$name: $suite_pass passed, $suite_fail failed"
+	total_pass=$((total_pass + suite_pass)) total_fail=$((total_fail + suite_fail))
+}
 fatal() {
 	echo "run-all: $*" >&2
 	echo "$total_pass passed, $((total_fail + 1)) failed"
@@ -87,6 +96,9 @@ if [ "${KILN_SKIP_DEPS:-0}" != 1 ]; then
 	say "dependencies"
 	# shellcheck disable=SC2086
 	need_pkgs $PKGS || fatal "could not install the build dependencies"
+	if [ "${KILN_SKIP_FUZZ:-0}" != 1 ]; then
+		need_pkgs clang libclang-rt-14-dev || fatal "could not install clang for the fuzz harnesses"
+	fi
 fi
 
 # ------------------------------------------------------------------ build ---
@@ -157,20 +169,8 @@ fi
 
 # -------------------------------------------------------------------- e2e ---
 say "end-to-end tests (tests/e2e/run.sh, KILN=$BUILD/kiln)"
-elog=$(mktemp "${TMPDIR:-/tmp}/kiln-e2e-log.XXXXXX")
-KILN=$KILN_BIN bash tests/e2e/run.sh 2>&1 | tee "$elog"
-e2e_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$elog" | tail -n1)
-rm -f "$elog"
-if [ -n "$e2e_line" ]; then
-	e2e_pass=${e2e_line%% passed*}
-	e2e_fail=${e2e_line#*passed, }
-	e2e_fail=${e2e_fail%% failed}
-else
-	echo "run-all: the e2e suite did not finish"
-	e2e_pass=0 e2e_fail=1
-fi
-echo "e2e: $e2e_pass passed, $e2e_fail failed"
-total_pass=$((total_pass + e2e_pass)) total_fail=$((total_fail + e2e_fail))
+counted_suite e2e "the e2e suite" env KILN="$KILN_BIN" bash tests/e2e/run.sh
+e2e_pass=$suite_pass e2e_fail=$suite_fail
 
 # ------------------------------------------------------------------ bench ---
 # The benchmark's smoke mode (bench/run.sh --smoke: a few interleaved rounds of
@@ -195,25 +195,41 @@ if [ "${KILN_SKIP_BENCH:-0}" != 1 ]; then
 	total_pass=$((total_pass + bench_pass)) total_fail=$((total_fail + bench_fail))
 fi
 
+# ------------------------------------------------------- runc's own suite ---
+runc_line="runc-integration: skipped (KILN_SKIP_RUNC_SUITE=1)"
+if [ "${KILN_SKIP_RUNC_SUITE:-0}" != 1 ]; then
+	say "runc 1.1.5's integration suite (tests/runc-integration/run.sh, RUNC=$BUILD/kiln)"
+	rlog=$(mktemp "${TMPDIR:-/tmp}/kiln-runc-suite-log.XXXXXX")
+	RUNC=$KILN_BIN bash tests/runc-integration/run.sh 2>&1 | tee "$rlog"
+	r=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$rlog" | tail -n1)
+	runc_line=$(grep -E '^runc-integration \(' "$rlog" | tail -n1)
+	rm -f "$rlog"
+	if [ -n "$r" ]; then
+		runc_pass=${r%% passed*}
+		runc_fail=${r#*passed, }
+		runc_fail=${runc_fail%% failed}
+	else
+		runc_line="runc-integration: did not finish"
+		echo "run-all: $runc_line"
+		runc_pass=0 runc_fail=1
+	fi
+	total_pass=$((total_pass + runc_pass)) total_fail=$((total_fail + runc_fail))
+fi
+
+# ------------------------------------------------------------------- fuzz ---
+fuzz_line="fuzz: skipped (KILN_SKIP_FUZZ=1)"
+if [ "${KILN_SKIP_FUZZ:-0}" != 1 ]; then
+	say "fuzz harnesses (tests/fuzz/run.sh, ASan+UBSan)"
+	counted_suite fuzz "the fuzz run" bash tests/fuzz/run.sh
+	fuzz_line="fuzz: $suite_pass passed, $suite_fail failed"
+fi
+
 # --------------------------------------------------------------------- vm ---
 vm_line="vm: skipped (KILN_SKIP_VM=1)"
 if [ "${KILN_SKIP_VM:-0}" != 1 ]; then
 	say "cgroup v2 and systemd VMs (tests/vm/ci.sh)"
-	vlog=$(mktemp "${TMPDIR:-/tmp}/kiln-vm-log.XXXXXX")
-	KILN=$KILN_BIN bash tests/vm/ci.sh 2>&1 | tee "$vlog"
-	v=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$vlog" | tail -n1)
-	rm -f "$vlog"
-	if [ -n "$v" ]; then
-		vm_pass=${v%% passed*}
-		vm_fail=${v#*passed, }
-		vm_fail=${vm_fail%% failed}
-	else
-		echo "run-all: the VM tests did not finish"
-		vm_pass=0 vm_fail=1
-	fi
-	vm_line="vm: $vm_pass passed, $vm_fail failed"
-	echo "$vm_line"
-	total_pass=$((total_pass + vm_pass)) total_fail=$((total_fail + vm_fail))
+	counted_suite vm "the VM tests" env KILN="$KILN_BIN" bash tests/vm/ci.sh
+	vm_line="vm: $suite_pass passed, $suite_fail failed"
 fi
 
 # ---------------------------------------------------------------- criu-vm ---
@@ -255,23 +271,26 @@ if [ "${KILN_SKIP_DOCS:-0}" != 1 ]; then
 		need_pkgs groff-base man-db bash-completion zsh fish dpkg-dev debhelper mmdebstrap containerd podman ||
 			echo "run-all: could not install all docs test dependencies (tests/docs/run.sh reports what is missing)"
 	fi
-	dlog=$(mktemp "${TMPDIR:-/tmp}/kiln-docs-log.XXXXXX")
-	KILN=$KILN_BIN KILN_BUILD_DIR=$BUILD bash tests/docs/run.sh 2>&1 | tee "$dlog"
-	d=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$dlog" | tail -n1)
-	rm -f "$dlog"
-	if [ -n "$d" ]; then
-		docs_pass=${d%% passed*}
-		docs_fail=${d#*passed, }
-		docs_fail=${docs_fail%% failed}
-	else
-		echo "run-all: the docs tests did not finish"
-		docs_pass=0 docs_fail=1
-	fi
-	docs_line="docs: $docs_pass passed, $docs_fail failed"
-	echo "$docs_line"
-	total_pass=$((total_pass + docs_pass)) total_fail=$((total_fail + docs_fail))
+	counted_suite docs "the docs tests" env KILN="$KILN_BIN" KILN_BUILD_DIR="$BUILD" bash tests/docs/run.sh
+	docs_line="docs: $suite_pass passed, $suite_fail failed"
 fi
 # --------------------------------------------------------------- docs end ---
+
+# ---------------------------------------------------------------- engines ---
+# (issue 17) kiln under docker, podman, containerd (ctr and CRI) and the
+# workloads, each engine a private instance, runc as the reference (a failure
+# runc shares is reported as the environment's and not counted); the table
+# of scenarios and the workload numbers (kiln, runc, crun) are printed.
+# tests/engines/run.sh installs its own packages (docker.io, podman, conmon,
+# catatonit, containerd, crun, python3-grpcio, python3-grpc-tools, ...).
+# Counted in the totals. KILN_SKIP_ENGINES=1 skips it.
+engines_line="engines: skipped (KILN_SKIP_ENGINES=1)"
+if [ "${KILN_SKIP_ENGINES:-0}" != 1 ]; then
+	say "engines: docker, podman, containerd, CRI, workloads (tests/engines/run.sh)"
+	counted_suite engines "the engine suites" env KILN="$KILN_BIN" KILN_BUILD_DIR="$BUILD" bash tests/engines/run.sh
+	engines_line="engines: $suite_pass passed, $suite_fail failed"
+fi
+# ------------------------------------------------------------ engines end ---
 
 # ------------------------------------------------------------ conformance ---
 conf_line="conformance: skipped (KILN_SKIP_CONFORMANCE=1)"
@@ -298,10 +317,13 @@ say "summary"
 echo "unit: $unit_pass passed, $unit_fail failed"
 echo "e2e: $e2e_pass passed, $e2e_fail failed"
 echo "$bench_line"
+echo "$runc_line"
+echo "$fuzz_line"
 echo "$vm_line"
 echo "$criu_line"
 echo "$criu_vm_line"
 echo "$docs_line"
+echo "$engines_line"
 echo "$conf_line"
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" = 0 ]

@@ -20,6 +20,11 @@ private:
 // "open /run/kiln/x/state.json: No such file or directory"
 std::string errno_message(const std::string &what, int err);
 
+// C library texts as Go spells them (runc's): the first letter lower-case.
+std::string go_lower(std::string s);
+// "no such file or directory"
+std::string go_strerror(int err);
+
 // Throws Error(what + ": " + strerror(errno), errno).
 [[noreturn]] void throw_errno(const std::string &what);
 [[noreturn]] void throw_errno(const std::string &what, int err);

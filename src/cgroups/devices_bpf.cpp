@@ -59,6 +59,8 @@ struct bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_
 
 }  // namespace
 
+std::string device_access(const std::string &access) { return letters(perms(access.empty() ? "rwm" : access)); }
+
 std::vector<spec::DeviceRule> with_default_devices(const std::vector<spec::DeviceRule> &rules) {
     std::vector<spec::DeviceRule> out = rules;
     // runc's AllowedDevices: mknod of anything, then null zero full tty
@@ -82,6 +84,7 @@ DeviceRuleset simplify_device_rules(const std::vector<spec::DeviceRule> &rules) 
         }
         Meta m{r.major && *r.major >= 0 ? *r.major : -1, r.minor && *r.minor >= 0 ? *r.minor : -1, type[0]};
         unsigned p = perms(r.access.empty() ? "rwm" : r.access);
+        if (!p) continue;  // no letter runc knows: the rule changes nothing
         if (r.allow != default_allow) {
             ex[m] |= p;  // an exception to the default
             continue;

@@ -13,6 +13,10 @@
 
 namespace kiln::cgroups {
 
+// The r, w and m letters of a rule's access, in that order ("" means "rwm").
+// Other letters are ignored, as runc's device emulator does ("rwa" -> "rw").
+std::string device_access(const std::string &access);
+
 // The config's rules followed by runc's default allow list.
 std::vector<spec::DeviceRule> with_default_devices(const std::vector<spec::DeviceRule> &rules);
 

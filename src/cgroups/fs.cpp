@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "cgroups/devices_bpf.hpp"
 #include "cgroups/fs.hpp"
@@ -39,8 +40,26 @@ void sleep_ms(long ms) {
     ::nanosleep(&ts, nullptr);
 }
 
-// mkdir each missing level below the hierarchy root; in v1 cpuset a new
-// level starts with empty cpus/mems and must inherit its parent's.
+// Sub-cgroups the container made (exec --cgroup targets, a nested manager),
+// deepest first, as runc's RemovePath: otherwise the rmdir is EBUSY for ever.
+void remove_subdirs(const std::string &dir) {
+    DIR *d = ::opendir(dir.c_str());
+    if (!d) return;
+    std::vector<std::string> subs;
+    while (auto *e = ::readdir(d))
+        if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+            subs.push_back(dir + "/" + e->d_name);
+    ::closedir(d);
+    for (auto &s : subs) {
+        remove_subdirs(s);
+        ::rmdir(s.c_str());
+    }
+}
+
+// mkdir each missing level below the hierarchy root; in v1 cpuset a level
+// with empty cpus/mems (a new one, or a parent someone else made with a
+// plain mkdir, like a pod's) gets its parent's, as runc's cpusetEnsureParent:
+// else joining fails with ENOSPC.
 void make_dirs(const Hierarchy &h, const std::string &rel, std::vector<std::string> &created) {
     bool cpuset = !h.v2 && has_controller(h, "cpuset");
     std::string dir = h.mount;
@@ -53,11 +72,10 @@ void make_dirs(const Hierarchy &h, const std::string &rel, std::vector<std::stri
         if (part.empty()) continue;
         std::string parent = dir;
         dir += "/" + part;
-        if (::mkdir(dir.c_str(), 0755) < 0) {
-            if (errno == EEXIST) continue;
+        if (::mkdir(dir.c_str(), 0755) == 0)
+            created.push_back(dir);
+        else if (errno != EEXIST)
             throw_errno("mkdir " + dir);
-        }
-        created.push_back(dir);
         if (!cpuset) continue;
         for (const char *f : {"cpuset.cpus", "cpuset.mems"}) {
             std::string v;
@@ -243,7 +261,16 @@ void FsManager::check_memory_usage(const spec::Resources &res) const {
 
 void FsManager::join(pid_t pid) {
     std::string p = std::to_string(pid);
-    for (auto &d : dirs_) write(d, "cgroup.procs", p);
+    for (auto &d : dirs_) {
+        try {
+            write(d, "cgroup.procs", p);
+        } catch (const Error &e) {
+            if (!e.code()) throw;
+            // runc's words: exec --cgroup with a missing sub-cgroup reports
+            // "adding pid N to cgroups: ...cgroup.procs: no such file or directory".
+            throw Error("adding pid " + p + " to cgroups: write " + d + "/cgroup.procs: " + go_strerror(e.code()), e.code());
+        }
+    }
 }
 
 std::vector<pid_t> FsManager::pids() const {
@@ -334,6 +361,7 @@ void FsManager::destroy() {
         // A process that was just killed leaves the cgroup a little later;
         // kill -9 races can also leave a straggler: retry until empty.
         for (int tries = 0; tries < 2500; tries++) {
+            remove_subdirs(d);
             if (::rmdir(d.c_str()) == 0 || errno == ENOENT) break;
             // Busy: processes, or cgroups below (removed deepest first).
             if (errno == EBUSY && whole_tree() && remove_tree(d)) break;

@@ -1,7 +1,9 @@
 // cgroup v1 writers: one hierarchy's files from linux.resources, in runc's
 // order and with its rules (memory before/after memsw, 0 = unset, ...).
+#include <cerrno>
 #include <string>
 
+#include "cgroups/devices_bpf.hpp"
 #include "cgroups/fs.hpp"
 #include "kiln/error.hpp"
 #include "util/fd.hpp"
@@ -11,11 +13,13 @@ namespace {
 
 std::string num(int64_t v) { return std::to_string(v); }
 
+// "" when the rule changes nothing (an access without r, w or m).
 std::string device_rule(const spec::DeviceRule &r) {
     auto n = [](const std::optional<int64_t> &v) { return v && *v >= 0 ? std::to_string(*v) : std::string("*"); };
     std::string type = r.type.empty() ? "a" : r.type;
     if (type == "a") return "a";
-    return type + " " + n(r.major) + ":" + n(r.minor) + " " + (r.access.empty() ? "rwm" : r.access);
+    std::string access = device_access(r.access);
+    return access.empty() ? "" : type + " " + n(r.major) + ":" + n(r.minor) + " " + access;
 }
 
 // runc refuses to set a limit below what the cgroup already uses when
@@ -64,9 +68,20 @@ void memory(const std::string &dir, const spec::Memory &m, bool update) {
 
 void cpu(const std::string &dir, const spec::Cpu &c) {
     if (c.shares && *c.shares) write(dir, "cpu.shares", std::to_string(*c.shares));
-    // A shorter period first could make the old quota invalid: period, then quota.
-    if (c.period && *c.period) write(dir, "cpu.cfs_period_us", std::to_string(*c.period));
-    if (c.quota && *c.quota) write(dir, "cpu.cfs_quota_us", num(*c.quota));
+    // Period, then quota, as runc. A shorter period can be refused (EINVAL)
+    // because old quota / new period exceeds the parent's limit: then the
+    // quota goes first and the period after it.
+    bool quota = c.quota && *c.quota, period_later = false;
+    if (c.period && *c.period) {
+        try {
+            write(dir, "cpu.cfs_period_us", std::to_string(*c.period));
+        } catch (const Error &e) {
+            if (e.code() != EINVAL || !quota) throw;
+            period_later = true;
+        }
+    }
+    if (quota) write(dir, "cpu.cfs_quota_us", num(*c.quota));
+    if (period_later) write(dir, "cpu.cfs_period_us", std::to_string(*c.period));
     if (c.burst) write(dir, "cpu.cfs_burst_us", std::to_string(*c.burst));
     if (c.realtimePeriod && *c.realtimePeriod) write(dir, "cpu.rt_period_us", std::to_string(*c.realtimePeriod));
     if (c.realtimeRuntime && *c.realtimeRuntime) write(dir, "cpu.rt_runtime_us", num(*c.realtimeRuntime));
@@ -131,7 +146,8 @@ void write_v1(const Hierarchy &h, const std::string &dir, const spec::Resources 
         for (auto &[device, limit] : r.rdma) write(dir, "rdma.max", rdma_line(device, limit));
     if (!update && has_controller(h, "devices")) {
         write(dir, "devices.deny", "a");
-        for (auto &rule : r.devices) write(dir, rule.allow ? "devices.allow" : "devices.deny", device_rule(rule));
+        for (auto &rule : r.devices)
+            if (std::string d = device_rule(rule); !d.empty()) write(dir, rule.allow ? "devices.allow" : "devices.deny", d);
         for (auto *rule : kDefaultAllow) write(dir, "devices.allow", rule);
     }
 }

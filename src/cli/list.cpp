@@ -1,5 +1,7 @@
 // kiln list [--format table|json] [--quiet]
 
+#include <algorithm>
+
 #include "cli.hpp"
 #include "kiln/error.hpp"
 
@@ -52,6 +54,8 @@ int cmd_list(Context &c) {
     app.flag("--quiet,-q", quiet, "display only container IDs");
     app.parse(c, {"", 0, 0});
     std::vector<ContainerState> all = kiln::list(c.g);
+    // runc lists in directory order as os.ReadDir gives it: sorted by name.
+    std::sort(all.begin(), all.end(), [](const ContainerState &a, const ContainerState &b) { return a.id < b.id; });
     if (quiet) {
         std::string s;
         for (const ContainerState &st : all) s += st.id + "\n";

@@ -20,7 +20,9 @@
 #include "handlers/handler.hpp"
 #include "kiln/container.hpp"
 #include "kiln/error.hpp"
+#include "kiln/log.hpp"
 #include "kiln/spec.hpp"
+#include "linux/init.hpp"
 #include "linux/inroot.hpp"
 #include "linux/keyring.hpp"
 #include "linux/process.hpp"
@@ -129,6 +131,29 @@ spec::Process build_process(const spec::Spec &spec, const ExecOptions &o) {
     return p;
 }
 
+// A --cgroup PATH made lexically clean ("a/./b/../c" -> "a/c", "/" -> ""),
+// as runc's path.Join; one that climbs out of the container's cgroup is
+// refused with runc's words.
+std::string sub_cgroup(const std::string &path) {
+    std::vector<std::string> parts;
+    size_t start = 0;
+    while (start <= path.size()) {
+        size_t slash = path.find('/', start);
+        std::string c = path.substr(start, slash - start);
+        if (c == "..") {
+            if (parts.empty()) throw Error(path + " is not a sub cgroup path");
+            parts.pop_back();
+        } else if (!c.empty() && c != ".") {
+            parts.push_back(c);
+        }
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
+    std::string out;
+    for (auto &c : parts) out += "/" + c;
+    return out;
+}
+
 // --cgroup: the exec'd process goes to a sub-cgroup of the container's in
 // the named controllers' hierarchies (all of them for a bare PATH).
 std::vector<std::string> exec_cgroup_dirs(const StoredState &st, const std::vector<std::string> &specs) {
@@ -147,21 +172,27 @@ std::vector<std::string> exec_cgroup_dirs(const StoredState &st, const std::vect
             if (bare) throw Error("invalid --cgroup argument: " + spec + " (missing <controller>: prefix)");
             bare = true;
         }
-        if (path.empty() || path.find("..") != std::string::npos) throw Error("invalid --cgroup argument: " + spec);
+        if (path.empty()) throw Error("invalid --cgroup argument: " + spec);
+        path = sub_cgroup(path);
+        std::vector<std::string> names;
+        for (size_t start = 0; !ctrls.empty() && start <= ctrls.size();) {
+            size_t comma = ctrls.find(',', start);
+            names.push_back(ctrls.substr(start, comma - start));
+            if (comma == std::string::npos) break;
+            start = comma + 1;
+        }
+        for (auto &c : names) {
+            bool known = false;
+            for (size_t i = 0; i < dirs.size() && i < hs.size(); i++) known = known || cgroups::has_controller(hs[i], c);
+            if (!known) throw Error("invalid --cgroup argument: unknown controller " + c);
+        }
         for (size_t i = 0; i < dirs.size() && i < hs.size(); i++) {
-            bool match = ctrls.empty();
-            size_t start = 0;
-            while (!match && start <= ctrls.size()) {
-                size_t comma = ctrls.find(',', start);
-                std::string c = ctrls.substr(start, comma - start);
-                match = ("," + hs[i].controllers + ",").find("," + c + ",") != std::string::npos;
-                if (comma == std::string::npos) break;
-                start = comma + 1;
-            }
+            bool match = names.empty();
+            for (auto &c : names) match = match || cgroups::has_controller(hs[i], c);
             if (!match) continue;
             if (set[i] && !ctrls.empty()) throw Error("invalid --cgroup argument: controller " + ctrls + " specified multiple times");
             if (set[i]) continue;
-            dirs[i] = st.cgroup_dirs[i] + "/" + path;
+            dirs[i] = st.cgroup_dirs[i] + path;
             set[i] = !ctrls.empty();
         }
     }
@@ -232,6 +263,7 @@ struct ChildArgs {
         // for us through the host's procfs: we were born inside the
         // container, whose /proc could swallow the labels.
         if (process::receive_exec_labels(a.sync_fd, p, labels) != 'G') ::_exit(1);
+        linux_init::debug(a.sync_fd, "child process in init()");
         // The container's session keyring "_ses.<id>", as runc's setns init joins it.
         if (!a.keyring_of.empty()) keyring::join_session(a.keyring_of, false, a.new_user_ns);
         enter_cwd(p.cwd);
@@ -262,6 +294,7 @@ struct ChildArgs {
         auto argv = process::c_strings(args), envp = process::c_strings(env);
         // `exec -d` returns at once: the process must outlive us.
         ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        linux_init::debug(a.sync_fd, "setns_init: about to exec");
         // The sync socket is close-on-exec: the parent sees EOF once we exec.
         if (!unsafe::off("cve-2024-21626")) ::syscall(SYS_close_range, 3 + a.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
         int err = process::exec_via_stub(stub.get(), process::StubWait{}, exe, exe_fd, argv.data(), envp.data());
@@ -351,6 +384,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     ca.new_user_ns = flags & CLONE_NEWUSER;
     ca.rootless_euid = ::geteuid() != 0;
     if (!st.no_new_keyring && !unsafe::off("keyring")) ca.keyring_of = st.id;
+    log::debug("nsexec container setup: forking the exec process");
     pid_t mid = ::fork();
     if (mid < 0) throw_errno("fork");
     if (mid == 0) {
@@ -370,8 +404,12 @@ int exec(const Globals &g, const ExecOptions &o) {
         char buf[4096];
         ssize_t n;
         UniqueFd notify_fd;  // SCMP_ACT_NOTIFY: the listener goes to the agent
-        while ((n = seccomp_agent::recv_msg(parent_end.get(), buf, sizeof buf, &notify_fd)) >= 1 &&
-               buf[0] == process::kSeccompFdTag && notify_fd) {
+        while ((n = seccomp_agent::recv_msg(parent_end.get(), buf, sizeof buf, &notify_fd)) >= 1) {
+            if (buf[0] == linux_init::kDebug) {
+                log::debug(std::string_view(buf + 1, static_cast<size_t>(n - 1)));
+                continue;
+            }
+            if (buf[0] != process::kSeccompFdTag || !notify_fd) break;
             seccomp_agent::hand_over(*filter, notify_fd.get(), pid,
                                      spec::hook_state_json(st.ociVersion, st.id, "running", st.pid, st.bundle, st.annotations));
             notify_fd.reset();

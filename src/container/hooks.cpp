@@ -96,7 +96,7 @@ std::string run_one(const spec::Hook &h, const std::string &state, const std::st
     }
     std::string reason;
     if (timed_out) reason = "timeout after " + std::to_string(*h.timeout) + "s";
-    else if (WIFSIGNALED(status)) reason = "signal: " + std::string(strsignal(WTERMSIG(status)));
+    else if (WIFSIGNALED(status)) reason = "signal: " + go_lower(strsignal(WTERMSIG(status)));  // "bad system call"
     else if (WEXITSTATUS(status) != 0) reason = "exit status " + std::to_string(WEXITSTATUS(status));
     if (!reason.empty() && !output.empty()) reason += ", output: " + output;
     return reason;
@@ -104,12 +104,14 @@ std::string run_one(const spec::Hook &h, const std::string &state, const std::st
 
 }  // namespace
 
+// runc's text: "error running <name> hook #<i>: error running hook: <why>".
 void run(const std::vector<spec::Hook> &hooks, const char *name, const std::string &state_json,
          const std::string &cwd) {
     for (size_t i = 0; i < hooks.size(); i++) {
         std::string reason = run_one(hooks[i], state_json, cwd);
         if (!reason.empty())
-            throw Error("error running " + std::string(name) + " hook #" + std::to_string(i) + ": " + reason);
+            throw Error("error running " + std::string(name) + " hook #" + std::to_string(i) +
+                        ": error running hook: " + reason);
     }
 }
 

@@ -65,6 +65,15 @@ public:
     }
 };
 
+// As runc: a cgroup that is already frozen is refused (the init would hang
+// in it). One that already has processes: the cgroupfs driver refuses it
+// (runc 1.2, FsManager::create); the systemd driver warns as runc 1.1 does.
+void check_existing_cgroup(const cgroups::Manager &cg, bool systemd) {
+    if (cg.frozen()) throw Error("container's cgroup unexpectedly frozen");
+    if (size_t n = systemd ? cg.pids().size() : 0)
+        log::warn("container's cgroup is not empty: " + std::to_string(n) + " process(es) found");
+}
+
 std::string absolute_rootfs(const spec::Spec &spec, const std::string &bundle) {
     const std::string &p = spec.root->path;
     return p[0] == '/' ? p : bundle + "/" + p;
@@ -191,6 +200,10 @@ void wait_ready(Launch &l, const spec::Spec &spec) {
             send_tag(l, linux_init::kGo);
             continue;
         }
+        if (n >= 1 && buf[0] == linux_init::kDebug) {
+            log::debug(std::string_view(buf + 1, static_cast<size_t>(n - 1)));
+            continue;
+        }
         if (n >= 1 && (buf[0] == linux_init::kPid || buf[0] == linux_init::kNewPid)) {
             // The init forked the container process into the shared pid
             // namespace, or pid 1 into a new one made in a joined user
@@ -265,7 +278,9 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     // runc's --rootless auto: not root, or root of a user namespace.
     co.rootless = g.rootless == "true" || (g.rootless == "auto" && (::geteuid() != 0 || userns::running_in_user_ns()));
     co.annotations = spec.annotations;
-    l->cgroup = cgroups::make(co);
+    auto cgroup = cgroups::make(co);
+    check_existing_cgroup(*cgroup, co.systemd);  // before l owns it: a refused cgroup is not ours to remove
+    l->cgroup = std::move(cgroup);
     l->cgroup->create(res);
     st.cgroup_dirs = l->cgroup->dirs();
     st.cgroup_unit = l->cgroup->unit();
@@ -308,9 +323,10 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     args.in_user_ns = (args.clone_flags & CLONE_NEWUSER) || has_user_ns_path(spec) || userns::running_in_user_ns();
     args.join_pid_ns_fd = pid_ns.get();
     // Made here, with the host's privileges; the init moves them into place.
-    std::vector<UniqueFd> idmapped = rootfs::idmapped_sources(spec);
+    std::vector<UniqueFd> idmapped = rootfs::mount_sources(spec);
     for (auto &fd : idmapped) args.idmapped.push_back(fd.get());
 
+    log::debug("nsexec container setup: cloning the container init");
     pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, args.clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
     if (pid < 0) throw_errno("clone");
     if (pid == 0) {
@@ -328,7 +344,10 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
         write_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*spec.process->oomScoreAdj));
     send_tag(*l, linux_init::kGo, std::to_string(pid));
     wait_ready(*l, spec);
-    pid = l->pid;  // the container's pid 1 when the init forked it (kPid)
+    // Joining a pid namespace, the init forked the container process into
+    // it and left, or forked pid 1 into a new one made in a joined user
+    // namespace (wait_ready took the new pid): record that one.
+    pid = l->pid;
     handler->wait_parked(pid);
 
     st.pid = pid;

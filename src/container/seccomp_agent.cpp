@@ -46,9 +46,11 @@ void hand_over(const spec::Seccomp &s, int notify_fd, pid_t pid, const std::stri
     text += ",\"state\":" + state_json + "}";
     UniqueFd sock;
     try {
-        sock.reset(terminal::connect_socket(s.listenerPath));
+        sock.reset(terminal::connect_socket(s.listenerPath, "seccomp agent"));
     } catch (const Error &e) {
-        throw Error("linux.seccomp.listenerPath: " + std::string(e.what()));
+        // runc's words, then the field
+        throw Error("failed to connect with seccomp agent specified in the seccomp profile "
+                    "(linux.seccomp.listenerPath): " + std::string(e.what()));
     }
     terminal::send_fd(sock.get(), notify_fd, text);
 }

@@ -251,4 +251,6 @@ std::string now_rfc3339nano() {
     return std::string(buf, n) + f + "Z";
 }
 
+StoredState parse_state(const std::string &text, const std::string &file) { return deserialize(text, file); }
+
 }  // namespace kiln

@@ -70,6 +70,9 @@ void check_root(const std::string &root);
 // check_root: false when the caller has checked root already (list).
 StoredState load_state(const std::string &root, const std::string &id, bool check_root = true);
 
+// The text of a state.json as load_state reads it (also the fuzz entry point).
+StoredState parse_state(const std::string &text, const std::string &file);
+
 // created | running | paused | stopped, computed from the process and the start socket.
 std::string status_of(const StoredState &s, const std::string &state_dir);
 

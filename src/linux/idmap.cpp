@@ -78,13 +78,33 @@ UniqueFd idmapped_tree(const spec::Mount &m, size_t index) {
 
 }  // namespace
 
-std::vector<UniqueFd> idmapped_sources(const spec::Spec &spec) {
+bool is_idmapped(const spec::Mount &m) {
+    return !m.uidMappings.empty() || has_option(m, "idmap") || has_option(m, "ridmap");
+}
+
+// The init mounts after entering the container's user namespace, whose
+// root may not be able to reach a bind source (a 0700 directory of the
+// host's root). As runc opens such sources beforehand, the source is cloned
+// here (open_tree) with the host's access; the init attaches the clone.
+UniqueFd bind_source(const spec::Spec &spec, const spec::Mount &m, size_t index) {
+    bool userns = spec.linux && std::any_of(spec.linux->namespaces.begin(), spec.linux->namespaces.end(),
+                                            [](auto &n) { return n.type == "user"; });
+    bool bind = m.type == "bind" || has_option(m, "bind") || has_option(m, "rbind");
+    if (!userns || !bind || m.source.empty()) return UniqueFd();
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (has_option(m, "rbind") ? AT_RECURSIVE : 0);
+    UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, m.source.c_str(), flags)));
+    if (!tree) throw_errno("mounts[" + std::to_string(index) + "] (" + m.destination + "): open_tree " + m.source);
+    return tree;
+}
+
+std::vector<UniqueFd> mount_sources(const spec::Spec &spec) {
     std::vector<UniqueFd> out;
     for (size_t i = 0; i < spec.mounts.size(); i++) {
         const auto &m = spec.mounts[i];
-        bool wanted = !m.uidMappings.empty() || has_option(m, "idmap") || has_option(m, "ridmap");
-        if (wanted && out.size() < i + 1) out.resize(i + 1);
-        if (wanted) out[i] = idmapped_tree(m, i);
+        UniqueFd fd = is_idmapped(m) ? idmapped_tree(m, i) : bind_source(spec, m, i);
+        if (!fd) continue;
+        if (out.size() < i + 1) out.resize(i + 1);
+        out[i] = std::move(fd);
     }
     return out;
 }

@@ -17,6 +17,7 @@
 #include "container/hooks.hpp"
 #include "handlers/handler.hpp"
 #include "kiln/error.hpp"
+#include "kiln/log.hpp"
 #include "linux/inroot.hpp"
 #include "linux/keyring.hpp"
 #include "linux/namespaces.hpp"
@@ -198,12 +199,13 @@ void wait_for_start(const InitArgs &a) {
 
 // prestart and createRuntime run in the runtime (the parent), createContainer
 // here in the container's namespaces: all after the mounts, before pivot_root.
+// createContainer's working directory is the rootfs, as runc's.
 void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pid) {
     if (!hooks.prestart.empty() || !hooks.createRuntime.empty()) {
         send_msg(a.sync_fd, kHooks);
         if (wait_msg(a.sync_fd) != kGo) ::_exit(1);
     }
-    hooks::run(hooks.createContainer, "createContainer", state_json(a, "creating", host_pid), a.bundle);
+    hooks::run(hooks.createContainer, "createContainer", state_json(a, "creating", host_pid), a.rootfs);
 }
 
 // A config without a process can be created (runtime-spec); `start` must
@@ -287,6 +289,7 @@ std::string unshare_in_joined_user_ns(const InitArgs &a, const std::string &host
     // /proc/<us>/uid_map only while we are. From here no container process
     // may ptrace us or open our /proc entries (CVE-2016-9962).
     if (!unsafe::off("cve-2016-9962")) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    debug(a.sync_fd, "child process in init()");
     const spec::Hooks no_hooks;
     const spec::Hooks &hooks = spec.hooks ? *spec.hooks : no_hooks;
 
@@ -342,6 +345,7 @@ std::string unshare_in_joined_user_ns(const InitArgs &a, const std::string &host
         // A session of its own, as runc's init: CRIU dumps only whole sessions.
         ::setsid();
     }
+    if (has_namespace(spec, "mount")) rootfs::finish_dev(spec);
     process::set_rlimits(proc.rlimits);
     // Before seccomp, which may forbid these syscalls.
     if (spec.linux && spec.linux->personality) process::set_personality(*spec.linux->personality);
@@ -386,6 +390,7 @@ std::string unshare_in_joined_user_ns(const InitArgs &a, const std::string &host
     wait.dumpable = unsafe::off("cve-2016-9962");
     // From here the parent may exit at any time (create returns).
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    debug(a.sync_fd, "init: closing the pipe to signal completion");
     send_msg(a.sync_fd, kReady);
     if (wait_here) {
         wait_for_start(a);
@@ -406,6 +411,10 @@ std::string unshare_in_joined_user_ns(const InitArgs &a, const std::string &host
 }
 
 }  // namespace
+
+void debug(int sync_fd, std::string_view msg) {
+    if (log::debug_enabled()) send_msg(sync_fd, kDebug, msg);
+}
 
 void run(const InitArgs &a) {
     // Die with the parent while it still waits for us (not dumpable from kGo on).

@@ -24,6 +24,11 @@ inline constexpr char kHooks = 'H';
 inline constexpr char kLabels = 'L';  // parent -> child: its LSM attr files (SCM_RIGHTS), after kPid
 inline constexpr char kPid = 'P';    // child -> parent: 'P' + pid of the container process that replaces us  // child -> parent: mounts done, run prestart/createRuntime
 inline constexpr char kNewPid = 'N';  // child -> parent: 'N' + pid of the pid 1 that replaces us before any setup (no kLabels)
+inline constexpr char kDebug = 'D';  // child -> parent: 'D' + a line for the --debug log
+
+// With --debug: sends msg over the sync socket for the parent to log. The
+// child never writes the log itself: its fds soon are the container's.
+void debug(int sync_fd, std::string_view msg);
 
 struct InitArgs {
     const spec::Spec *spec = nullptr;
@@ -40,7 +45,7 @@ struct InitArgs {
     unsigned long clone_flags = 0;  // namespaces created by clone()
     bool new_cgroup_ns = false;     // unshared by the init once in its cgroup
     bool new_time_ns = false;       // unshared by the init, offsets written, then entered
-    std::vector<int> idmapped;      // per mount: a ready id-mapped tree, or -1
+    std::vector<int> idmapped;      // per mount: a ready id-mapped tree, a bind source (user ns), or -1
     int join_pid_ns_fd = -1;        // a shared pid namespace: joined for our children, see lifecycle.cpp
     // Joining a user namespace by path: the namespaces to make inside it,
     // unshared once joined (a new pid namespace: we fork its pid 1).

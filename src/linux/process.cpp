@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 
 #include <cerrno>
@@ -145,18 +146,31 @@ void set_user_and_caps(const spec::Process &p, bool in_user_ns, bool rootless_eu
     apply_caps(caps);
 }
 
+// strerror as Go words errno values ("no such file or directory"): engines
+// match runc's texts, e.g. docker maps "no such file or directory" to exit
+// 127 and "permission denied" to 126.
+static std::string go_strerror(int err) {
+    std::string s = std::strerror(err);
+    if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+    return s;
+}
+
 std::string find_executable(const std::string &arg0, const std::vector<std::string> &env) {
     auto usable = [](const std::string &path, int &err) {
         struct stat st;
         if (::stat(path.c_str(), &st) < 0) return err = errno, false;
-        if (S_ISDIR(st.st_mode)) return err = EISDIR, false;
+        if (S_ISDIR(st.st_mode)) return err = EACCES, false;
         if (::access(path.c_str(), X_OK) < 0) return err = errno, false;
         return true;
     };
     int err = 0;
     if (arg0.find('/') != std::string::npos) {
         if (usable(arg0, err)) return arg0;
-        throw Error("exec: \"" + arg0 + "\": stat " + arg0 + ": " + std::strerror(err), err);
+        // runc (Go's exec.LookPath): a failed stat names it, a file that is
+        // not executable (or a directory) is "permission denied"
+        if (err == EACCES && ::access(arg0.c_str(), F_OK) == 0)
+            throw Error("exec: \"" + arg0 + "\": " + go_strerror(err), err);
+        throw Error("exec: \"" + arg0 + "\": stat " + arg0 + ": " + go_strerror(err), err);
     }
     std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     for (auto &e : env)

@@ -2,6 +2,7 @@
 // user and groups, capabilities, no_new_privs; and the payload lookup.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ std::string find_executable(const std::string &arg0, const std::vector<std::stri
 // kSeccompFdTag + SCM_RIGHTS) and this waits for one byte back.
 inline constexpr char kSeccompFdTag = 'N';
 void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd = -1);
+// The libseccomp filter load_seccomp loads, built but not loaded (the fuzz
+// harness exports it instead). Throws on an unknown action, operator or flag.
+using SeccompFilter = std::unique_ptr<void, void (*)(void *)>;
+SeccompFilter build_seccomp(const spec::Seccomp &s, bool no_new_privs);
 
 // process.apparmorProfile / selinuxLabel for the next execve. Opened while
 // /proc and /sys are the host's (before the container's mounts, or before

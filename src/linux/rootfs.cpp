@@ -70,6 +70,22 @@ const AttrOption kRecursiveAttrs[] = {
     {"rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW}, {"rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW},
 };
 
+// The atime modes are values inside MOUNT_ATTR__ATIME (MOUNT_ATTR_RELATIME is
+// 0), not bits: mount_setattr(2) changes the mode only with all of
+// MOUNT_ATTR__ATIME in attr_clr and refuses a part of it (EINVAL for "rnoatime"
+// or "ratime" alone; found by tests/fuzz/fuzz_mount_options.cpp). So every
+// atime option clears the field, the last one sets the mode, and a "no"/"r"
+// variant goes back to the default (relatime).
+void add_attr(MountOptions &o, const AttrOption &a) {
+    if (a.attr & ~static_cast<unsigned long long>(MOUNT_ATTR__ATIME)) {
+        (a.clear ? o.attr_clr : o.attr_set) |= a.attr;
+        return;
+    }
+    o.attr_clr |= MOUNT_ATTR__ATIME;
+    o.attr_set &= ~static_cast<unsigned long long>(MOUNT_ATTR__ATIME);
+    if (!a.clear) o.attr_set |= a.attr;
+}
+
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 // The target of a config mount: the fd opened in the root, through
@@ -330,17 +346,26 @@ UniqueFd new_fs_or_host_sys(const spec::Mount &m, const MountOptions &o, int dst
     return UniqueFd();  // propagation and attributes are not applied to the host's /sys
 }
 
-void mount_one(int root_fd, const spec::Mount &m, const std::vector<std::string> &cgroup_dirs, int proc_pidns) {
+// src_tree >= 0: a bind's source cloned by the runtime (mount_sources), attached instead.
+void mount_one(int root_fd, const spec::Mount &m, const std::vector<std::string> &cgroup_dirs, int proc_pidns,
+               int src_tree = -1) {
     MountOptions o = parse_options(m.options);
     bool bind = (o.flags & MS_BIND) || m.type == "bind";
     // Relative sources are relative to the bundle, the parent's cwd.
-    auto dst_fd = open_destination(root_fd, m, bind && !is_dir_source(m, m.source));
+    struct stat tree_st;
+    bool file = src_tree >= 0 ? ::fstat(src_tree, &tree_st) == 0 && !S_ISDIR(tree_st.st_mode) : !is_dir_source(m, m.source);
+    auto dst_fd = open_destination(root_fd, m, bind && file);
     check_proc_mount(root_fd, m, dst_fd.get());
     if (m.type == "cgroup" || m.type == "cgroup2") return mount_cgroup(m, o, dst_fd.get(), cgroup_dirs);
 
     UniqueFd mnt;
     if (bind) {
-        mnt = clone_tree(AT_FDCWD, m.source.c_str(), o.flags & MS_REC, m.destination);
+        if (src_tree < 0) {
+            mnt = clone_tree(AT_FDCWD, m.source.c_str(), o.flags & MS_REC, m.destination);
+        } else {
+            mnt.reset(::fcntl(src_tree, F_DUPFD_CLOEXEC, 0));
+            if (!mnt) throw_errno("mount " + m.destination);
+        }
         set_recursive_attrs(mnt.get(), o, m.destination);
         unsigned long set = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
         if (!unsafe::off("mount-race")) {
@@ -400,6 +425,70 @@ void symlink_in(int root_fd, const char *target, const std::string &path) {
         throw_errno("symlink " + path);
 }
 
+// A read-only /dev of its own (not a bind): mounted rw so that /dev/pts,
+// /dev/shm and the device nodes can be made in it, remounted read-only by
+// finish(), as runc does (runc#3248).
+bool readonly_dev(const spec::Mount &m) {
+    if (m.destination != "/dev" || m.type == "bind") return false;
+    unsigned long flags = parse_options(m.options).flags;
+    return (flags & MS_RDONLY) && !(flags & MS_BIND);
+}
+
+// A mountinfo path with its octal escapes ("\\040" for a space) undone.
+std::string unescape_mountinfo(std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); i++) {
+        if (s[i] == '\\' && i + 3 < s.size() && s.substr(i + 1, 3).find_first_not_of("01234567") == std::string_view::npos) {
+            out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+            i += 3;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+// --no-pivot: the host's full proc and sysfs mounts stay reachable beside
+// the chroot, and the kernel lets a new bare proc be mounted where a full
+// one is visible. Detach them, or cover them with a tmpfs where that is
+// not allowed, as runc's msMoveRoot does.
+void hide_host_proc_sys(const std::string &rootfs_path) {
+    char real[PATH_MAX];
+    std::string rootfs = ::realpath(rootfs_path.c_str(), real) ? real : rootfs_path;  // mountinfo has real paths
+    std::vector<std::string> targets;
+    std::string text = read_file("/proc/self/mountinfo");
+    std::string_view info = text;
+    while (!info.empty()) {
+        std::string_view line = info.substr(0, info.find('\n'));
+        info.remove_prefix(std::min(info.size(), line.size() + 1));
+        // id parent maj:min root mountpoint opts [optional...] - fstype source superopts
+        size_t dash = line.find(" - ");
+        if (dash == std::string_view::npos) continue;
+        std::string_view fstype = line.substr(dash + 3, line.find(' ', dash + 3) - dash - 3);
+        if (fstype != "proc" && fstype != "sysfs") continue;
+        std::vector<std::string_view> head;
+        for (size_t start = 0; start < dash && head.size() < 5;) {
+            size_t sp = line.find(' ', start);
+            head.push_back(line.substr(start, sp - start));
+            start = sp + 1;
+        }
+        if (head.size() < 5 || head[3] != "/") continue;
+        std::string p = unescape_mountinfo(head[4]);
+        if (p == rootfs || p.rfind(rootfs + "/", 0) == 0) continue;
+        targets.push_back(p);
+    }
+    for (auto &p : targets) {
+        // The unmount must not propagate to the host.
+        if (::mount(nullptr, p.c_str(), nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {
+            if (errno == ENOENT) continue;  // under one already detached
+            throw_errno("make " + p + " a slave mount");
+        }
+        if (::umount2(p.c_str(), MNT_DETACH) == 0) continue;
+        if (errno != EINVAL && errno != EPERM) throw_errno("unmount " + p);
+        do_mount("tmpfs", p, "tmpfs", 0, nullptr, p + " (cover)");
+    }
+}
+
 bool dev_is_host_bind(const spec::Spec &spec) {
     for (auto &m : spec.mounts)
         if (m.destination == "/dev" && (m.type == "bind" || parse_options(m.options).flags & MS_BIND)) return true;
@@ -455,7 +544,7 @@ MountOptions parse_options(const std::vector<std::string> &options) {
             if (opt == p.name) o.propagation = p.flag, known = true;
         for (auto &a : kRecursiveAttrs)
             if (opt == a.name) {
-                (a.clear ? o.attr_clr : o.attr_set) |= a.attr;
+                add_attr(o, a);
                 known = true;
             }
         if (known || opt == "tmpcopyup" || opt == "idmap" || opt == "ridmap") continue;
@@ -533,10 +622,17 @@ void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vecto
     UniqueFd root_fd(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root_fd) throw_errno("open " + rootfs);
     for (size_t i = 0; i < spec.mounts.size(); i++) {
-        if (i < idmapped.size() && idmapped[i] >= 0)
+        if (i < idmapped.size() && idmapped[i] >= 0 && is_idmapped(spec.mounts[i])) {
             attach_idmapped(root_fd.get(), spec.mounts[i], idmapped[i]);
-        else
+        } else if (i < idmapped.size() && idmapped[i] >= 0) {
+            mount_one(root_fd.get(), spec.mounts[i], cgroup_dirs, proc_pidns, idmapped[i]);
+        } else if (readonly_dev(spec.mounts[i])) {
+            spec::Mount rw = spec.mounts[i];
+            rw.options.push_back("rw");
+            mount_one(root_fd.get(), rw, cgroup_dirs, proc_pidns);
+        } else {
             mount_one(root_fd.get(), spec.mounts[i], cgroup_dirs, proc_pidns);
+        }
     }
     create_devices(root_fd.get(), spec, in_user_ns);
 }
@@ -544,6 +640,7 @@ void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vecto
 void pivot(const std::string &rootfs, bool no_pivot) {
     if (::chdir(rootfs.c_str()) < 0) throw_errno("chdir " + rootfs);
     if (no_pivot) {
+        hide_host_proc_sys(rootfs);
         do_mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr, "rootfs (move)");
         if (::chroot(".") < 0) throw_errno("chroot");
         if (::chdir("/") < 0) throw_errno("chdir /");
@@ -584,6 +681,12 @@ void finish(const spec::Spec &spec) {
     if (spec.root && spec.root->readonly)
         do_mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | current_flags("/"), nullptr, "/ (readonly)");
     if (unsigned long prop = root_propagation(spec)) do_mount(nullptr, "/", nullptr, prop, nullptr, "/ (propagation)");
+}
+
+void finish_dev(const spec::Spec &spec) {
+    for (auto &m : spec.mounts)
+        if (readonly_dev(m))
+            do_mount(nullptr, "/dev", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | current_flags("/dev"), nullptr, "/dev (readonly)");
 }
 
 }  // namespace kiln::rootfs

@@ -39,7 +39,7 @@ UniqueFd open_in_root(int root_fd, const std::string &path, bool create, bool ma
 void bind_fd(int src_fd, int dst_fd, const std::string &dst, const std::string &what);
 
 // Everything before pivot_root.
-// idmapped[i] >= 0: mounts[i] is that ready id-mapped tree (idmapped_sources).
+// idmapped[i] >= 0: the fd mount_sources made for mounts[i].
 // proc_pidns >= 0: procfs mounts show that pid namespace (the container's,
 // which the init itself is not in: see enter_shared_pid_ns in init.cpp).
 void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vector<std::string> &cgroup_dirs,
@@ -49,11 +49,16 @@ void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vecto
 // bind mount with uid/gidMappings a detached copy of its source
 // (open_tree) with the mappings and flags applied (mount_setattr); an empty
 // fd for the other mounts. Needs the host's CAP_SYS_ADMIN, hence here.
-std::vector<UniqueFd> idmapped_sources(const spec::Spec &spec);
+// With a user namespace, every other bind mount gets a clone of its source
+// made here with the host's access; the init attaches it (mount_one).
+std::vector<UniqueFd> mount_sources(const spec::Spec &spec);
+bool is_idmapped(const spec::Mount &m);
 // In the init: moves such a tree onto the mount's destination.
 void attach_idmapped(int root_fd, const spec::Mount &m, int tree_fd);
 void pivot(const std::string &rootfs, bool no_pivot);
 // After pivot_root: masked/readonly paths, read-only root, propagation.
 void finish(const spec::Spec &spec);
+// Last, after /dev/console is made: a /dev mounted with "ro" becomes read-only.
+void finish_dev(const spec::Spec &spec);
 
 }  // namespace kiln::rootfs

@@ -2,16 +2,24 @@
 // per-syscall rules with argument conditions. Unknown syscall names are
 // skipped as runc does. SCMP_ACT_NOTIFY: the listener fd goes to the runtime,
 // which hands it to the agent at linux.seccomp.listenerPath.
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <memory>
 
 #include "kiln/error.hpp"
 #include "linux/process.hpp"
 #include "linux/terminal.hpp"
+#include "util/fd.hpp"
 
 namespace kiln::process {
 namespace {
@@ -67,19 +75,121 @@ void hand_over_listener(int sync_fd, int notify_fd) {
     if (n != 1) ::_exit(1);  // the runtime is gone or failed: it reports why
 }
 
+// ------------------------------------------------------------ -ENOSYS stub
+// As runc's patchbpf: a syscall newer than every one the profile names (per
+// architecture) gets ENOSYS instead of the default action, so that programs
+// fall back from syscalls the profile's author could not know about (clone3
+// to clone, ...). Not for a permissive default (allow, log, trace).
+bool wants_enosys_stub(const spec::Seccomp &s) {
+    const std::string &d = s.defaultAction;
+    if (d == "SCMP_ACT_ALLOW" || d == "SCMP_ACT_LOG" || d == "SCMP_ACT_TRACE") return false;
+    return !(s.defaultErrnoRet && *s.defaultErrnoRet == ENOSYS);
+}
+
+constexpr uint32_t kX32Bit = 0x40000000;
+
+struct ArchMax {
+    int64_t main = -1;  // largest syscall named, -1: the arch is not in the profile
+    int64_t x32 = -1;   // x86_64's x32 ABI (nr | kX32Bit)
+};
+
+// Largest syscall number the profile names, per audit arch of its architectures.
+std::map<uint32_t, ArchMax> last_syscalls(const spec::Seccomp &s, const std::vector<uint32_t> &arches) {
+    std::map<uint32_t, ArchMax> out;
+    for (uint32_t arch : arches) {
+        int64_t largest = -1;
+        for (auto &rule : s.syscalls)
+            for (auto &name : rule.names) largest = std::max<int64_t>(largest, seccomp_syscall_resolve_name_arch(arch, name.c_str()));
+        if (largest < 0) continue;
+        if (arch == SCMP_ARCH_X32)
+            out[AUDIT_ARCH_X86_64].x32 = largest;
+        else
+            out[arch].main = largest;
+    }
+    return out;
+}
+
+struct sock_filter stmt(uint16_t code, uint32_t k) { return BPF_STMT(code, k); }
+struct sock_filter jump(uint16_t code, uint32_t k, uint8_t jt, uint8_t jf) { return BPF_JUMP(code, k, jt, jf); }
+
+std::vector<struct sock_filter> enosys_stub(const std::map<uint32_t, ArchMax> &last) {
+    const uint32_t arch_off = offsetof(struct seccomp_data, arch), nr_off = offsetof(struct seccomp_data, nr);
+    const auto enosys = stmt(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
+    std::vector<struct sock_filter> p;
+    for (auto &[audit, m] : last) {
+        p.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, arch_off));
+        if (audit != AUDIT_ARCH_X86_64) {  // 5 instructions: arch? nr > max? ENOSYS
+            p.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, audit, 0, 3));
+            p.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, nr_off));
+            p.push_back(jump(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(m.main), 0, 1));
+            p.push_back(enosys);
+            continue;
+        }
+        // x86_64 and x32 share the audit arch; x32 numbers carry kX32Bit. An
+        // ABI the profile lacks is left to libseccomp (its bad-arch action).
+        p.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, audit, 0, 5));
+        p.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, nr_off));
+        p.push_back(jump(BPF_JMP | BPF_JSET | BPF_K, kX32Bit, 1, 0));
+        p.push_back(m.main >= 0 ? jump(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(m.main), 1, 2)
+                                : stmt(BPF_JMP | BPF_JA, 2));
+        p.push_back(m.x32 >= 0 ? jump(BPF_JMP | BPF_JGT | BPF_K, static_cast<uint32_t>(m.x32), 0, 1)
+                               : stmt(BPF_JMP | BPF_JA, 1));
+        p.push_back(enosys);
+    }
+    return p;  // falls through into libseccomp's program
+}
+
+// libseccomp's program with the stub in front, loaded with seccomp(2).
+// Returns the listener fd with SCMP_ACT_NOTIFY, else -1.
+int load_with_stub(scmp_filter_ctx ctx, const spec::Seccomp &s, const std::vector<uint32_t> &arches) {
+    UniqueFd mem(static_cast<int>(::syscall(SYS_memfd_create, "kiln-seccomp", MFD_CLOEXEC)));
+    if (!mem) throw_errno("seccomp: memfd_create");
+    int rc = seccomp_export_bpf(ctx, mem.get());
+    if (rc < 0) throw Error(std::string("seccomp: export the filter: ") + std::strerror(-rc), -rc);
+    off_t size = ::lseek(mem.get(), 0, SEEK_END);
+    std::vector<struct sock_filter> prog = enosys_stub(last_syscalls(s, arches));
+    size_t stub = prog.size();
+    prog.resize(stub + static_cast<size_t>(size) / sizeof(struct sock_filter));
+    if (size < 0 || ::pread(mem.get(), prog.data() + stub, static_cast<size_t>(size), 0) != size)
+        throw_errno("seccomp: read the exported filter");
+    if (prog.size() > BPF_MAXINSNS) throw Error("seccomp: the filter is too long (" + std::to_string(prog.size()) + " instructions)");
+    unsigned flags = uses_notify(s) ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+    for (auto &f : s.flags) {
+        if (f == "SECCOMP_FILTER_FLAG_TSYNC") flags |= SECCOMP_FILTER_FLAG_TSYNC;
+        if (f == "SECCOMP_FILTER_FLAG_LOG") flags |= SECCOMP_FILTER_FLAG_LOG;
+        if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    }
+    struct sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
+    long fd = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fprog);
+    if (fd < 0) throw_errno("seccomp: load the filter");
+    return uses_notify(s) ? static_cast<int>(fd) : -1;
+}
+
+// arch_of: libseccomp's token for an "SCMP_ARCH_X86_64"-style name, 0 when
+// this libseccomp does not know it.
+uint32_t arch_of(const std::string &a) {
+    std::string name = a.rfind("SCMP_ARCH_", 0) == 0 ? a.substr(10) : a;
+    for (auto &ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return seccomp_arch_resolve_name(name.c_str());
+}
+
+std::vector<uint32_t> known_arches(const spec::Seccomp &s) {
+    std::vector<uint32_t> arches;
+    for (auto &a : s.architectures)
+        if (uint32_t arch = arch_of(a)) arches.push_back(arch);
+    return arches;
+}
+
 }  // namespace
 
-void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd) {
-    std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(action_of(s.defaultAction, s.defaultErrnoRet)),
-                                                         seccomp_release);
+SeccompFilter build_seccomp(const spec::Seccomp &s, bool no_new_privs) {
+    SeccompFilter ctx(seccomp_init(action_of(s.defaultAction, s.defaultErrnoRet)), seccomp_release);
     if (!ctx) throw Error("seccomp: cannot initialise the filter");
     // libseccomp sets no_new_privs by default; the config decides (we hold
     // CAP_SYS_ADMIN when it is off).
     seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, no_new_privs ? 1 : 0);
     for (auto &a : s.architectures) {
-        std::string name = a.rfind("SCMP_ARCH_", 0) == 0 ? a.substr(10) : a;
-        for (auto &ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        uint32_t arch = seccomp_arch_resolve_name(name.c_str());
+        uint32_t arch = arch_of(a);
         if (arch == 0) continue;  // unknown to this libseccomp
         int rc = seccomp_arch_add(ctx.get(), arch);
         if (rc < 0 && rc != -EEXIST) throw Error("seccomp: add architecture " + a + ": " + std::strerror(-rc));
@@ -111,10 +221,20 @@ void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd) {
             }
         }
     }
-    int rc = seccomp_load(ctx.get());
-    if (rc < 0) throw Error(std::string("seccomp: load the filter: ") + std::strerror(-rc), -rc);
+    return ctx;
+}
+
+void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd) {
+    SeccompFilter ctx = build_seccomp(s, no_new_privs);
+    int fd = -1;
+    if (wants_enosys_stub(s)) {
+        fd = load_with_stub(ctx.get(), s, known_arches(s));
+    } else {
+        int rc = seccomp_load(ctx.get());
+        if (rc < 0) throw Error(std::string("seccomp: load the filter: ") + std::strerror(-rc), -rc);
+        if (uses_notify(s)) fd = seccomp_notify_fd(ctx.get());
+    }
     if (uses_notify(s)) {
-        int fd = seccomp_notify_fd(ctx.get());
         if (fd < 0) throw Error("seccomp: no listener fd for SCMP_ACT_NOTIFY");
         hand_over_listener(sync_fd, fd);
     }

@@ -25,15 +25,15 @@
 
 namespace kiln::terminal {
 
-int connect_socket(const std::string &path) {
+int connect_socket(const std::string &path, const char *what) {
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) throw_errno("console socket");
+    if (!fd) throw_errno(what);
     struct sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) throw Error("console socket path too long: " + path);
+    if (path.size() >= sizeof addr.sun_path) throw Error(std::string(what) + " path too long: " + path);
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) < 0)
-        throw_errno("connect to console socket " + path);
+        throw_errno("connect to " + std::string(what) + " " + path);
     return fd.release();
 }
 

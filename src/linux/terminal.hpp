@@ -10,7 +10,7 @@
 namespace kiln::terminal {
 
 // Connects to the console socket (an AF_UNIX stream socket) in the runtime.
-int connect_socket(const std::string &path);
+int connect_socket(const std::string &path, const char *what = "console socket");
 
 // In the container, before privileges are dropped: allocates the pty, makes
 // the slave our controlling terminal and stdio (and /dev/console when

@@ -9,32 +9,115 @@
 
 #include "kiln/error.hpp"
 #include "tree.hpp"
+#include "util/unsafe.hpp"
 
 namespace kiln::spec::detail {
 namespace {
 
-// One pass over the text counting bracket nesting outside strings; cheap next
-// to the parse itself and it keeps deep input away from yajl's recursion.
-bool too_deep(const char *p, const char *end) {
-    int depth = 0;
-    while (p < end) {
-        char c = *p++;
-        if (c == '"') {
-            while (p < end) {
-                char d = *p++;
-                if (d == '\\')
-                    ++p;
-                else if (d == '"')
-                    break;
-            }
-        } else if (c == '[' || c == '{') {
-            if (++depth > kMaxDepth) return true;
-        } else if (c == ']' || c == '}') {
-            --depth;
+// The text of yajl_tree_parse is a C string and its strings are C strings:
+// a NUL byte would end the document there and a \u0000 escape would cut a
+// string (an argument, a path, an env entry) short without a word.
+bool nul_escape(const char *p, const char *end) {
+    return end - p >= 5 && p[0] == 'u' && std::memcmp(p + 1, "0000", 4) == 0;
+}
+
+// One pass over the text before yajl sees it, refusing
+//  - nesting deeper than kMaxDepth: yajl_tree_free (and any recursive walk)
+//    recurses once per level, so deep input could exhaust the stack;
+//  - comments, which yajl_tree accepts and Go's encoding/json (so runc) does
+//    not; brackets inside a comment would fool the depth count;
+//  - a close bracket with nothing open (depth below zero);
+//  - NUL, raw or as \u0000 (Go keeps it and the syscall then fails; a
+//    clear error here is better than a truncated string).
+// Errors about a string name its field, as parse.cpp does.
+class Prescan {
+public:
+    Prescan(std::string_view file, const std::string &prefix) : file_(file), prefix_(prefix) {}
+
+    void run(const char *p, const char *end) {
+        while (p < end) {
+            char c = *p++;
+            if (c == '"') p = string(p, end);
+            else if (c == '[' || c == '{') open(c);
+            else if (c == ']' || c == '}') close(c);
+            else if (c == ',' && strict_ && !frames_.empty()) comma();
+            else if (c == '/' && strict_) throw Error(prefix_ + "invalid character '/' (JSON has no comments)");
+            else if (c == '\0' && no_nul_) throw Error(prefix_ + "NUL byte in the document");
         }
     }
-    return false;
-}
+
+private:
+    // A container the scan is inside, and where in it the scan is.
+    struct Frame {
+        bool array = false;
+        bool want_key = false;  // object: the next string is a member name
+        size_t index = 0;       // array: element position
+        std::string_view key;   // object: the current member name (raw text)
+    };
+
+    bool at_key() const { return !frames_.empty() && !frames_.back().array && frames_.back().want_key; }
+
+    // p is just past the opening quote; returns just past the closing one.
+    const char *string(const char *p, const char *end) {
+        const char *start = p;
+        while (p < end) {
+            char d = *p++;
+            if (d == '"') break;
+            if (d == '\0' && no_nul_) fail_at("string contains a NUL byte");
+            if (d != '\\') continue;
+            if (no_nul_ && nul_escape(p, end)) {
+                bool key = at_key();
+                if (key) frames_.back().key = {};
+                fail_at(key ? "member name contains a NUL character (\\u0000)"
+                            : "string contains a NUL character (\\u0000)");
+            }
+            ++p;
+        }
+        if (at_key()) {
+            frames_.back().key = std::string_view(start, static_cast<size_t>(p - 1 - start));
+            frames_.back().want_key = false;
+        }
+        return p;
+    }
+
+    void open(char c) {
+        if (++depth_ > kMaxDepth) throw Error(prefix_ + "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+        if (strict_) frames_.push_back({c == '[', c == '{', 0, {}});
+    }
+
+    void close(char c) {
+        --depth_;
+        if (!strict_) return;  // knob json-comments: the old, unguarded count
+        if (depth_ < 0) throw Error(prefix_ + "unexpected '" + c + "' with nothing open");
+        frames_.pop_back();
+    }
+
+    void comma() {
+        if (frames_.back().array) ++frames_.back().index;
+        else frames_.back().want_key = true;
+    }
+
+    // "<file>: process.args[1]: <problem>", the way parse.cpp names a field.
+    [[noreturn]] void fail_at(const std::string &problem) const {
+        std::string at;
+        for (auto &f : frames_) {
+            if (f.array) {
+                at += '[' + std::to_string(f.index) + ']';
+            } else if (!f.key.empty()) {
+                if (!at.empty()) at += '.';
+                at += f.key;
+            }
+        }
+        throw Error(std::string(file_) + ": " + (at.empty() ? "" : at + ": ") + problem);
+    }
+
+    std::string_view file_;
+    const std::string &prefix_;
+    const bool strict_ = !unsafe::off("json-comments");
+    const bool no_nul_ = !unsafe::off("json-nul");
+    std::vector<Frame> frames_;
+    int depth_ = 0;
+};
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -62,8 +145,7 @@ std::string one_line(std::string_view msg) {
 
 Tree parse_tree(const char *text, size_t len, std::string_view file) {
     std::string prefix = std::string(file) + ": parse error: ";
-    if (too_deep(text, text + len))
-        throw Error(prefix + "nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+    Prescan(file, prefix).run(text, text + len);
     char err[512];
     err[0] = '\0';
     yajl_val v = yajl_tree_parse(text, err, sizeof err);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "kiln/error.hpp"
+#include "kiln/log.hpp"
 #include "kiln/spec.hpp"
 #include "names.hpp"
 #include "util/unsafe.hpp"
@@ -180,8 +181,11 @@ void check_device_rules(const std::optional<Resources> &r) {
         const DeviceRule &d = r->devices[i];
         if (d.type != "" && d.type != "a" && d.type != "c" && d.type != "b")
             fail(at("linux.resources.devices", i) + ".type", "unknown device type " + quoted(d.type));
+        // runc ignores letters other than r, w and m (its device emulator
+        // keeps only those): accepted, with a warning.
         if (d.access.find_first_not_of("rwm") != std::string::npos)
-            fail(at("linux.resources.devices", i) + ".access", "unknown access " + quoted(d.access));
+            log::warn("config.json: " + at("linux.resources.devices", i) + ".access: ignoring the letters other than "
+                      "r, w and m in " + quoted(d.access));
     }
 }
 

@@ -160,6 +160,30 @@ test_cg_cpuset() {
 	finish_ct "$id"
 }
 
+# A pod parent made with a plain mkdir (as runc's tests, or kubelet, do):
+# its v1 cpuset is empty, so the container's level must get the root's
+# cpus/mems or joining fails (ENOSPC); with the pod's CPU limit at 50%, a
+# shorter period that the old quota makes invalid goes after the new quota.
+test_cg_pod_parent() {
+	[ "$CG_LAYOUT" = v1 ] || skip "v1 hierarchies only"
+	[ "${E2E_SYSTEMD:-}" = 1 ] && skip "cgroupfs driver only"
+	has_ctrl cpuset && has_ctrl cpu || skip "needs v1 cpuset and cpu"
+	local id b pod=/sys/fs/cgroup/cpu/$E2E_CGPARENT/pod
+	mkdir -p /sys/fs/cgroup/cpuset/$E2E_CGPARENT/pod "$pod"
+	[ -z "$(tr -d '\n' </sys/fs/cgroup/cpuset/$E2E_CGPARENT/pod/cpuset.cpus)" ] || skip "the pod's cpuset is not empty here"
+	echo 50000 >"$pod/cpu.cfs_quota_us"
+	id=$(new_id)
+	b=$(C_CGPATH=/$E2E_CGPARENT/pod/$id mkres "$id" '"cpu": {"quota": 500000, "period": 1000000}' sleep 60)
+	start "$id" "$b"
+	expect_file "$pod/$id/cpu.cfs_quota_us" 500000
+	expect_file "/sys/fs/cgroup/cpuset/$E2E_CGPARENT/pod/$id/cpuset.cpus" "$(cat /sys/fs/cgroup/cpuset/cpuset.cpus)" "inherited cpuset.cpus"
+	cap krt update --cpu-period 10000 --cpu-quota 3000 "$id"
+	expect_ok "update to a shorter period under the pod's limit"
+	expect_file "$pod/$id/cpu.cfs_period_us" 10000
+	expect_file "$pod/$id/cpu.cfs_quota_us" 3000
+	cap krt delete -f "$id"
+}
+
 test_cg_pids() {
 	has_ctrl pids || skip "no pids controller"
 	local id b
@@ -351,7 +375,8 @@ test_cg_devices() {
 	finish_ct "$id"
 	# Allowed for reading by a rule: no EPERM for reading (ENODEV without the module is fine), EPERM for writing.
 	id=$(new_id)
-	b=$(C_DEVRULES='{"allow": true, "type": "c", "major": 10, "minor": 229, "access": "r"}' mkres "$id" "" sleep 60)
+	# runc accepts a deny rule with an access letter other than r, w, m (runc's update.bats).
+	b=$(C_DEVRULES='{"allow": true, "type": "c", "major": 10, "minor": 229, "access": "r"}, {"allow": false, "type": "c", "major": 1, "minor": 11, "access": "rwa"}' mkres "$id" "" sleep 60)
 	mknod -m 666 "$b/share/fuse" c 10 229
 	start "$id" "$b"
 	cap krt exec "$id" sh -c 'exec 3</mnt/fuse && echo opened'
@@ -382,6 +407,45 @@ test_cg_pause_resume() {
 	expect_file "$f" $want_off
 	expect_eq "$(status_of "$id")" running "status after resume"
 	finish_ct "$id"
+}
+
+# A container joining a cgroup that already has processes: refused as by
+# runc 1.2 (runc 1.1 only warns); one whose cgroup is already frozen is
+# refused (it would hang), and the cgroup, not the container's, is left alone.
+test_cg_shared_and_frozen() {
+	[ "${E2E_SYSTEMD:-}" = 1 ] && skip "cgroupfs driver only (a systemd unit is not shared)"
+	local id id2 b f want_on
+	id=$(new_id)
+	b=$(mkb "$id" sleep 60)
+	start "$id" "$b"
+	id2=$(new_id)
+	b=$(C_CGPATH=$(cg_path "$id") mkb "$id2" sleep 60)
+	cap krt run -d --bundle "$b" "$id2"
+	if [ "$RT_NAME" = runc ]; then
+		expect_ok "run -d in a non-empty cgroup (runc 1.1: a warning)"
+	else
+		expect_rc 1 "run -d in a non-empty cgroup"
+	fi
+	expect_err_has "container's cgroup is not empty: 1 process(es) found"
+	cap krt delete -f "$id2"
+	finish_ct "$id"
+
+	id=$(new_id)
+	if [ "$CG_LAYOUT" = v2 ]; then
+		f=$(cgf x cgroup.freeze "$id") want_on=1
+	else
+		has_ctrl freezer || skip "no freezer hierarchy"
+		f=$(cgf freezer freezer.state "$id") want_on=FROZEN
+	fi
+	mkdir -p "${f%/*}"
+	echo "$want_on" >"$f"
+	b=$(mkb "$id" true)
+	cap krt run -d --bundle "$b" "$id"
+	expect_rc 1 "run -d in a frozen cgroup"
+	expect_err_has "container's cgroup unexpectedly frozen"
+	[ -d "${f%/*}" ] || fail "the pre-existing frozen cgroup was removed"
+	[ ! -d "$ROOT/$id" ] || fail "state left behind"
+	rmdir "${f%/*}"
 }
 
 test_cg_events_stats() {

@@ -194,3 +194,34 @@ test_log_json() {
 	cap rt --log-format yaml list
 	expect_rc 1 "invalid --log-format"
 }
+
+# --debug: runc's debug lines (level=debug) from the runtime and from the
+# container's init (forwarded over the sync socket), to stderr or to --log.
+test_debug_log() {
+	local id b log=$TD/debug.json
+	id=$(new_id)
+	b=$(mkb "$id" echo hello)
+	cap rt --debug run --bundle "$b" "$id"
+	expect_ok "--debug run"
+	expect_out_eq hello
+	for m in "nsexec container setup" "child process in init()" "init: closing the pipe to signal completion"; do
+		grep -F "level=debug" <<<"$ERR" | grep -qF "$m" || fail "--debug run: no debug line with '$m': $ERR"
+	done
+	cap rt run --bundle "$b" "$id"
+	expect_ok
+	[[ $ERR == *level=debug* ]] && fail "debug lines without --debug: $ERR"
+	cap rt --debug --log "$log" --log-format json run --bundle "$b" "$id"
+	expect_ok "--debug --log json run"
+	[[ $ERR == *debug* ]] && fail "--log: debug lines on stderr: $ERR"
+	grep -q '^{"level":"debug","msg":"child process in init()","time":"[0-9T:Z-]*"}$' "$log" ||
+		fail "--log json: $(cat "$log")"
+	b=$(mkb "$id" sleep 60)
+	cap rt run -d --bundle "$b" "$id"
+	expect_ok
+	cap rt --debug exec "$id" true
+	expect_ok "--debug exec"
+	for m in "nsexec container setup" "child process in init()" "setns_init: about to exec"; do
+		grep -qF "$m" <<<"$ERR" || fail "--debug exec: no debug line with '$m': $ERR"
+	done
+	cap rt delete -f "$id"
+}

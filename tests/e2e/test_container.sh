@@ -291,6 +291,13 @@ test_no_pivot() {
 	cap rt delete "$id"
 	expect_ok
 	assert_clean "$id"
+	# The host's proc is not left reachable beside the chroot: a new user
+	# and pid namespace inside cannot mount a bare proc (runc's no_pivot.bats).
+	id=$(new_id)
+	b=$(C_CAPS='"CAP_SYS_ADMIN","CAP_SETFCAP","CAP_SETUID","CAP_SETGID"' mkb "$id" sh -c 'unshare -mrpf sh -c "mount -t proc none /proc && echo mounted-bare-proc" 2>&1')
+	cap rt run --no-pivot --bundle "$b" "$id"
+	[[ $OUT == *mounted-bare-proc* ]] && fail "a bare proc could be mounted under --no-pivot: $OUT"
+	[[ $OUT == *"ermission denied"* ]] || fail "mount of a bare proc: want permission denied: $OUT"
 }
 
 test_masked_readonly_paths() {

@@ -131,14 +131,18 @@ test_nonexistent_args0() {
 	local id b
 	id=$(new_id)
 	b=$(mkb "$id" /nonexistent/binary arg)
-	bad_create "$id" "$b" "/nonexistent/binary"
+	# runc's (Go's) words: docker turns them into exit codes 127 and 126
+	bad_create "$id" "$b" 'stat /nonexistent/binary: no such file or directory'
 	id=$(new_id)
 	b=$(mkb "$id" no-such-command-in-path)
 	bad_create "$id" "$b" "no-such-command-in-path"
 	# not executable
 	id=$(new_id)
 	b=$(mkb "$id" /etc/passwd)
-	bad_create "$id" "$b"
+	bad_create "$id" "$b" 'passwd\": permission denied'
+	id=$(new_id)
+	b=$(mkb "$id" /etc)
+	bad_create "$id" "$b" 'etc\": permission denied'
 }
 
 test_bad_rootfs() {

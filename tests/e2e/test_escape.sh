@@ -286,16 +286,26 @@ test_escape_exec_exe_overwrite_ptrace() {
 # /proc (kiln's init sets it up from outside the namespace, see
 # enter_shared_pid_ns): pid 1 is the other container's process, and no
 # host process is visible.
-test_escape_shared_pidns_proc_view() {
-	local a ba apid b bb
-	a=$(new_id)
-	ba=$(mkb "$a" sleep 60)
-	cap rt run -d --bundle "$ba" "$a"
+# run_a ID: container A (sleep 60) detached; prints its pid
+run_a() {
+	cap rt run -d --bundle "$(mkb "$1" sleep 60)" "$1"
 	expect_ok "run -d A"
-	apid=$(pid_of "$a")
+	pid_of "$1"
+}
+# mkb_in_pidns ID PID ARGS...: a bundle joining PID's pid namespace
+mkb_in_pidns() {
+	local id=$1 pid=$2
+	shift 2
+	C_NS="{\"type\":\"pid\",\"path\":\"/proc/$pid/ns/pid\"},{\"type\":\"mount\"},{\"type\":\"ipc\"},{\"type\":\"uts\"}" \
+		mkb "$id" "$@"
+}
+
+test_escape_shared_pidns_proc_view() {
+	local a apid b bb
+	a=$(new_id)
+	apid=$(run_a "$a")
 	b=$(new_id)
-	bb=$(C_NS="{\"type\":\"pid\",\"path\":\"/proc/$apid/ns/pid\"},{\"type\":\"mount\"},{\"type\":\"ipc\"},{\"type\":\"uts\"}" \
-		mkb "$b" sh -c 'tr "\0" " " </proc/1/cmdline; echo; ls -d /proc/[0-9]* | wc -l; echo "self=$$"')
+	bb=$(mkb_in_pidns "$b" "$apid" sh -c 'tr "\0" " " </proc/1/cmdline; echo; ls -d /proc/[0-9]* | wc -l; echo "self=$$"')
 	cap rt run --bundle "$bb" "$b" </dev/null
 	expect_ok "run B in A's pid namespace"
 	expect_out_has "sleep 60"
@@ -304,5 +314,28 @@ test_escape_shared_pidns_proc_view() {
 	n=$(sed -n 2p <<<"$OUT")
 	[ "$n" -le 5 ] || fail "B's /proc shows $n processes: not A's pid namespace"
 	[ "$(sed -n 's/^self=//p' <<<"$OUT")" -lt 10 ] || fail "B's pid is not one of A's namespace: $OUT"
+	cap rt delete -f "$a"
+}
+
+# The same, detached (a CRI pod's app containers join the sandbox's pid
+# namespace so): the state records the container process, not the init that
+# forked it into the namespace and left; exec, kill and the pid file work.
+test_escape_shared_pidns_state_exec() {
+	local a apid b bb bpid
+	a=$(new_id)
+	apid=$(run_a "$a")
+	b=$(new_id)
+	bb=$(mkb_in_pidns "$b" "$apid" sleep 60)
+	cap rt run -d --pid-file "$TD/b.pid" --bundle "$bb" "$b"
+	expect_ok "run -d B in A's pid namespace"
+	bpid=$(pid_of "$b")
+	[ "$(tr '\0' ' ' <"/proc/$bpid/cmdline")" = "sleep 60 " ] || fail "state pid $bpid is not B's sleep"
+	[ "$(cat "$TD/b.pid")" = "$bpid" ] || fail "pid file $(cat "$TD/b.pid"), state $bpid"
+	cap rt exec "$b" sh -c 'echo exec-ok'
+	expect_ok "exec in B"
+	expect_out_eq exec-ok
+	cap rt kill "$b" KILL
+	expect_ok "kill B"
+	cap rt delete -f "$b"
 	cap rt delete -f "$a"
 }

@@ -264,6 +264,21 @@ test_list() {
 	expect_rc 1 "list --format yaml"
 	expect_err_has "invalid format option"
 	cap rt delete -f "$id"
+
+	# Sorted by id, as runc (it reads the state dir with os.ReadDir):
+	# made in the order 3 1 2, listed 1 2 3.
+	local ids=() i
+	for i in 1 2 3; do ids+=("$(new_id)"); done
+	for i in 2 0 1; do
+		b=$(mkb "${ids[i]}" sleep 60)
+		cap rt create --bundle "$b" "${ids[i]}"
+		expect_ok "create ${ids[i]}"
+	done
+	cap rt list -q
+	expect_out_eq "$(printf '%s\n' "${ids[@]}")" "list -q order"
+	cap rt list
+	expect_eq "$(awk 'NR > 1 { print $1 }' <<<"$OUT" | tr '\n' ' ')" "${ids[*]} " "list order"
+	for i in "${ids[@]}"; do cap rt delete -f "$i"; done
 }
 
 test_kill_signal_forms() {
@@ -570,7 +585,7 @@ test_hooks_record_state() {
 	id=$(new_id)
 	b=$(C_ANNOT='{"org.test.a": "b"}' mkb "$id" true)
 	for h in prestart createRuntime createContainer poststart poststop; do
-		hooks+="\"$h\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"/bin/cat > $TD/$h.json; echo $h >> $TD/order\"], \"env\": [\"X=1\"], \"timeout\": 10}],"
+		hooks+="\"$h\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"/bin/cat > $TD/$h.json; echo $h >> $TD/order; pwd > $TD/$h.cwd\"], \"env\": [\"X=1\"], \"timeout\": 10}],"
 	done
 	# startContainer runs in the container: it sees the shared dir at /mnt.
 	hooks+="\"startContainer\": [{\"path\": \"/bin/sh\", \"args\": [\"sh\", \"-c\", \"/bin/cat > /mnt/startContainer.json\"]}],"
@@ -584,6 +599,11 @@ test_hooks_record_state() {
 	expect_ok "delete with hooks"
 	expect_eq "$(tr '\n' ' ' <"$TD/order" | sed 's/ $//')" "prestart createRuntime createContainer poststart poststop" "hook order"
 	cp "$b/share/startContainer.json" "$TD/startContainer.json" 2>/dev/null || fail "startContainer hook did not run"
+	# runc's working directories: the bundle for the runtime's creation
+	# hooks, the rootfs for createContainer (before pivot_root).
+	expect_eq "$(cat "$TD/prestart.cwd")" "$b" "prestart cwd"
+	expect_eq "$(cat "$TD/createRuntime.cwd")" "$b" "createRuntime cwd"
+	expect_eq "$(cat "$TD/createContainer.cwd")" "$E2E_TMP/rootfs" "createContainer cwd"
 	for h in prestart createRuntime createContainer startContainer poststart poststop; do
 		python3 -c '
 import json, sys
@@ -604,6 +624,14 @@ if sys.argv[4] != "poststop": assert s["pid"] > 0, s
 	cap rt create --bundle "$b" "$id"
 	expect_rc 1 "create with a failing createRuntime hook"
 	assert_clean "$id"
+	# A hook killed by a signal: runc's words, the signal as Go names it.
+	id=$(new_id)
+	b=$(mkb "$id" true)
+	sed -i '0,/{/s//{ "hooks": { "createRuntime": [{"path": "\/bin\/sh", "args": ["sh", "-c", "kill -TERM $$"]}] },/' "$b/config.json"
+	cap rt run --bundle "$b" "$id"
+	expect_rc 1 "run with a hook killed by SIGTERM"
+	expect_err_has "hook #0: error running hook: signal: terminated"
+	assert_clean "$id"
 }
 
 test_exec_cgroup() {
@@ -620,8 +648,29 @@ test_exec_cgroup() {
 	grep -q "pids:/$E2E_CGPARENT/$id/sub\$" <<<"$OUT" || grep -q "pids:/sub\$" <<<"$OUT" || fail "not in the sub-cgroup: $OUT"
 	cap rt exec --cgroup ":sub" "$id" true
 	expect_rc 255 "empty controller prefix"
-	rmdir "$d" 2>/dev/null
+	# runc cleans the path (path.Join); one that leaves the container's
+	# cgroup is refused; a missing one names the cgroup.procs file.
+	cap rt exec --cgroup pids:x/../sub "$id" cat /proc/self/cgroup
+	expect_ok "exec --cgroup pids:x/../sub"
+	grep -q "pids:.*/sub\$" <<<"$OUT" || fail "x/../sub: not in the sub-cgroup: $OUT"
+	cap rt exec --cgroup .. "$id" true
+	expect_rc 255 "exec --cgroup .."
+	expect_err_has ".. is not a sub cgroup path"
+	cap rt exec --cgroup pids:sub/../../x "$id" true
+	expect_rc 255 "exec --cgroup pids:sub/../../x"
+	expect_err_has "sub/../../x is not a sub cgroup path"
+	cap rt exec --cgroup pids:nonexistent "$id" true
+	expect_rc 255 "exec --cgroup pids:nonexistent"
+	expect_err_has "/nonexistent/cgroup.procs: no such file or directory"
+	cap rt exec --cgroup whaaat:/ "$id" true
+	expect_rc 255 "exec --cgroup whaaat:/"
+	expect_err_has "unknown controller whaaat"
+	# delete removes the sub-cgroups too (runc's RemovePath), at once
+	local t0=$SECONDS
 	cap rt delete -f "$id"
+	expect_ok "delete -f with a sub-cgroup"
+	[ ! -d "$d" ] && [ ! -d "${d%/sub}" ] || fail "cgroup left after delete: $d"
+	[ $((SECONDS - t0)) -le 3 ] || fail "delete with a sub-cgroup took $((SECONDS - t0)) s"
 }
 
 test_events_oom() {

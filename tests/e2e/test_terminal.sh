@@ -107,3 +107,27 @@ test_pidfd_socket() {
 	expect_eq "$(cat "$sock.out")" "anon_inode:[pidfd] Pid:$pid" "the received fd is a pidfd of the init"
 	cap rt delete -f "$id"
 }
+
+# A tmpfs /dev mounted "ro" (runc#3248): /dev/pts, the devices and, with a
+# terminal, /dev/console are made in it first; then it is read-only.
+test_readonly_dev() {
+	local id b sock
+	id=$(new_id)
+	b=$(mkb "$id" sh -c 'grep "^tmpfs /dev " /proc/mounts; test -c /dev/null && echo x >/dev/null && test -d /dev/pts && echo devs-ok; touch /dev/x 2>/dev/null && echo wrote; tty; true')
+	sed -i 's/"options": \["nosuid", "strictatime", "mode=755", "size=65536k"\]/"options": ["nosuid", "strictatime", "mode=755", "size=65536k", "ro"]/' "$b/config.json"
+	grep -q '"size=65536k", "ro"' "$b/config.json" || fail "could not edit the /dev mount"
+	cap rt run --bundle "$b" "$id"
+	expect_ok "run with a ro /dev"
+	grep -q '^tmpfs /dev tmpfs ro,' <<<"$OUT" || fail "/dev not read-only: $OUT"
+	grep -q 'devs-ok' <<<"$OUT" || fail "devices missing under a ro /dev: $OUT"
+	grep -q 'wrote' <<<"$OUT" && fail "/dev writable: $OUT"
+	sed -i 's/"terminal": false/"terminal": true/' "$b/config.json"
+	sock=$TD/console.sock
+	recv_tty "$sock"
+	cap rt run -d --console-socket "$sock" --bundle "$b" "$id"
+	expect_ok "run -d with a terminal and a ro /dev"
+	wait "$RECV_PID"
+	grep -q 'tmpfs /dev tmpfs ro,' "$sock.out" || fail "/dev not read-only with a terminal: $(cat "$sock.out")"
+	grep -q '/dev/pts/' "$sock.out" || fail "no pty: $(cat "$sock.out")"
+	cap rt delete -f "$id"
+}

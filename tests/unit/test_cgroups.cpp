@@ -289,6 +289,9 @@ TEST_CASE("v1 writer: memory, cpu, pids, blkio, hugetlb, net, devices", "[cgroup
     r.network->classID = 0x100001;
     r.network->priorities.push_back({"eth0", 5});
     r.devices.push_back(dev_rule(true, "c", 10, 200, "rwm"));
+    // Letters other than r, w, m are ignored as runc does; none left: no rule.
+    r.devices.push_back(dev_rule(false, "c", 1, 11, "rwa"));
+    r.devices.push_back(dev_rule(true, "c", 1, 12, "xyz"));
     Log log;
     write_v1(h, d.path, r, false);
     CHECK(d.read("memory.limit_in_bytes") == std::to_string(1 << 20));
@@ -315,7 +318,7 @@ TEST_CASE("v1 writer: memory, cpu, pids, blkio, hugetlb, net, devices", "[cgroup
     };
     // Current limit above the new memsw: the limit goes first ...
     CHECK(first_mem(log) == "memory.limit_in_bytes");
-    CHECK(log.of("devices.deny") == std::vector<std::string>{"a"});
+    CHECK(log.of("devices.deny") == std::vector<std::string>{"a", "c 1:11 rw"});
     auto allows = log.of("devices.allow");
     REQUIRE(allows.size() == 11);
     CHECK(allows[0] == "c 10:200 rwm");
@@ -372,6 +375,12 @@ TEST_CASE("device rules simplify like the v1 controller", "[cgroups][devices]") 
     // No hole in a wildcard exception.
     CHECK_THROWS_WITH(simplify_device_rules({dev_rule(true, "c", -1, -1, "rwm"), dev_rule(false, "c", 1, 3, "r")}),
                       Contains("wildcard"));
+    // runc's emulator keeps only r, w, m: "wa" allows w; "a" allows nothing.
+    auto odd = simplify_device_rules({dev_rule(true, "c", 1, 11, "wa"), dev_rule(true, "c", 1, 12, "a")});
+    REQUIRE(odd.exceptions.size() == 1);
+    CHECK(odd.exceptions[0].access == "w");
+    CHECK(device_access("") == "rwm");
+    CHECK(device_access("mwrq") == "rwm");
 }
 
 TEST_CASE("device filter program: runc's shape", "[cgroups][devices]") {

@@ -79,6 +79,47 @@ TEST_CASE("Doc: parse errors name the file") {
                       "state.json: parse error: nesting deeper than 256 levels");
 }
 
+TEST_CASE("Doc: comments are refused, so they cannot hide brackets from the depth guard") {
+    // issue 11 finding 7: "/* ]]]] */" drove the depth count negative and let
+    // 2,000,000 levels through to yajl, whose tree free then blew the stack.
+    const std::string no_comments = "state.json: parse error: invalid character '/' (JSON has no comments)";
+    CHECK_THROWS_WITH(json::Doc::parse(R"({"a": /* x */ 1})", "state.json"), no_comments);
+    CHECK_THROWS_WITH(json::Doc::parse("{\"a\": 1} // x", "state.json"), no_comments);
+    std::string bomb = "{\"a\": /* " + std::string(1000, ']') + " */ " + std::string(1000, '[') +
+                       std::string(1000, ']') + "}";
+    CHECK_THROWS_WITH(json::Doc::parse(bomb, "state.json"), no_comments);
+    // Inside strings a slash is just a character.
+    CHECK(json::Doc::parse(R"({"a": "/* ]]] */"})", "t").get_string({"a"}) == "/* ]]] */");
+    CHECK_THROWS_WITH(json::Doc::parse("]" + std::string(300, '['), "state.json"),
+                      "state.json: parse error: unexpected ']' with nothing open");
+}
+
+TEST_CASE("NUL inside a string is refused with the field's name, not truncated") {
+    CHECK_THROWS_WITH(spec::parse_config(R"({"process": {"args": ["sh", "a\u0000b"]}})"),
+                      "config.json: process.args[1]: string contains a NUL character (\\u0000)");
+    CHECK_THROWS_WITH(spec::parse_config(R"({"process": {"env": ["A=1", "B=x\u0000"], "cwd": "/"}})"),
+                      "config.json: process.env[1]: string contains a NUL character (\\u0000)");
+    CHECK_THROWS_WITH(spec::parse_config(R"({"mounts": [{"destination": "/a"}, {"type": "bind",
+        "destination": "/mnt\u0000/../proc"}]})"),
+                      "config.json: mounts[1].destination: string contains a NUL character (\\u0000)");
+    CHECK_THROWS_WITH(spec::parse_config(R"({"linux": {"seccomp": {"syscalls": [{}, {}, {"names": ["x\u0000"]}]}}})"),
+                      "config.json: linux.seccomp.syscalls[2].names[0]: string contains a NUL character (\\u0000)");
+    CHECK_THROWS_WITH(spec::parse_config(R"({"annotations": {"a\u0000b": "x"}})"),
+                      "config.json: annotations: member name contains a NUL character (\\u0000)");
+    CHECK_THROWS_WITH(spec::parse_process(R"({"args": ["\u0000"]})", "p.json"),
+                      "p.json: args[0]: string contains a NUL character (\\u0000)");
+    CHECK_THROWS_WITH(json::Doc::parse(R"({"bundle": "/b\u0000x"})", "state.json"),
+                      "state.json: bundle: string contains a NUL character (\\u0000)");
+    // A raw NUL byte would end yajl's C string: refused, in a string or not.
+    CHECK_THROWS_WITH(json::Doc::parse(std::string("{\"a\": \"x\0y\"}", 12), "t"),
+                      "t: a: string contains a NUL byte");
+    CHECK_THROWS_WITH(json::Doc::parse(std::string("{\"a\": 1}\0{", 10), "t"),
+                      "t: parse error: NUL byte in the document");
+    // An escaped backslash before "u0000" is no NUL.
+    CHECK(json::Doc::parse(R"({"a": "\\u0000"})", "t").get_string({"a"}) == "\\u0000");
+    CHECK(json::Doc::parse(R"({"a": "\u0001"})", "t").get_string({"a"}) == "\x01");
+}
+
 TEST_CASE("Writer output reads back through Doc") {
     json::Writer w("  ");
     w.begin_object().key("path").string("/run/kiln/\"x\"").key("n").integer(-7).end_object();
