@@ -168,6 +168,27 @@ bool has_user_ns_path(const spec::Spec &spec) {
     return false;
 }
 
+// Whether the init stays dumpable from clone() until kGo (CVE-2016-9962
+// otherwise demands it never is). A non-dumpable process's /proc/<pid>
+// files are owned by root, so an unprivileged runtime (euid != 0) could not
+// write its uid_map, gid_map, setgroups and oom_score_adj, and newuidmap
+// refuses a /proc/<pid> that is not the caller's. Root (also root of
+// rootless podman's user namespace) needs no window, and a container
+// process running as root could use one.
+//
+// Why the window is safe: until kGo the init only closes inherited fds
+// (close_range) and waits on the sync socket. It has joined no namespace
+// yet (join_namespaces, the shared pid namespace and the unshare in a
+// joined user namespace all come after kGo), no container process exists
+// in the namespaces clone() made, it resolves no path, and its root, cwd and
+// fds (sync socket, console, bind sources, preserved fds) are the
+// unprivileged user's own objects. Who can ptrace it meanwhile must have
+// its uid, and can ptrace the runtime itself just as well.
+bool dumpable_until_go(const spec::Spec &spec, const linux_init::InitArgs &a) {
+    if (!a.rootless_euid) return false;
+    return (a.clone_flags & CLONE_NEWUSER) || (spec.process && spec.process->oomScoreAdj);
+}
+
 bool has_own_pid_ns(const spec::Spec &spec) {
     if (!spec.linux) return false;
     for (auto &n : spec.linux->namespaces)
@@ -321,6 +342,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns, args.new_time_ns, pid_ns, &args.unshare_flags);
     args.rootless_euid = ::geteuid() != 0;
     args.in_user_ns = (args.clone_flags & CLONE_NEWUSER) || has_user_ns_path(spec) || userns::running_in_user_ns();
+    args.dumpable_until_go = dumpable_until_go(spec, args);
     args.join_pid_ns_fd = pid_ns.get();
     // Made here, with the host's privileges; the init moves them into place.
     std::vector<UniqueFd> idmapped = rootfs::mount_sources(spec);

@@ -86,7 +86,10 @@ bool is_idmapped(const spec::Mount &m) {
 // root may not be able to reach a bind source (a 0700 directory of the
 // host's root). As runc opens such sources beforehand, the source is cloned
 // here (open_tree) with the host's access; the init attaches the clone.
+// An unprivileged runtime may not clone mounts (CAP_SYS_ADMIN) and has no
+// access beyond the init's own: the init binds by path.
 UniqueFd bind_source(const spec::Spec &spec, const spec::Mount &m, size_t index) {
+    if (::geteuid() != 0) return UniqueFd();
     bool userns = spec.linux && std::any_of(spec.linux->namespaces.begin(), spec.linux->namespaces.end(),
                                             [](auto &n) { return n.type == "user"; });
     bool bind = m.type == "bind" || has_option(m, "bind") || has_option(m, "rbind");

@@ -285,10 +285,11 @@ std::string unshare_in_joined_user_ns(const InitArgs &a, const std::string &host
     ::umask(0);
     std::string host_pid;  // the parent sends our pid as the runtime sees it
     if (wait_msg(a.sync_fd, &host_pid) != kGo) ::_exit(1);
-    // Dumpable until now: a rootless runtime (or newuidmap) may open
-    // /proc/<us>/uid_map only while we are. From here no container process
-    // may ptrace us or open our /proc entries (CVE-2016-9962).
-    if (!unsafe::off("cve-2016-9962")) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    // Dumpable until now only for an unprivileged runtime, which has written
+    // our maps and oom_score_adj. Before anything else (joining namespaces,
+    // hooks, mounts, the container's process) no container process may
+    // ptrace us or open our /proc entries (CVE-2016-9962).
+    if (a.dumpable_until_go && !unsafe::off("cve-2016-9962")) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     debug(a.sync_fd, "child process in init()");
     const spec::Hooks no_hooks;
     const spec::Hooks &hooks = spec.hooks ? *spec.hooks : no_hooks;
@@ -417,8 +418,11 @@ void debug(int sync_fd, std::string_view msg) {
 }
 
 void run(const InitArgs &a) {
-    // Die with the parent while it still waits for us (not dumpable from kGo on).
+    // Die with the parent while it still waits for us; not dumpable so no
+    // container process can ptrace us or open our /proc entries
+    // (CVE-2016-9962), except until kGo where an unprivileged runtime needs it.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (!a.dumpable_until_go && !unsafe::off("cve-2016-9962")) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

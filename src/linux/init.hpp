@@ -52,6 +52,9 @@ struct InitArgs {
     unsigned long unshare_flags = 0;
     bool in_user_ns = false;     // new, joined, or the runtime's own: no mknod, setgroups may be denied
     bool rootless_euid = false;  // the runtime's euid is not 0 (runc's RootlessEUID)
+    // Dumpable until kGo: an unprivileged runtime writes our /proc files
+    // (see dumpable_until_go in lifecycle.cpp).
+    bool dumpable_until_go = false;
 };
 
 [[noreturn]] void run(const InitArgs &args);
