@@ -383,6 +383,10 @@ e2e_cleanup() {
 		[ ! -d /run/systemd/system ] || systemctl stop "user@$(id -u "$u").service" >/dev/null 2>&1
 		userdel -f "$u" >/dev/null 2>&1
 	done
+	# cgroups a test made itself (a delegated one, test_rootless.sh), deepest first.
+	for d in $(cat "$td/.cgdirs" 2>/dev/null); do
+		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
 	# Extra paths outside $td a test made (no mounts may be under them).
 	for p in $(cat "$td/.paths" 2>/dev/null); do
 		grep -q " ${p}[/ ]" /proc/self/mountinfo || rm -rf --one-file-system "$p"

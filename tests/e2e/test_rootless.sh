@@ -39,7 +39,12 @@ as_user() {
 	if [ -n "${RL_XDG+set}" ]; then
 		if [ -n "$RL_XDG" ]; then inner+=(XDG_RUNTIME_DIR="$RL_XDG"); else inner+=(-u XDG_RUNTIME_DIR); fi
 	fi
-	if [ "$RL_SYSTEMD" = 1 ]; then
+	if [ -n "${RL_CGLEAF:-}" ]; then
+		# Root puts CMD in the leaf of the user's delegated cgroup (moving
+		# it needs write access to the common ancestor's cgroup.procs).
+		sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$RL_CGLEAF" \
+			setpriv --reuid="$RL_UID" --regid="$RL_GID" --init-groups env -i "${env[@]}" "${inner[@]}" "$@"
+	elif [ "$RL_SYSTEMD" = 1 ]; then
 		# A delegated scope, as a build tool gets one; CMD moves to a leaf
 		# in it, so that the container's cgroup goes beside CMD's (runc's
 		# v2 rule) inside the scope, where systemd leaves the controllers
@@ -369,6 +374,67 @@ c['mounts'].append({'destination': '/workspace', 'type': 'bind', 'source': '$ws'
 		expect_ok
 		[ ! -d "/sys/fs/cgroup$cg" ] || fail "cgroup $cg left behind"
 	fi
+}
+
+# rl_delegate: on a pure cgroup v2 host without systemd (the tests/vm v2
+# VM), delegate a cgroup to RL_USER as cgroup-v2.rst says (the directory,
+# its cgroup.procs, cgroup.threads and cgroup.subtree_control chowned; memory
+# and pids enabled down to it) with a leaf "tool" for the user's commands
+# (RL_CGLEAF): containers go beside the leaf (runc's v2 rule), in
+# RL_CGDELEG, relative to /sys/fs/cgroup.
+rl_delegate() {
+	[ -f /sys/fs/cgroup/cgroup.subtree_control ] || skip "needs a pure cgroup v2 host (tests/vm v2)"
+	[ ! -d /run/systemd/system ] || skip "systemd delegates here (see rootless_build_step)"
+	local c=/sys/fs/cgroup
+	grep -qw memory $c/cgroup.controllers && grep -qw pids $c/cgroup.controllers || skip "no memory and pids controllers"
+	RL_CGDELEG=/$E2E_CGPARENT/rl-$TEST_NO
+	mkdir -p "$c$RL_CGDELEG/tool" || fail "mkdir $c$RL_CGDELEG/tool"
+	echo "$c$RL_CGDELEG" >>"$TD/.cgdirs"
+	echo "+memory +pids" >"$c/cgroup.subtree_control" && echo "+memory +pids" >"$c/$E2E_CGPARENT/cgroup.subtree_control" ||
+		fail "enable memory and pids down to $RL_CGDELEG"
+	chown "$RL_USER:" "$c$RL_CGDELEG" "$c$RL_CGDELEG"/cgroup.{procs,threads,subtree_control} "$c$RL_CGDELEG/tool" \
+		"$c$RL_CGDELEG"/tool/cgroup.{procs,threads,subtree_control} || fail "chown the delegated cgroup"
+	RL_CGLEAF=$c$RL_CGDELEG/tool
+}
+
+# A delegated cgroup v2 subtree without systemd: the build step gets its
+# memory and pids limits there (read back inside and from the host), pause
+# and resume work, delete removes the cgroup (rootless_cgroup_rules: the
+# same limits refused without delegation).
+test_rootless_delegated_v2() {
+	local id b cg
+	rl_user
+	rl_delegate
+	id=$(new_id)
+	b=$(C_NS='{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"cgroup"}' \
+		mkb_rl "$id" sh -c 'cat /proc/self/cgroup /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max | tr "\n" " "; exit 3')
+	jedit "$b" "c['linux']['resources'].update(memory={'limit': 67108864}, pids={'limit': 32})"
+	cap urt run --bundle "$b" "$id"
+	expect_rc 3 "run with limits in the delegated cgroup"
+	expect_eq "$OUT" "0::/ 67108864 32 " "limits read back inside (own cgroup namespace)"
+	assert_clean "$id"
+	[ ! -d "/sys/fs/cgroup$RL_CGDELEG/$id" ] || fail "cgroup $RL_CGDELEG/$id left behind"
+	# Running: the cgroup beside the leaf, limits from the host, pause.
+	id=$(new_id)
+	b=$(mkb_rl "$id" sleep 600)
+	jedit "$b" "c['linux']['resources'].update(memory={'limit': 33554432}, pids={'limit': 16})"
+	cap urt run -d --bundle "$b" "$id"
+	expect_ok "run -d with limits"
+	cg=$(sed -n 's/^0:://p' "/proc/$(urt state "$id" | json_get pid)/cgroup")
+	expect_eq "$cg" "$RL_CGDELEG/$id" "container cgroup beside the user's leaf"
+	expect_eq "$(cat "/sys/fs/cgroup$cg/memory.max") $(cat "/sys/fs/cgroup$cg/pids.max")" "33554432 16" "limits from the host"
+	expect_eq "$(stat -c %U "/sys/fs/cgroup$cg")" "$RL_USER" "the cgroup is the user's"
+	cap urt pause "$id"
+	expect_ok "pause in the delegated cgroup"
+	expect_eq "$(cat "/sys/fs/cgroup$cg/cgroup.freeze")" 1 "frozen"
+	cap urt resume "$id"
+	expect_ok "resume"
+	cap urt ps "$id"
+	expect_ok "ps"
+	cap urt delete -f "$id"
+	expect_ok "delete -f"
+	[ ! -d "/sys/fs/cgroup$cg" ] || fail "cgroup $cg left behind"
+	assert_clean "$id"
 }
 
 # podman ARGS...: rootless podman as RL_USER with the runtime under test,
