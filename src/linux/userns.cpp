@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "kiln/error.hpp"
+#include "util/exe.hpp"
 #include "util/fd.hpp"
 
 namespace kiln::userns {
@@ -38,17 +39,7 @@ void check_mount_ids(const spec::Spec &spec, const spec::Mount &m) {
 // runc resolves the helpers with the runtime's PATH.
 std::string find_tool(const char *name) {
     const char *path = std::getenv("PATH");
-    std::string dirs = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
-    for (size_t start = 0; start <= dirs.size();) {
-        size_t end = dirs.find(':', start);
-        if (end == std::string::npos) end = dirs.size();
-        std::string dir = dirs.substr(start, end - start);
-        start = end + 1;
-        if (dir.empty()) continue;
-        std::string p = dir + "/" + name;
-        if (::access(p.c_str(), X_OK) == 0) return p;
-    }
-    return "";
+    return find_executable(name, path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
 }
 
 // newuidmap PID ID HOSTID SIZE ...: the setuid helper checks the ranges
