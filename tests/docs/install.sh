@@ -54,7 +54,10 @@ installed_man_found() {
 		case $w in "$STAGE"/*) ;; *) echo "man -w $p found $w, not the installed page"; return 1 ;; esac
 	done
 	# the kiln-km-label link renders kiln-km's page
-	MANPATH=$mandir MANWIDTH=80 man kiln-km-label 2>/dev/null | col -b | grep -q 'kiln-km, kiln-km-label' ||
+	# (the page is read whole first: grep -q in a pipe under pipefail fails
+	# whenever man is still writing when grep has seen enough)
+	w=$(MANPATH=$mandir MANWIDTH=80 man kiln-km-label 2>/dev/null | col -b)
+	grep -q 'kiln-km, kiln-km-label' <<<"$w" ||
 		{ echo "man kiln-km-label does not show the KM page"; return 1; }
 }
 

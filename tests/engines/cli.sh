@@ -20,7 +20,7 @@ ebg() {
 	erun -d --name "$n" "$@" "$IMG" sh -c "$LOOP" >/dev/null || fail "$ENGINE run -d $n failed"
 	wait_for 15 logs_has "$n" ready || fail "$n never printed ready"
 }
-logs_has() { e logs "$1" 2>&1 | grep -q -- "$2"; }
+logs_has() { grep -q -- "$2" <<<"$(e logs "$1" 2>&1)"; }
 st() { e inspect -f "{{.State.$2}}" "$1" 2>&1; }
 
 s_run_exit() {

@@ -121,7 +121,7 @@ s_kube_play() {
 	local pod=kiln-pod-$RT out infra
 	kube_yaml >"$W/pod-$RT.yaml"
 	out=$(pm kube play "$W/pod-$RT.yaml" 2>&1) || fail "kube play failed: $(tail -n 3 <<<"$out")"
-	wait_for 15 eval 'pm logs "$pod-worker" 2>&1 | grep -q worker-up' || fail "worker never started: $(pm ps -a --pod)"
+	wait_for 15 eval 'grep -q worker-up <<<"$(pm logs "$pod-worker" 2>&1)"' || fail "worker never started: $(pm ps -a --pod)"
 	out=$(pm exec "$pod-worker" sh -c 'echo $KFOO:$PWD') || fail "exec in the pod failed"
 	expect_eq "env:cwd in the pod" "$out" bar:/tmp
 	out=$(pm exec "$pod-web" sh -c "$LIMITS_SH") || fail "exec in web failed"
@@ -161,7 +161,7 @@ EOF
 	local -a km=(--runtime-flag "km-config=$KMDIR/km.json")
 	RTBIN=$KMDIR/kiln-km pm "${km[@]}" kube play "$W/pod-km.yaml" >"$W/logs/kube-km.out" 2>&1 ||
 		fail "kube play under kiln-km failed: $(tail -n 3 "$W/logs/kube-km.out")"
-	wait_for 15 eval 'pm logs "$pod-app" 2>&1 | grep -q app-up' || fail "app never started"
+	wait_for 15 eval 'grep -q app-up <<<"$(pm logs "$pod-app" 2>&1)"' || fail "app never started"
 	grep -qx 'argv\[1\]=/bin/sh' "$log" || fail "the app is not under km: $(head -c 300 "$log")"
 	apid=$(pm inspect -f '{{.State.Pid}}' "$pod-app")
 	ipid=$(pm inspect -f '{{.State.Pid}}' "$(pm pod inspect -f '{{.InfraContainerID}}' "$pod")")

@@ -38,7 +38,7 @@ if ! command -v clang++ >/dev/null; then
 	exit 1
 fi
 if [ ! -f "$BUILD/build.ninja" ]; then
-	CC=clang CXX=clang++ meson setup "$BUILD" -Dfuzz=true -Dstatic_libs=false -Dtests=false >/dev/null ||
+	CC=clang CXX=clang++ meson setup "$BUILD" -Dfuzz=true -Dstatic_libs=false -Dtests=false -Db_lto=false >/dev/null ||
 		{ echo "fuzz: meson setup $BUILD failed" >&2; echo "0 passed, $count failed"; exit 1; }
 fi
 targets=()
