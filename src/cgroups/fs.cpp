@@ -75,7 +75,7 @@ void make_dirs(const Hierarchy &h, const std::string &rel, std::vector<std::stri
         if (::mkdir(dir.c_str(), 0755) == 0)
             created.push_back(dir);
         else if (errno != EEXIST)
-            throw_errno("mkdir " + dir);
+            throw Error("mkdir " + dir + ": " + go_strerror(errno), errno);  // runc's (Go's) words
         if (!cpuset) continue;
         for (const char *f : {"cpuset.cpus", "cpuset.mems"}) {
             std::string v;
