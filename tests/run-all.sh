@@ -51,7 +51,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO" || exit 2
 BUILD=${KILN_BUILD_DIR:-build}
 PKGS="meson ninja-build pkg-config g++ libyajl-dev libcli11-dev libseccomp-dev libcap-dev
- libmnl-dev catch2 libsystemd-dev busybox-static iproute2 python3 util-linux"
+ libmnl-dev catch2 libsystemd-dev busybox-static iproute2 python3 python3-jsonschema util-linux"
 
 say() { printf '\n=== %s\n' "$*"; }
 

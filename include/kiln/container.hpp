@@ -115,6 +115,10 @@ void resume(const Globals &g, const std::string &id);
 // Writes new resource limits to the container's cgroups (devices are not
 // touched, as in runc).
 void update(const Globals &g, const std::string &id, const spec::Resources &r);
+// update --l3-cache-schema / --mem-bw-schema: the container's resctrl group
+// (only one made at create from linux.intelRdt, as runc).
+void update_rdt(const Globals &g, const std::string &id, const std::string &l3_cache_schema,
+                const std::string &mem_bw_schema);
 // One runc stats event: {"type":"stats","id":ID,"data":{...}}. Throws
 // "container with id ID is not running" when stopped.
 std::string stats_event(const Globals &g, const std::string &id);

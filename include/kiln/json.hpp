@@ -27,6 +27,8 @@ public:
     Writer &string(std::string_view v);
     Writer &integer(long long v);
     Writer &uinteger(unsigned long long v);
+    // Shortest text that reads back as v (as Go's encoding/json writes floats).
+    Writer &real(double v);
     Writer &boolean(bool v);
     Writer &null();
     // The text written so far (yajl emits no trailing newline).

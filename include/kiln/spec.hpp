@@ -1,4 +1,4 @@
-// Typed model of the OCI runtime-spec (v1.2) config.json.
+// Typed model of the OCI runtime-spec (v1.3) config.json.
 // Only src/spec/ sees the JSON library; everything else works on these structs.
 #pragma once
 
@@ -11,7 +11,7 @@
 
 namespace kiln::spec {
 
-inline constexpr const char *kSpecVersion = "1.2.0";
+inline constexpr const char *kSpecVersion = "1.3.0";
 
 struct IdMapping {
     uint32_t containerID = 0;
@@ -291,6 +291,9 @@ Resources parse_resources(std::string_view json, std::string_view file = "resour
 // required fields, absolute paths, known namespace types, no duplicates ...
 // Throws kiln::Error naming the field.
 void validate(const Spec &spec);
+// Relative mount destinations are relative to / (runtime-spec 1.2): made
+// absolute once, so that every later check and mount sees one spelling.
+void absolute_destinations(Spec &spec);
 
 // The largest uid or gid a process may be given (runc's limit). (uid_t)-1
 // means "leave unchanged" to setresuid(2): uid 4294967295 would run as root.
@@ -299,6 +302,14 @@ inline constexpr const char *kIdRangeError = "uids and gids must be in range 0-2
 // process.user of a config (file "config.json") or of `exec --process FILE`:
 // throws Error("FILE: process.user.uid: uids and gids must be in range ...").
 void validate_user(const User &u, std::string_view file = "config.json");
+
+// A Linux list ("0-3,7,9-10": the cpus of execCPUAffinity, the nodes of
+// memoryPolicy) as a bit mask, bit n in word n/64; empty for an empty list.
+// Throws Error("<field>: invalid list ...") naming `field`.
+std::vector<uint64_t> parse_list(std::string_view list, std::string_view field);
+// linux.memoryPolicy as set_mempolicy(2) takes its mode: mode | flags.
+// The names were checked by validate(); throws on unknown ones.
+unsigned memory_policy_mode(const MemoryPolicy &m);
 
 // The default config `kiln spec` writes (runc's template), as pretty JSON.
 std::string default_config_json(bool rootless, uint32_t uid, uint32_t gid);

@@ -37,6 +37,38 @@ unsigned long long pair_value(const std::vector<std::pair<std::string, unsigned 
     return 0;
 }
 
+// Pressure stall information (cgroup v2 cpu/memory/io.pressure, Linux
+// 4.20): runc 1.2's "psi" object, {"some": {...}, "full": {...}}; left out
+// where the file is absent (no cgroup v2 directory, psi=0).
+void psi(json::Writer &w, const std::string *v2_dir, const char *file) {
+    std::string text;
+    if (!v2_dir || !try_read_file(*v2_dir + "/" + file, text)) return;
+    w.key("psi").begin_object();
+    std::istringstream in(text);
+    std::string line;
+    bool seen[2] = {false, false};
+    while (std::getline(in, line)) {
+        char kind[8];
+        double a10, a60, a300;
+        unsigned long long total;
+        if (std::sscanf(line.c_str(), "%7s avg10=%lf avg60=%lf avg300=%lf total=%llu", kind, &a10, &a60, &a300, &total) != 5)
+            continue;
+        int i = std::string_view(kind) == "some" ? 0 : std::string_view(kind) == "full" ? 1 : -1;
+        if (i < 0 || seen[i]) continue;
+        seen[i] = true;
+        w.key(kind).begin_object().key("avg10").real(a10).key("avg60").real(a60).key("avg300").real(a300);
+        w.key("total").uinteger(total).end_object();
+    }
+    // Go writes both members of runc's PSIStats even when the kernel has no
+    // "full" line (cpu.pressure before Linux 5.13).
+    for (int i = 0; i < 2; i++) {
+        if (seen[i]) continue;
+        w.key(i ? "full" : "some").begin_object().key("avg10").real(0).key("avg60").real(0);
+        w.key("avg300").real(0).key("total").uinteger(0).end_object();
+    }
+    w.end_object();
+}
+
 void usage_object(json::Writer &w, const char *key, const std::string &prefix) {
     w.key(key).begin_object();
     w.key("usage").uinteger(read_u64(prefix + "usage_in_bytes"));
@@ -46,7 +78,7 @@ void usage_object(json::Writer &w, const char *key, const std::string &prefix) {
     w.end_object();
 }
 
-void v1_cpu(json::Writer &w, const std::string *cpuacct, const std::string *cpu) {
+void v1_cpu(json::Writer &w, const std::string *cpuacct, const std::string *cpu, const std::string *v2_dir) {
     w.key("cpu").begin_object().key("usage").begin_object();
     if (cpuacct) {
         w.key("total").uinteger(read_u64(*cpuacct + "/cpuacct.usage"));
@@ -70,7 +102,9 @@ void v1_cpu(json::Writer &w, const std::string *cpuacct, const std::string *cpu)
     w.key("periods").uinteger(pair_value(st, "nr_periods"));
     w.key("throttledPeriods").uinteger(pair_value(st, "nr_throttled"));
     w.key("throttledTime").uinteger(pair_value(st, "throttled_time"));
-    w.end_object().end_object();
+    w.end_object();
+    psi(w, v2_dir, "cpu.pressure");
+    w.end_object();
 }
 
 void raw_map(json::Writer &w, const std::string &path) {
@@ -79,7 +113,7 @@ void raw_map(json::Writer &w, const std::string &path) {
     w.end_object();
 }
 
-void v1_blkio(json::Writer &w, const std::string &dir) {
+void v1_blkio(json::Writer &w, const std::string &dir, const std::string *v2_dir) {
     auto entries = [&](const char *key, const char *file) {
         w.key(key).begin_array();
         std::string text;
@@ -99,6 +133,7 @@ void v1_blkio(json::Writer &w, const std::string &dir) {
     w.key("blkio").begin_object();
     entries("ioServiceBytesRecursive", "blkio.throttle.io_service_bytes_recursive");
     entries("ioServicedRecursive", "blkio.throttle.io_serviced_recursive");
+    psi(w, v2_dir, "io.pressure");
     w.end_object();
 }
 
@@ -112,16 +147,21 @@ void v2_stats(json::Writer &w, const std::string &dir) {
     w.key("periods").uinteger(pair_value(cpu, "nr_periods"));
     w.key("throttledPeriods").uinteger(pair_value(cpu, "nr_throttled"));
     w.key("throttledTime").uinteger(pair_value(cpu, "throttled_usec") * 1000);
-    w.end_object().end_object();
+    w.end_object();
+    psi(w, &dir, "cpu.pressure");
+    w.end_object();
     auto mem = read_pairs(dir + "/memory.stat");
     w.key("memory").begin_object();
     w.key("cache").uinteger(pair_value(mem, "file"));
     w.key("usage").begin_object().key("usage").uinteger(read_u64(dir + "/memory.current"));
     w.key("max").uinteger(read_u64(dir + "/memory.peak")).key("failcnt").uinteger(0);
     w.key("limit").uinteger(read_u64(dir + "/memory.max")).end_object();
+    // memory.swap.peak: Linux 6.5 (memory.peak: 5.19); 0 where absent.
     w.key("swap").begin_object().key("usage").uinteger(read_u64(dir + "/memory.swap.current"));
+    w.key("max").uinteger(read_u64(dir + "/memory.swap.peak"));
     w.key("failcnt").uinteger(0).key("limit").uinteger(read_u64(dir + "/memory.swap.max")).end_object();
     raw_map(w, dir + "/memory.stat");
+    psi(w, &dir, "memory.pressure");
     w.end_object();
     w.key("pids").begin_object().key("current").uinteger(read_u64(dir + "/pids.current"));
     w.key("limit").uinteger(read_u64(dir + "/pids.max")).end_object();
@@ -151,6 +191,7 @@ void v2_stats(json::Writer &w, const std::string &dir) {
         }
         w.end_array();
     }
+    psi(w, &dir, "io.pressure");
     w.end_object();
 }
 
@@ -233,7 +274,11 @@ void write_stats(json::Writer &w, const std::vector<Hierarchy> &hs, const std::v
         for (auto &c : {0, 1, 2, 3, 4})
             if (!hs[i].v2 && ("," + hs[i].controllers + ",").find(std::string(",") + names[c] + ",") != std::string::npos)
                 by[c] = &dirs[i];
-    v1_cpu(w, by[0], by[1]);
+    // Hybrid: pressure comes from the container's cgroup v2 directory.
+    const std::string *unified = nullptr;
+    for (size_t i = 0; i < hs.size() && i < dirs.size(); i++)
+        if (hs[i].v2) unified = &dirs[i];
+    v1_cpu(w, by[0], by[1], unified);
     if (by[2]) {
         std::string m = *by[2] + "/memory.";
         w.key("memory").begin_object();
@@ -244,13 +289,14 @@ void write_stats(json::Writer &w, const std::vector<Hierarchy> &hs, const std::v
         usage_object(w, "kernel", m + "kmem.");
         usage_object(w, "kernelTCP", m + "kmem.tcp.");
         raw_map(w, m + "stat");
+        psi(w, unified, "memory.pressure");
         w.end_object();
     }
     if (by[3]) {
         w.key("pids").begin_object().key("current").uinteger(read_u64(*by[3] + "/pids.current"));
         w.key("limit").uinteger(read_u64(*by[3] + "/pids.max")).end_object();
     }
-    if (by[4]) v1_blkio(w, *by[4]);
+    if (by[4]) v1_blkio(w, *by[4], unified);
     const std::string *hdir = nullptr;
     for (size_t i = 0; i < hs.size() && i < dirs.size(); i++)
         if (!hs[i].v2 && has_controller(hs[i], "hugetlb")) hdir = &dirs[i];

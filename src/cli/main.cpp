@@ -86,7 +86,7 @@ std::string app_help() {
            "\"slice:prefix:name\" for e.g. \"system.slice:kiln:434234\"\n"
            "   --rootless value    ignore cgroup permission errors ('true', 'false', or 'auto') (default: \"auto\")\n"
            "   --km                run every container under the Kontain km monitor (as when invoked as kiln-km)\n"
-           "   --km-label          km only for containers annotated app.kontain.version=1 (as kiln-km-label)\n"
+           "   --km-label          km only for containers annotated app.kontain.version=1 or with /.kontain (as kiln-km-label)\n"
            "   --km-config value   km handler config file (default: \"/etc/kiln/km.json\")\n"
            "   --help, -h          show help\n"
            "   --version, -v       print the version\n";

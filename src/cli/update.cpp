@@ -102,8 +102,6 @@ kiln::spec::Resources from_flags(const UpdateOptions &o) {
     }
     if (!o.kernel_memory.empty() || !o.kernel_memory_tcp.empty())
         kiln::log::warn("Kernel memory settings are ignored and will be removed");
-    if (!o.l3_cache_schema.empty() || !o.mem_bw_schema.empty())
-        throw kiln::Error("Intel RDT is not supported");
     return r;
 }
 
@@ -122,7 +120,10 @@ int cmd_update(Context &c) {
     } else {
         r = from_flags(o);
     }
+    // runc writes the cgroup limits first, then the resctrl schemata.
     kiln::update(c.g, pos[0], r);
+    if (!o.l3_cache_schema.empty() || !o.mem_bw_schema.empty())
+        kiln::update_rdt(c.g, pos[0], o.l3_cache_schema, o.mem_bw_schema);
     return 0;
 }
 

@@ -214,6 +214,15 @@ std::vector<std::string> exec_cgroup_dirs(const StoredState &st, const std::vect
     return dirs;
 }
 
+// execCPUAffinity.final once the process is in the container's cgroup; with
+// no affinity asked for at all, every cpu of its cpuset (never kiln's own).
+void set_final_affinity(pid_t pid, const std::optional<spec::ExecCPUAffinity> &a) {
+    if (!a || (a->initial.empty() && a->final_.empty())) return process::reset_affinity(pid);
+    if (a->final_.empty()) return;
+    process::set_affinity(pid, spec::parse_list(a->final_, "process.execCPUAffinity.final"),
+                          "error setting final CPU affinity");
+}
+
 void send_error(int fd, const std::string &msg) {
     std::string m = "E" + msg;
     (void)!::send(fd, m.data(), m.size(), MSG_NOSIGNAL);
@@ -250,6 +259,7 @@ struct ChildArgs {
     const spec::Process *p = nullptr;
     const spec::Seccomp *filter = nullptr;
     const spec::Personality *personality = nullptr;
+    const spec::MemoryPolicy *memory_policy = nullptr;  // the container's, as runc's setns init applies it
     handlers::Handler *handler = nullptr;
     int sync_fd = -1, console_fd = -1;
     unsigned preserve_fds = 0;
@@ -291,6 +301,7 @@ struct ChildArgs {
         if (a.personality) process::set_personality(*a.personality);
         if (p.scheduler) process::set_scheduler(*p.scheduler);
         if (p.ioPriority) process::set_io_priority(*p.ioPriority);
+        if (a.memory_policy) process::set_memory_policy(*a.memory_policy);
         std::vector<std::string> env = p.env;
         process::add_home(env, p.user.uid);
         std::string exe = process::find_executable(p.args[0], env);
@@ -329,6 +340,16 @@ struct ChildArgs {
 // exits.
 [[noreturn]] void enter(int init_pidfd, int flags, const ChildArgs &a) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    // execCPUAffinity.initial: ours until the cgroup is joined, inherited by the process.
+    if (a.p->execCPUAffinity && !a.p->execCPUAffinity->initial.empty()) {
+        try {
+            process::set_affinity(0, spec::parse_list(a.p->execCPUAffinity->initial, "process.execCPUAffinity.initial"),
+                                  "error setting initial CPU affinity");
+        } catch (const std::exception &e) {
+            send_error(a.sync_fd, e.what());
+            ::_exit(1);
+        }
+    }
     if (!unsafe::off("cve-2016-9962")) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     sigset_t none;
     sigemptyset(&none);
@@ -362,6 +383,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     // every process of the container gets.
     auto spec = saved_config(g.root + "/" + o.id, st);
     spec::Process p = build_process(spec, o);
+    process::warn_unknown_capabilities(p.capabilities);
     auto handler = handlers::for_exec(g, o.id, st.annotations);
     handler->prepare_exec();
     const spec::Seccomp *filter = spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr;
@@ -392,6 +414,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     ca.p = &p;
     ca.filter = filter;
     ca.personality = spec.linux && spec.linux->personality ? &*spec.linux->personality : nullptr;
+    ca.memory_policy = spec.linux && spec.linux->memoryPolicy ? &*spec.linux->memoryPolicy : nullptr;
     ca.handler = handler.get();
     ca.sync_fd = child_end.get();
     ca.console_fd = console.get();
@@ -413,6 +436,8 @@ int exec(const Globals &g, const ExecOptions &o) {
     try {
         pid = receive_pid(parent_end.get(), mid);
         cgroups::open(exec_cgroup_dirs(st, o.cgroups))->join(pid);
+        resctrl::join(st.rdt, pid);
+        set_final_affinity(pid, p.execCPUAffinity);
         if (!process::send_exec_labels(parent_end.get(), 'G', process::open_exec_labels(p, pid)))
             throw Error("exec process exited unexpectedly");
         char go = 'G';

@@ -19,6 +19,7 @@
 
 #include "cgroups/cgroup.hpp"
 #include "container/hooks.hpp"
+#include "container/notify_socket.hpp"
 #include "container/runner.hpp"
 #include "container/seccomp_agent.hpp"
 #include "container/state.hpp"
@@ -32,6 +33,7 @@
 #include "linux/namespaces.hpp"
 #include "linux/process.hpp"
 #include "linux/procfs.hpp"
+#include "linux/resctrl.hpp"
 #include "linux/rootfs.hpp"
 #include "linux/terminal.hpp"
 #include "linux/userns.hpp"
@@ -51,6 +53,7 @@ public:
     std::unique_ptr<cgroups::Manager> cgroup;
     UniqueFd sync;
     UniqueFd console_relay;  // foreground run: where the init sends the pty master
+    notify::Relay notify;    // run with NOTIFY_SOCKET: the container's socket
     pid_t pid = -1;
     bool committed = false;
 
@@ -60,6 +63,7 @@ public:
             ::kill(pid, SIGKILL);
             ::waitpid(pid, nullptr, 0);
         }
+        resctrl::destroy(st.rdt);
         if (cgroup) cgroup->destroy();
         dir.remove();
     }
@@ -196,6 +200,21 @@ bool has_own_pid_ns(const spec::Spec &spec) {
     return false;
 }
 
+// linux.netDevices into the container's network namespace: the one the init
+// was cloned into, or the one it joins by path. Nothing to give back on
+// delete: when the namespace goes, the kernel returns physical devices to
+// the host and destroys virtual ones (runtime-spec 1.3, as runc 1.4).
+void move_net_devices(const spec::Spec &spec, pid_t pid, unsigned long clone_flags) {
+    if (!spec.linux || spec.linux->netDevices.empty()) return;
+    std::string path = "/proc/" + std::to_string(pid) + "/ns/net";
+    if (!(clone_flags & CLONE_NEWNET))
+        for (auto &n : spec.linux->namespaces)
+            if (n.type == "network") path = n.path;
+    UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns) throw_errno("open network namespace " + path);
+    for (auto &[name, dev] : spec.linux->netDevices) netlink::move_device(name, dev.name, ns.get(), path);
+}
+
 std::string hook_state(const StoredState &st, const char *status, int pid) {
     return spec::hook_state_json(st.ociVersion, st.id, status, pid, st.bundle, st.annotations);
 }
@@ -263,11 +282,18 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     std::string config_text = read_file(o.bundle + "/config.json");
     spec::Spec spec = spec::parse_config(config_text, "config.json");
     // Payload handler (src/handlers): its spec changes are validated like the rest.
-    auto handler = handlers::select(g, spec, o.id, use_fifo);
+    auto handler = handlers::select(g, spec, o.id, use_fifo, o.bundle);
     handler->edit_spec(spec);
+    spec::absolute_destinations(spec);
     spec::validate(spec);
     if (::geteuid() != 0) userns::validate_rootless(spec);
     check_create_options(spec, o, detached, use_fifo);
+    if (spec.process) process::warn_unknown_capabilities(spec.process->capabilities);
+    const spec::IntelRdt *rdt = spec.linux && spec.linux->intelRdt ? &*spec.linux->intelRdt : nullptr;
+    std::string rdt_root = rdt ? resctrl::root() : "";
+    if (rdt) resctrl::check(*rdt, rdt_root);
+    if (spec.linux && !spec.linux->netDevices.empty() && ::geteuid() != 0)
+        throw Error("network devices are not supported for rootless containers");
     unsigned listen_fds = socket_activation(spec);
     // Relative paths of the config (root, bind sources) are relative to the bundle.
     if (::chdir(o.bundle.c_str()) < 0) throw_errno("chdir " + o.bundle);
@@ -286,6 +312,13 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     st.own_pid_ns = has_own_pid_ns(spec);
     st.has_process = spec.process.has_value();
     if (spec.hooks) st.hooks = spec::hooks_json(*spec.hooks);
+    // NOTIFY_SOCKET: the container's own socket; run listens from now on,
+    // a created container from `start` on.
+    std::string notify_host = notify::host_socket();
+    if (!notify_host.empty()) {
+        notify::setup_container(spec, l->dir.path());
+        if (!use_fifo) l->notify = notify::Relay::listen(l->dir.path(), notify_host);
+    }
 
     // create: the init waits for `start` on this socket (its presence also
     // says "created"); run starts it over the sync socket.
@@ -361,6 +394,10 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     child_end.reset();
 
     l->cgroup->join(pid);
+    // The container starts from its cpuset, not from kiln's affinity (runc 1.3.1).
+    process::reset_affinity(pid);
+    if (rdt) st.rdt = resctrl::apply(*rdt, o.id, pid, rdt_root);
+    move_net_devices(spec, pid, args.clone_flags);
     if (args.clone_flags & CLONE_NEWUSER) userns::write_maps(pid, spec.linux->uidMappings, spec.linux->gidMappings);
     if (spec.process && spec.process->oomScoreAdj)
         write_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*spec.process->oomScoreAdj));
@@ -470,6 +507,7 @@ void run_poststart(const StoredState &st) {
 // poststop failures only warn (runtime-spec).
 void destroy(StateDir &dir, const StoredState &st) {
     cgroups::open(st.cgroup_dirs, st.cgroup_unit)->destroy();
+    resctrl::destroy(st.rdt);
     if (!st.hooks.empty())
         hooks::run_warn_only(spec::parse_hooks(st.hooks).poststop, "poststop", hook_state(st, "stopped", 0),
                              st.bundle);
@@ -567,6 +605,9 @@ void start(const Globals &g, const std::string &id) {
         signal_init(st, SIGKILL);
         throw Error("process property must not be empty");
     }
+    // NOTIFY_SOCKET: listening before the init is released, so that no
+    // READY= is lost; start returns once it has been passed on (runc).
+    notify::Relay relay = notify::Relay::listen(dir.path(), notify::host_socket());
     if (int sig = handlers::start_signal(st.annotations)) {
         signal_init(st, sig);  // a preloaded process, parked until this signal
     } else if (!release_init(dir)) {
@@ -575,6 +616,9 @@ void start(const Globals &g, const std::string &id) {
     }
     ::unlink(dir.start_socket_path().c_str());
     run_poststart(st);
+    if (!relay) return;
+    dir.close();  // state, kill and delete must not wait for READY=
+    relay.wait(st.pid);
 }
 
 int run(const Globals &g, const RunOptions &o) {
@@ -589,13 +633,18 @@ int run(const Globals &g, const RunOptions &o) {
     l->sync.reset();
     run_poststart(l->st);
     l->committed = true;
-    if (o.detach) return 0;
+    if (o.detach) {
+        // runc: run -d returns once the container said READY= (or ended).
+        l->dir.close();
+        if (l->notify) l->notify.wait(l->pid);
+        return 0;
+    }
 
     int status = 0;
     try {
         UniqueFd master;
         if (l->console_relay) master.reset(terminal::receive_master(l->console_relay.get()));
-        status = supervise(l->pid, master.get());
+        status = supervise(l->pid, master.get(), &l->notify);
     } catch (...) {
         // Nobody is left to wait for the container: do not leave it behind.
         signal_all(l->st, SIGKILL);
@@ -685,6 +734,14 @@ void update(const Globals &g, const std::string &id, const spec::Resources &r) {
     StoredState st = dir.load();
     if (status_of(st, dir.path()) == "stopped") throw Error("container not running");
     cgroups::open(st.cgroup_dirs, st.cgroup_unit)->update(r);
+}
+
+void update_rdt(const Globals &g, const std::string &id, const std::string &l3, const std::string &mb) {
+    validate_id(id);
+    StateDir dir = StateDir::open(g.root, id);
+    StoredState st = dir.load();
+    if (status_of(st, dir.path()) == "stopped") throw Error("container not running");
+    resctrl::update(resctrl::root(), st.rdt, l3, mb);
 }
 
 std::string stats_event(const Globals &g, const std::string &id) {

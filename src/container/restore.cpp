@@ -139,6 +139,7 @@ public:
     void run(Restored &r) {
         check_criu();
         spec_ = spec::load_config(o_.bundle);
+        spec::absolute_destinations(spec_);
         spec::validate(spec_);
         check_options(spec_, o_);
         if (::chdir(o_.bundle.c_str()) < 0) throw_errno("chdir " + o_.bundle);

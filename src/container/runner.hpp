@@ -12,7 +12,10 @@ namespace kiln {
 // With a pty master, relays it to our stdio (stdin raw while it lasts) and
 // passes window size changes on. All signals must be blocked by the caller
 // from before pid was created.
-int supervise(pid_t pid, int master = -1);
+// relay: NOTIFY_SOCKET's (notify_socket.hpp): the container's READY= is
+// passed on with MAINPID= of kiln itself, which stays to supervise.
+namespace notify { class Relay; }
+int supervise(pid_t pid, int master = -1, notify::Relay *relay = nullptr);
 
 
 // runc's pid file: ".<name>" beside it (O_EXCL), decimal pid, no newline,

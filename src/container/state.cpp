@@ -41,6 +41,10 @@ std::string serialize(const StoredState &s) {
     for (size_t i = 0; i < s.cgroup_dirs.size(); i++) w.key(std::to_string(i)).string(s.cgroup_dirs[i]);
     w.end_object();
     if (!s.cgroup_unit.empty()) w.key("cgroup_unit").string(s.cgroup_unit);
+    if (!s.rdt.path.empty()) {
+        w.key("rdt").begin_object().key("root").string(s.rdt.root).key("path").string(s.rdt.path);
+        w.key("created").boolean(s.rdt.created).key("mon").string(s.rdt.mon).end_object();
+    }
     w.end_object();
     return w.str();
 }
@@ -62,6 +66,10 @@ StoredState deserialize(const std::string &text, const std::string &file) {
     for (auto &kv : doc.get_string_map({"cgroup_dirs"})) s.cgroup_dirs.push_back(kv.second);
     s.hooks = doc.get_string({"hooks"});
     s.cgroup_unit = doc.get_string({"cgroup_unit"});
+    s.rdt.root = doc.get_string({"rdt", "root"});
+    s.rdt.path = doc.get_string({"rdt", "path"});
+    s.rdt.created = doc.get_bool({"rdt", "created"});
+    s.rdt.mon = doc.get_string({"rdt", "mon"});
     return s;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kiln/container.hpp"
+#include "linux/resctrl.hpp"
 #include "util/fd.hpp"
 
 namespace kiln {
@@ -29,6 +30,7 @@ struct StoredState {
     std::vector<std::string> cgroup_dirs;
     std::string cgroup_unit;  // systemd unit (--systemd-cgroup), "" otherwise
     std::string hooks;  // spec::hooks_json of the config's hooks, "" when none
+    resctrl::Group rdt;  // linux.intelRdt: the resource group, path "" when none
 };
 
 class StateDir {

@@ -13,8 +13,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "container/notify_socket.hpp"
 #include "container/runner.hpp"
 #include "kiln/error.hpp"
+#include "kiln/log.hpp"
 #include "util/fd.hpp"
 
 namespace kiln {
@@ -65,9 +67,20 @@ bool reap(pid_t pid, int *status) {
     return false;
 }
 
+// NOTIFY_SOCKET: the first READY= is passed on, then the socket is left
+// alone (runc's foreground run); a host socket that fails only warns.
+bool relay_ready(notify::Relay &relay) {
+    try {
+        return relay.receive(::getpid());
+    } catch (const Error &e) {
+        log::warn(e.what());
+        return true;
+    }
+}
+
 }  // namespace
 
-int supervise(pid_t pid, int master) {
+int supervise(pid_t pid, int master, notify::Relay *relay) {
     sigset_t all;
     sigfillset(&all);
     UniqueFd sigs(::signalfd(-1, &all, SFD_CLOEXEC));
@@ -76,12 +89,15 @@ int supervise(pid_t pid, int master) {
     if (master >= 0) copy_window_size(master);
     bool in_open = master >= 0, out_open = master >= 0;
     int status = 0;
+    bool notifying = relay && *relay;
     for (;;) {
-        struct pollfd fds[3] = {{sigs.get(), POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {out_open ? master : -1, POLLIN, 0}};
-        if (::poll(fds, 3, -1) < 0) {
+        struct pollfd fds[4] = {{sigs.get(), POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {out_open ? master : -1, POLLIN, 0},
+                                {notifying ? relay->fd() : -1, POLLIN, 0}};
+        if (::poll(fds, 4, -1) < 0) {
             if (errno == EINTR) continue;
             throw_errno("poll");
         }
+        if (fds[3].revents && relay_ready(*relay)) notifying = false;
         if (fds[2].revents) out_open = pump(master, 1);
         if (fds[1].revents) in_open = pump(0, master);
         if (!(fds[0].revents & POLLIN)) continue;

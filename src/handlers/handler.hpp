@@ -64,7 +64,9 @@ inline constexpr const char *kHandlerAnnotation = "run.oci.handler";
 // the KM config file (its presence is a trigger, see km.cpp).
 // create: true for `create` (a later `start`), false for `run`.
 // id: the container's id (a sandbox container is recognised by it, see km.cpp).
-std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec, const std::string &id, bool create);
+// bundle: where a relative root.path starts (label mode looks for /.kontain in the image).
+std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec, const std::string &id, bool create,
+                                const std::string &bundle);
 // exec: the handler that ran the container, from its state annotations.
 std::unique_ptr<Handler> for_exec(const Globals &g, const std::string &id,
                                   const std::map<std::string, std::string> &annotations);

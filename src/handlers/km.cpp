@@ -2,7 +2,8 @@
 // Kubernetes sandbox container):
 //   * kiln invoked as `kiln-km` or with --km;
 //   * the annotation run.oci.handler=km;
-//   * invoked as `kiln-km-label` (or --km-label) and the annotation app.kontain.version=1;
+//   * invoked as `kiln-km-label` (or --km-label) and the annotation app.kontain.version=1
+//     or the marker /.kontain in the image (krun's label trigger);
 //   * the host config file (/etc/kiln/km.json or --km-config) says "all_containers": true.
 // What it does:
 //   * spec: the host's /dev/kvm and/or /dev/kkm as devices with rwm cgroup
@@ -12,8 +13,9 @@
 //     /opt/kontain/bin/km; a missing mount point is made inside an overlay
 //     over the nearest existing directory, so the image is not written to;
 //   * argv: the payload resolved in the container runs as [km, /abs/payload, args...];
-//   * exec: through km as well, or natively when the host allowlist names
-//     the tool (digest checked), or refused ("exec_unlisted": "refuse").
+//   * exec: through km as well, or natively when a host allowlist (native_exec,
+//     then krun's /var/lib/krun/config) names the tool (digest checked), or
+//     refused ("exec_unlisted": "refuse").
 // km's control variables are removed from the environment in all cases.
 #include "handlers/km.hpp"
 
@@ -26,6 +28,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <cstring>
 
 #include "handlers/handler.hpp"
@@ -42,6 +45,22 @@
 namespace kiln::handlers {
 namespace km {
 
+namespace {
+
+bool is_sha256(const std::string &s) {
+    return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+std::regex compile(const std::string &re, const std::function<Error(const std::string &)> &bad) {
+    try {
+        return std::regex(re, std::regex::extended);
+    } catch (const std::regex_error &e) {
+        throw bad("bad regular expression \"" + re + "\": " + e.what());
+    }
+}
+
+}  // namespace
+
 Config parse_config(std::string_view text, const std::string &file) {
     auto doc = json::Doc::parse(text, file);
     auto bad = [&](const std::string &what) { return Error("km config " + file + ": " + what); };
@@ -50,7 +69,7 @@ Config parse_config(std::string_view text, const std::string &file) {
     c.km = doc.get_string({"km"}, c.km);
     if (c.km.empty() || c.km[0] != '/') throw bad("km: must be an absolute path");
     c.km_sha256 = doc.get_string({"km_sha256"});
-    if (!c.km_sha256.empty() && (c.km_sha256.size() != 64 || c.km_sha256.find_first_not_of("0123456789abcdef") != std::string::npos))
+    if (!c.km_sha256.empty() && !is_sha256(c.km_sha256))
         throw bad("km_sha256: must be 64 lowercase hex digits");
     if (doc.has({"devices"})) {
         c.devices.clear();
@@ -66,6 +85,8 @@ Config parse_config(std::string_view text, const std::string &file) {
     c.refuse_unlisted_exec = unlisted == "refuse";
     if (doc.has({"allow_env"}) && !doc.get_string_array({"allow_env"}, c.allow_env))
         throw bad("allow_env: must be an array of names");
+    c.krun_allowlist = doc.get_string({"krun_config"}, c.krun_allowlist);
+    if (!c.krun_allowlist.empty() && c.krun_allowlist[0] != '/') throw bad("krun_config: must be an absolute path (or \"\")");
     std::vector<std::vector<std::pair<std::string, std::string>>> tools;
     if (doc.has({"native_exec"}) && !doc.get_object_array({"native_exec"}, tools))
         throw bad("native_exec: must be an array of {match, path, sha256}");
@@ -75,14 +96,38 @@ Config parse_config(std::string_view text, const std::string &file) {
         std::string where = "native_exec[" + std::to_string(i) + "]";
         if (t.match.empty() || t.path.empty() || t.path[0] != '/' || t.sha256.size() != 64)
             throw bad(where + ": needs match, an absolute path and a 64-digit sha256");
-        try {
-            t.re = std::regex(t.match, std::regex::extended);
-        } catch (const std::regex_error &e) {
-            throw bad(where + ".match: bad regular expression \"" + t.match + "\": " + e.what());
-        }
+        t.re = compile(t.match, [&](const std::string &what) { return bad(where + ".match: " + what); });
         c.native.push_back(std::move(t));
     }
     return c;
+}
+
+std::vector<NativeTool> parse_krun_allowlist(std::string_view text, const std::string &file) {
+    std::vector<NativeTool> out;
+    size_t line_no = 0;
+    for (size_t pos = 0; pos < text.size();) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string_view::npos) end = text.size();
+        std::string line(text.substr(pos, end - pos));
+        pos = end + 1;
+        line_no++;
+        if (line.empty() || line[0] == '#') continue;
+        auto bad = [&](const std::string &what) {
+            return Error("krun allowlist " + file + ":" + std::to_string(line_no) + ": " + what);
+        };
+        auto c1 = line.find(':'), c2 = c1 == std::string::npos ? c1 : line.find(':', c1 + 1);
+        if (c2 == std::string::npos || line.find(':', c2 + 1) != std::string::npos)
+            throw bad("want regex:path:sha256, got \"" + line + "\"");
+        NativeTool t;
+        t.match = line.substr(0, c1);
+        t.path = line.substr(c1 + 1, c2 - c1 - 1);
+        t.sha256 = line.substr(c2 + 1);
+        if (t.match.empty() || t.path.empty() || t.path[0] != '/' || !is_sha256(t.sha256))
+            throw bad("needs a regex, an absolute path and a sha256 of 64 lowercase hex digits");
+        t.re = compile(t.match, bad);
+        out.push_back(std::move(t));
+    }
+    return out;
 }
 
 std::vector<std::string> km_argv(const std::string &payload, const std::vector<std::string> &argv) {
@@ -332,6 +377,7 @@ public:
     void prepare_exec() override {
         open_km();
         km_exec_fd_ = sealed::readonly_view(km_fd_.get(), "km");
+        add_krun_allowlist();
     }
 
     void exec_process(std::string &exe, int &exe_fd, std::vector<std::string> &argv,
@@ -350,8 +396,8 @@ public:
         }
         if (cfg_.refuse_unlisted_exec)
             throw Error("km handler: exec of " + payload + " refused: not in the native_exec allowlist of " +
-                        config_name() + ", and exec_unlisted is \"refuse\" (run km payloads as " + kKmPath +
-                        " PAYLOAD)");
+                        config_name() + (krun_read_ ? " nor in " + cfg_.krun_allowlist : std::string()) +
+                        ", and exec_unlisted is \"refuse\" (run km payloads as " + kKmPath + " PAYLOAD)");
         argv = km_argv(payload, argv);
         exe = kKmPath;
         exe_fd = km_fd_for_exec();
@@ -364,6 +410,20 @@ private:
     UniqueFd km_fd_;  // verified km; the init binds this very file
     UniqueFd km_exec_fd_;  // a read-only view of km_fd_'s file: what runs
     UniqueFd native_fd_;   // exec: the sealed copy of an allowlisted tool
+    bool krun_read_ = false;  // krun's allowlist file was there (and is in cfg_.native)
+
+    // On the host: krun's file, when there is one, after native_exec's entries.
+    void add_krun_allowlist() {
+        if (cfg_.krun_allowlist.empty()) return;
+        std::string text;
+        UniqueFd fd(::open(cfg_.krun_allowlist.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) {
+            if (errno == ENOENT) return;
+            throw_errno("km handler: krun allowlist " + cfg_.krun_allowlist);
+        }
+        for (auto &t : parse_krun_allowlist(read_fd(fd.get()), cfg_.krun_allowlist)) cfg_.native.push_back(std::move(t));
+        krun_read_ = true;
+    }
 
     // Test builds (KILN_UNSAFE=km-exec-fd): km by its path in the container.
     int km_fd_for_exec() const { return unsafe::off("km-exec-fd") ? -1 : km_exec_fd_.get(); }
@@ -457,13 +517,25 @@ Config load_km_config(const std::string &path, bool missing_ok) {
 
 std::string config_path(const Globals &g) { return g.km_config.empty() ? kDefaultConfig : g.km_config; }
 
+// Label mode's second trigger: /.kontain in the image (any type; a symlink
+// there is not followed). Looked for only in label mode.
+bool has_kontain_marker(const spec::Spec &spec, const std::string &bundle) {
+    if (!spec.root || spec.root->path.empty()) return false;
+    const std::string &p = spec.root->path;
+    UniqueFd root(::open((p[0] == '/' ? p : bundle + "/" + p).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    struct stat st;
+    return root && ::fstatat(root.get(), kKontainMarker, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 }  // namespace
 
-std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec, const std::string &id, bool create) {
+std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec, const std::string &id, bool create,
+                                const std::string &bundle) {
     const auto &a = spec.annotations;
     if (is_sandbox(a, id)) return std::make_unique<Handler>();
-    bool fired = g.handler == "km" || annotation(a, kHandlerAnnotation) == "km" ||
-                 (g.handler == "km-label" && annotation(a, "app.kontain.version") == "1");
+    bool label = g.handler == "km-label" &&
+                 (annotation(a, "app.kontain.version") == "1" || has_kontain_marker(spec, bundle));
+    bool fired = g.handler == "km" || annotation(a, kHandlerAnnotation) == "km" || label;
     // An explicit --km-config must exist; the default one may be absent.
     if (fired) return std::make_unique<KmHandler>(load_km_config(config_path(g), g.km_config.empty()), create, g.km_resume);
     // Label mode: the label alone decides.

@@ -12,6 +12,12 @@ namespace kiln::handlers::km {
 
 inline constexpr const char *kKmPath = "/opt/kontain/bin/km";  // inside the container
 inline constexpr const char *kDefaultConfig = "/etc/kiln/km.json";
+// Kontain's krun reads its non-km exec allowlist from here; kiln takes it as
+// a second source (after native_exec), so a host keeps its krun set-up.
+inline constexpr const char *kKrunAllowlist = "/var/lib/krun/config";
+// An image with this entry at its root runs under km in label mode, as the
+// annotation app.kontain.version=1 makes it (krun's label trigger).
+inline constexpr const char *kKontainMarker = ".kontain";
 
 // One natively runnable exec tool: a resolved exec path fully matching
 // `match` (POSIX extended regex, anchored at both ends) runs `path`
@@ -33,10 +39,15 @@ struct Config {
     bool snapshots = false;           // km gets a management socket: `kiln checkpoint` (km_snapshot.hpp)
     std::vector<std::string> allow_env;  // km control variables let through ("NAME" or "PREFIX*")
     std::vector<NativeTool> native;
+    std::string krun_allowlist = kKrunAllowlist;  // "krun_config"; "" = not read
 };
 
 // Throws Error("km config FILE: ...") naming the bad field.
 Config parse_config(std::string_view text, const std::string &file);
+
+// krun's allowlist file: one "regex:path:sha256" per line, '#' comments,
+// blank lines skipped. Throws Error("krun allowlist FILE:LINE: ...").
+std::vector<NativeTool> parse_krun_allowlist(std::string_view text, const std::string &file);
 
 // argv for km: [km, payload, argv[1:]...]; argv unchanged when the payload
 // is km itself. The docker/podman init shim runs under km and its child is

@@ -1,7 +1,8 @@
 // Process attributes the init applies right before the payload: the
 // scheduler (sched_setattr), the I/O priority (ioprio_set) and the execution
-// domain (personality). Each maps one runtime-spec field to one syscall, the
+// domain (personality), the NUMA memory policy (set_mempolicy). Each maps one runtime-spec field to one syscall, the
 // way runc applies them.
+#include <sched.h>
 #include <sys/personality.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cstdint>
 
 #include "kiln/error.hpp"
+#include "kiln/log.hpp"
 #include "linux/process.hpp"
 
 namespace kiln::process {
@@ -64,6 +66,29 @@ void set_io_priority(const spec::IOPriority &p) {
     constexpr int kWhoProcess = 1, kClassShift = 13;
     if (::syscall(SYS_ioprio_set, kWhoProcess, 0, (klass << kClassShift) | p.priority) < 0)
         throw_errno("process.ioPriority: ioprio_set");
+}
+
+// set_mempolicy(2) with the nodes as a bit mask; maxnode counts one bit
+// more than the mask holds (the kernel reads maxnode - 1 bits).
+void set_memory_policy(const spec::MemoryPolicy &m) {
+    std::vector<uint64_t> mask = spec::parse_list(m.nodes, "linux.memoryPolicy.nodes");
+    if (mask.empty()) mask.push_back(0);
+    unsigned long maxnode = mask.size() * 64 + 1;
+    if (::syscall(SYS_set_mempolicy, spec::memory_policy_mode(m), mask.data(), maxnode) < 0)
+        throw_errno("linux.memoryPolicy: set_mempolicy " + m.mode + (m.nodes.empty() ? "" : " nodes " + m.nodes));
+}
+
+void set_affinity(pid_t pid, const std::vector<uint64_t> &cpus, const std::string &what) {
+    if (::sched_setaffinity(pid, cpus.size() * sizeof(uint64_t), reinterpret_cast<const cpu_set_t *>(cpus.data())) < 0)
+        throw_errno(what);
+}
+
+// Every cpu the kernel could have (runc's 64k bits): sched_setaffinity keeps
+// those of the task's cpuset, and cpus added to it later stay usable.
+void reset_affinity(pid_t pid) {
+    static const std::vector<uint64_t> all(64 * 1024 / 64, ~uint64_t{0});
+    if (::sched_setaffinity(pid, all.size() * sizeof(uint64_t), reinterpret_cast<const cpu_set_t *>(all.data())) < 0)
+        log::warn("resetting the CPU affinity of pid " + std::to_string(pid) + " failed -- the container process may inherit kiln's CPU affinity");
 }
 
 // runc sets only the domain; the spec defines no flag values yet.

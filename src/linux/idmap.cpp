@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -58,13 +59,29 @@ UniqueFd userns_with(const spec::Mount &m) {
     return ns;
 }
 
-UniqueFd idmapped_tree(const spec::Mount &m, size_t index) {
+// idmap/ridmap without mappings of their own take the container's user
+// namespace (runc 1.2): the one joined by path, or a copy of its maps.
+UniqueFd mount_userns(const spec::Spec &spec, const spec::Mount &m) {
+    if (!m.uidMappings.empty() || !m.gidMappings.empty() || !spec.linux) return userns_with(m);
+    for (auto &n : spec.linux->namespaces) {
+        if (n.type != "user" || n.path.empty()) continue;
+        UniqueFd ns(::open(n.path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!ns) throw_errno("open user namespace " + n.path + " for id-mapped mount " + m.destination);
+        return ns;
+    }
+    spec::Mount with = m;
+    with.uidMappings = spec.linux->uidMappings;
+    with.gidMappings = spec.linux->gidMappings;
+    return userns_with(with);
+}
+
+UniqueFd idmapped_tree(const spec::Spec &spec, const spec::Mount &m, size_t index) {
     std::string where = "mounts[" + std::to_string(index) + "] (" + m.destination + ")";
     bool recursive = has_option(m, "ridmap");
     unsigned clone_flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (has_option(m, "rbind") ? AT_RECURSIVE : 0);
     UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, m.source.c_str(), clone_flags)));
     if (!tree) throw_errno("open_tree " + m.source + " for " + where);
-    UniqueFd ns = userns_with(m);
+    UniqueFd ns = mount_userns(spec, m);
     MountOptions o = parse_options(m.options);
     struct mount_attr attr = mount_attrs(o.flags, 0);
     attr.attr_set |= MOUNT_ATTR_IDMAP | o.attr_set;
@@ -104,7 +121,7 @@ std::vector<UniqueFd> mount_sources(const spec::Spec &spec) {
     std::vector<UniqueFd> out;
     for (size_t i = 0; i < spec.mounts.size(); i++) {
         const auto &m = spec.mounts[i];
-        UniqueFd fd = is_idmapped(m) ? idmapped_tree(m, i) : bind_source(spec, m, i);
+        UniqueFd fd = is_idmapped(m) ? idmapped_tree(spec, m, i) : bind_source(spec, m, i);
         if (!fd) continue;
         if (out.size() < i + 1) out.resize(i + 1);
         out[i] = std::move(fd);

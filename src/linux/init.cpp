@@ -352,6 +352,7 @@ std::string unshare_in_joined_user_ns(const InitArgs &a, const std::string &host
     if (spec.linux && spec.linux->personality) process::set_personality(*spec.linux->personality);
     if (proc.scheduler) process::set_scheduler(*proc.scheduler);
     if (proc.ioPriority) process::set_io_priority(*proc.ioPriority);
+    if (spec.linux && spec.linux->memoryPolicy) process::set_memory_policy(*spec.linux->memoryPolicy);
     std::vector<std::string> env = proc.env;
     process::add_home(env, proc.user.uid);
     enter_cwd(proc.cwd);

@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "kiln/error.hpp"
+#include "kiln/log.hpp"
 #include "linux/inroot.hpp"
 #include "util/fd.hpp"
 #include "util/unsafe.hpp"
@@ -65,11 +66,19 @@ cap_value_t last_cap() {
 
 // Also skipped: capabilities outside kiln's own bounding set (a host that
 // withholds one, e.g. CAP_SYS_RESOURCE in a sandbox): no process could get it.
+// A name as runc spells it ("CAP_KILL"; libcap would also take "cap_kill"
+// or "kill", runc does not) that this kernel has.
+bool known_cap(const std::string &name, cap_value_t &v) {
+    if (name.rfind("CAP_", 0) != 0 || std::any_of(name.begin(), name.end(), [](char c) { return std::islower(static_cast<unsigned char>(c)); }))
+        return false;
+    return cap_from_name(name.c_str(), &v) == 0 && v <= last_cap();
+}
+
 std::vector<cap_value_t> cap_values(const std::vector<std::string> &names) {
     std::vector<cap_value_t> out;
     for (auto &n : names) {
         cap_value_t v;
-        if (cap_from_name(n.c_str(), &v) == 0 && v <= last_cap() && cap_get_bound(v) == 1) out.push_back(v);
+        if (known_cap(n, v) && cap_get_bound(v) == 1) out.push_back(v);
     }
     return out;
 }
@@ -110,6 +119,27 @@ void apply_caps(const spec::Capabilities &caps) {
 }
 
 }  // namespace
+
+std::vector<std::string> unknown_capabilities(const spec::Capabilities &caps) {
+    std::vector<std::string> out;
+    for (auto *set : {&caps.bounding, &caps.effective, &caps.inheritable, &caps.permitted, &caps.ambient})
+        for (auto &n : *set) {
+            cap_value_t v;
+            if (known_cap(n, v) || std::find(out.begin(), out.end(), n) != out.end()) continue;
+            out.push_back(n);
+        }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+void warn_unknown_capabilities(const std::optional<spec::Capabilities> &caps) {
+    if (!caps) return;
+    auto unknown = unknown_capabilities(*caps);
+    if (unknown.empty()) return;
+    std::string list;
+    for (auto &n : unknown) list += (list.empty() ? "" : " ") + n;
+    log::warn("ignoring unknown or unavailable capabilities: [" + list + "]");
+}
 
 void set_rlimits(const std::vector<spec::Rlimit> &rlimits) {
     for (auto &r : rlimits) {

@@ -12,10 +12,22 @@
 namespace kiln::process {
 
 void set_rlimits(const std::vector<spec::Rlimit> &rlimits);
+// Capability names neither libcap nor this kernel knows, sorted, each once:
+// they are skipped (set_user_and_caps), and the runtime warns about them
+// as runc does ("ignoring unknown or unavailable capabilities: [...]").
+std::vector<std::string> unknown_capabilities(const spec::Capabilities &caps);
+void warn_unknown_capabilities(const std::optional<spec::Capabilities> &caps);
 // process.scheduler, process.ioPriority, linux.personality (attrs.cpp).
 void set_scheduler(const spec::Scheduler &s);
 void set_io_priority(const spec::IOPriority &p);
 void set_personality(const spec::Personality &p);
+// linux.memoryPolicy (set_mempolicy(2)): the init's and every exec'd process's.
+void set_memory_policy(const spec::MemoryPolicy &m);
+// CPU affinity of pid (0: ourselves) as a mask from spec::parse_list; throws
+// Error(what: errno). reset_affinity: every cpu, so that a container process
+// never keeps kiln's own affinity (runc 1.3.1); only warns on failure.
+void set_affinity(pid_t pid, const std::vector<uint64_t> &cpus, const std::string &what);
+void reset_affinity(pid_t pid);
 // setgroups/setresgid/setresuid keeping capabilities, then the five sets.
 void set_user_and_caps(const spec::Process &p, bool in_user_ns, bool rootless_euid);
 // The payload path as execvp would find it with the process's PATH;
@@ -27,6 +39,8 @@ std::string find_executable(const std::string &arg0, const std::vector<std::stri
 // kSeccompFdTag + SCM_RIGHTS) and this waits for one byte back.
 inline constexpr char kSeccompFdTag = 'N';
 void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd = -1);
+// Whether this kernel takes SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19).
+bool seccomp_wait_killable_supported();
 // The libseccomp filter load_seccomp loads, built but not loaded (the fuzz
 // harness exports it instead). Throws on an unknown action, operator or flag.
 using SeccompFilter = std::unique_ptr<void, void (*)(void *)>;
@@ -94,4 +108,9 @@ void add_home(std::vector<std::string> &env, uid_t uid);
 namespace kiln::netlink {
 // Brings "lo" up in the current network namespace (RTM_NEWLINK via libmnl).
 void loopback_up();
+// linux.netDevices: moves host interface `name` into the network namespace
+// netns_fd (ns_path names it in errors), renamed to new_name unless empty
+// ("eth%d" lets the kernel choose), with its permanent global addresses,
+// and brings it up there.
+void move_device(const std::string &name, const std::string &new_name, int netns_fd, const std::string &ns_path);
 }  // namespace kiln::netlink

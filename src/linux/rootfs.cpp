@@ -520,6 +520,10 @@ void create_devices(int root_fd, const spec::Spec &spec, bool in_user_ns) {
     }
 }
 
+// Options that are not mount(2) flags: runc's extensions.
+constexpr std::string_view kExtensions[] = {"tmpcopyup", "idmap", "ridmap"};
+bool is_extension(std::string_view opt) { return std::find(std::begin(kExtensions), std::end(kExtensions), opt) != std::end(kExtensions); }
+
 unsigned long root_propagation(const spec::Spec &spec) {
     if (!spec.linux || spec.linux->rootfsPropagation.empty()) return 0;
     for (auto &p : kPropagation)
@@ -529,6 +533,15 @@ unsigned long root_propagation(const spec::Spec &spec) {
 }
 
 }  // namespace
+
+std::vector<std::string_view> option_names() {
+    std::vector<std::string_view> out(std::begin(kExtensions), std::end(kExtensions));
+    for (auto &f : kFlagOptions) out.push_back(f.name);
+    for (auto &p : kPropagation) out.push_back(p.name);
+    for (auto &a : kRecursiveAttrs) out.push_back(a.name);
+    std::sort(out.begin(), out.end());
+    return out;
+}
 
 MountOptions parse_options(const std::vector<std::string> &options) {
     MountOptions o;
@@ -552,7 +565,7 @@ MountOptions parse_options(const std::vector<std::string> &options) {
                 add_attr(o, a);
                 known = true;
             }
-        if (known || opt == "tmpcopyup" || opt == "idmap" || opt == "ridmap") continue;
+        if (known || is_extension(opt)) continue;
         if (!o.data.empty()) o.data += ',';
         o.data += opt;
         // One option per fsconfig call, as mount(2) splits its data.
@@ -590,29 +603,51 @@ void bind_fd(int src_fd, int dst_fd, const std::string &dst, const std::string &
         throw_errno("bind mount " + what);
 }
 
-UniqueFd open_in_root(int root_fd, const std::string &path, bool create, bool make_file, unsigned long long resolve) {
+namespace {
+
+// links: how many more dangling symlinks may be followed (the kernel's 40).
+UniqueFd open_in_root_at(int root_fd, const std::string &path, bool create, bool make_file, unsigned long long resolve,
+                         int links) {
     struct open_how how{};
     how.flags = O_PATH | O_CLOEXEC | (resolve & RESOLVE_NO_SYMLINKS ? O_NOFOLLOW : 0);
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve;
-    const char *rel = path.c_str();
-    while (*rel == '/') rel++;
-    if (!*rel) rel = ".";
-    int fd = static_cast<int>(::syscall(SYS_openat2, root_fd, rel, &how, sizeof how));
+    // No leading slashes (relative to the root fd), no trailing ones (the
+    // last component is what gets made).
+    auto first = path.find_first_not_of('/');
+    std::string p = first == std::string::npos ? "." : path.substr(first, path.find_last_not_of('/') + 1 - first);
+    int fd = static_cast<int>(::syscall(SYS_openat2, root_fd, p.c_str(), &how, sizeof how));
     if (fd >= 0) return UniqueFd(fd);
     if (errno != ENOENT || !create) throw_errno("open " + path + " in container root");
-    std::string p(rel);
     auto slash = p.find_last_of('/');
     std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
-    auto parent = open_in_root(root_fd, slash == std::string::npos ? "/" : p.substr(0, slash), true, false, resolve);
+    auto parent = open_in_root_at(root_fd, slash == std::string::npos ? "/" : p.substr(0, slash), true, false, resolve, links);
     UniqueFd dir(::openat(parent.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir) throw_errno("open " + path + " in container root");
+    // A symlink to a path that does not exist yet (/etc/resolv.conf ->
+    // /run/resolv.conf): its target is made, inside the root, as runc and
+    // crun do (a relative target from the link's directory).
+    char target[PATH_MAX];
+    ssize_t n = (resolve & RESOLVE_NO_SYMLINKS) ? -1 : ::readlinkat(dir.get(), base.c_str(), target, sizeof target - 1);
+    if (n > 0) {
+        if (links == 0) throw Error("open " + path + " in container root: " + std::strerror(ELOOP), ELOOP);
+        std::string t(target, static_cast<size_t>(n));
+        std::string next = t[0] == '/' || slash == std::string::npos ? t : p.substr(0, slash) + "/" + t;
+        open_in_root_at(root_fd, next, true, make_file, resolve, links - 1);
+        return open_in_root_at(root_fd, path, false, false, resolve, links);
+    }
     if (make_file) {
         UniqueFd f(::openat(dir.get(), base.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
         if (!f && errno != EEXIST) throw_errno("create " + path);
     } else if (::mkdirat(dir.get(), base.c_str(), 0755) < 0 && errno != EEXIST) {
         throw_errno("mkdir " + path);
     }
-    return open_in_root(root_fd, path, false, false, resolve);
+    return open_in_root_at(root_fd, path, false, false, resolve, links);
+}
+
+}  // namespace
+
+UniqueFd open_in_root(int root_fd, const std::string &path, bool create, bool make_file, unsigned long long resolve) {
+    return open_in_root_at(root_fd, path, create, make_file, resolve, 40);
 }
 
 void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vector<std::string> &cgroup_dirs,

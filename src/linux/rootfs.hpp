@@ -24,6 +24,9 @@ struct MountOptions {
 // Splits runtime-spec mount options into mount(2) flags and data.
 MountOptions parse_options(const std::vector<std::string> &options);
 
+// Every option parse_options() understands, sorted (what `features` lists).
+std::vector<std::string_view> option_names();
+
 // MS_* per-mount flags as a mount_setattr(2) request: set what `set` names,
 // clear what `clear` names, leave the rest (a bind remount's meaning).
 struct mount_attr mount_attrs(unsigned long set, unsigned long clear);

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -23,6 +24,11 @@
 
 namespace kiln::process {
 namespace {
+
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+constexpr unsigned long kWaitKillableRecv = SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
 
 uint32_t action_of(const std::string &name, const std::optional<uint32_t> &errno_ret) {
     uint32_t ret = errno_ret.value_or(EPERM);
@@ -139,28 +145,46 @@ std::vector<struct sock_filter> enosys_stub(const std::map<uint32_t, ArchMax> &l
     return p;  // falls through into libseccomp's program
 }
 
-// libseccomp's program with the stub in front, loaded with seccomp(2).
-// Returns the listener fd with SCMP_ACT_NOTIFY, else -1.
-int load_with_stub(scmp_filter_ctx ctx, const spec::Seccomp &s, const std::vector<uint32_t> &arches) {
+bool has_flag(const spec::Seccomp &s, const char *flag) {
+    return std::find(s.flags.begin(), s.flags.end(), flag) != s.flags.end();
+}
+
+// The flags for seccomp(2). WAIT_KILLABLE_RECV has no libseccomp 2.5
+// attribute: it is why a filter may be loaded here rather than by
+// seccomp_load. A kernel older than 5.19 refuses it (EINVAL), never ignores it.
+unsigned filter_flags(const spec::Seccomp &s) {
+    unsigned flags = uses_notify(s) ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+    // With a listener, TSYNC is refused unless a thread that cannot sync
+    // fails the call with ESRCH (libseccomp does the same).
+    if (has_flag(s, "SECCOMP_FILTER_FLAG_TSYNC"))
+        flags |= SECCOMP_FILTER_FLAG_TSYNC | (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER ? SECCOMP_FILTER_FLAG_TSYNC_ESRCH : 0);
+    if (has_flag(s, "SECCOMP_FILTER_FLAG_LOG")) flags |= SECCOMP_FILTER_FLAG_LOG;
+    if (has_flag(s, "SECCOMP_FILTER_FLAG_SPEC_ALLOW")) flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    if (has_flag(s, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")) flags |= kWaitKillableRecv;
+    return flags;
+}
+
+// libseccomp's program, with the stub in front where one is wanted, loaded
+// with seccomp(2). Returns the listener fd with SCMP_ACT_NOTIFY, else -1.
+int load_with_stub(scmp_filter_ctx ctx, const spec::Seccomp &s, const std::vector<uint32_t> &arches, bool with_stub) {
     UniqueFd mem(static_cast<int>(::syscall(SYS_memfd_create, "kiln-seccomp", MFD_CLOEXEC)));
     if (!mem) throw_errno("seccomp: memfd_create");
     int rc = seccomp_export_bpf(ctx, mem.get());
     if (rc < 0) throw Error(std::string("seccomp: export the filter: ") + std::strerror(-rc), -rc);
     off_t size = ::lseek(mem.get(), 0, SEEK_END);
-    std::vector<struct sock_filter> prog = enosys_stub(last_syscalls(s, arches));
+    std::vector<struct sock_filter> prog;
+    if (with_stub) prog = enosys_stub(last_syscalls(s, arches));
     size_t stub = prog.size();
     prog.resize(stub + static_cast<size_t>(size) / sizeof(struct sock_filter));
     if (size < 0 || ::pread(mem.get(), prog.data() + stub, static_cast<size_t>(size), 0) != size)
         throw_errno("seccomp: read the exported filter");
     if (prog.size() > BPF_MAXINSNS) throw Error("seccomp: the filter is too long (" + std::to_string(prog.size()) + " instructions)");
-    unsigned flags = uses_notify(s) ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
-    for (auto &f : s.flags) {
-        if (f == "SECCOMP_FILTER_FLAG_TSYNC") flags |= SECCOMP_FILTER_FLAG_TSYNC;
-        if (f == "SECCOMP_FILTER_FLAG_LOG") flags |= SECCOMP_FILTER_FLAG_LOG;
-        if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-    }
+    unsigned flags = filter_flags(s);
     struct sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
     long fd = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fprog);
+    if (fd < 0 && errno == EINVAL && (flags & kWaitKillableRecv) && !seccomp_wait_killable_supported())
+        throw Error("seccomp: load the filter: this kernel does not take SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV "
+                    "(Linux 5.19 or newer): " + std::string(std::strerror(EINVAL)), EINVAL);
     if (fd < 0) throw_errno("seccomp: load the filter");
     return uses_notify(s) ? static_cast<int>(fd) : -1;
 }
@@ -182,6 +206,17 @@ std::vector<uint32_t> known_arches(const spec::Seccomp &s) {
 
 }  // namespace
 
+// The kernel checks the flags before it reads the program: valid ones get
+// EFAULT for a null program, unknown ones EINVAL (as libseccomp probes them).
+bool seccomp_wait_killable_supported() {
+    static const bool supported = [] {
+        long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                            SECCOMP_FILTER_FLAG_NEW_LISTENER | kWaitKillableRecv, nullptr);
+        return rc < 0 && errno == EFAULT;
+    }();
+    return supported;
+}
+
 SeccompFilter build_seccomp(const spec::Seccomp &s, bool no_new_privs) {
     SeccompFilter ctx(seccomp_init(action_of(s.defaultAction, s.defaultErrnoRet)), seccomp_release);
     if (!ctx) throw Error("seccomp: cannot initialise the filter");
@@ -198,6 +233,7 @@ SeccompFilter build_seccomp(const spec::Seccomp &s, bool no_new_privs) {
         if (f == "SECCOMP_FILTER_FLAG_TSYNC") seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 1);
         else if (f == "SECCOMP_FILTER_FLAG_LOG") seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_LOG, 1);
         else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_SSB, 1);
+        else if (f == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") continue;  // seccomp(2)'s own: see filter_flags
         else throw Error("seccomp: flag " + f + " is not supported");
     }
     for (auto &rule : s.syscalls) {
@@ -227,8 +263,9 @@ SeccompFilter build_seccomp(const spec::Seccomp &s, bool no_new_privs) {
 void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd) {
     SeccompFilter ctx = build_seccomp(s, no_new_privs);
     int fd = -1;
-    if (wants_enosys_stub(s)) {
-        fd = load_with_stub(ctx.get(), s, known_arches(s));
+    bool stub = wants_enosys_stub(s);
+    if (stub || has_flag(s, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")) {
+        fd = load_with_stub(ctx.get(), s, known_arches(s), stub);
     } else {
         int rc = seccomp_load(ctx.get());
         if (rc < 0) throw Error(std::string("seccomp: load the filter: ") + std::strerror(-rc), -rc);

@@ -5,26 +5,14 @@
 
 #include "kiln/json.hpp"
 #include "kiln/spec.hpp"
+#include "linux/process.hpp"
+#include "linux/rootfs.hpp"
 #include "names.hpp"
 
 namespace kiln::spec {
 namespace {
 
 using json::Writer;
-
-// The options the mount code understands (runc's set minus acl/noacl, which
-// only ever meant anything to ancient kernels).
-constexpr std::string_view kMountOptions[] = {
-    "async",      "atime",      "bind",          "defaults",       "dev",         "diratime",     "dirsync",
-    "exec",       "idmap",      "iversion",   "lazytime",      "loud",           "mand",        "noatime",      "nodev",
-    "nodiratime", "noexec",     "noiversion",    "nolazytime",     "nomand",      "norelatime",   "nostrictatime",
-    "nosuid",     "nosymfollow", "private",      "ratime",         "rbind",       "rdev",         "rdiratime",
-    "relatime",   "remount",    "rexec",         "ridmap",         "rnoatime",       "rnodev",      "rnodiratime",  "rnoexec",
-    "rnorelatime", "rnostrictatime", "rnosuid",  "rnosymfollow",   "ro",          "rprivate",     "rrelatime",
-    "rro",        "rrw",        "rshared",       "rslave",         "rstrictatime", "rsuid",       "rsymfollow",
-    "runbindable", "rw",        "shared",        "silent",         "slave",       "strictatime",  "suid",
-    "symfollow",  "sync",       "tmpcopyup",     "unbindable",
-};
 
 constexpr std::string_view kHooks[] = {"prestart",       "createRuntime", "createContainer",
                                        "startContainer", "poststart",     "poststop"};
@@ -33,6 +21,13 @@ template <class List>
 void string_array(Writer &w, const char *key, const List &values) {
     w.key(key).begin_array();
     for (std::string_view v : values) w.string(v);
+    w.end_array();
+}
+
+template <size_t N>
+void name_array(Writer &w, const char *key, const std::array<names::Named, N> &values) {
+    w.key(key).begin_array();
+    for (auto &v : values) w.string(v.name);
     w.end_array();
 }
 
@@ -46,7 +41,8 @@ std::vector<std::string_view> supported_seccomp_flags() {
     if (api >= 2) out.push_back("SECCOMP_FILTER_FLAG_TSYNC");
     if (api >= 3) out.push_back("SECCOMP_FILTER_FLAG_LOG");
     if (api >= 4) out.push_back("SECCOMP_FILTER_FLAG_SPEC_ALLOW");
-    if (api >= 7) out.push_back("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
+    // Not through libseccomp (2.5 lacks it): kiln loads such filters itself.
+    if (process::seccomp_wait_killable_supported()) out.push_back("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
     return out;
 }
 
@@ -71,10 +67,19 @@ void linux_section(Writer &w) {
     w.end_object();
     seccomp_section(w);
     enabled(w, "apparmor", false);
+    enabled(w, "selinux", false);
+    // Through resctrl where the host has it (linux/resctrl.cpp).
+    w.key("intelRdt").begin_object();
+    w.key("enabled").boolean(true).key("schemata").boolean(true).key("monitoring").boolean(true);
+    w.end_object();
+    w.key("memoryPolicy").begin_object();
+    name_array(w, "modes", names::kMemoryPolicyModes);
+    name_array(w, "flags", names::kMemoryPolicyFlags);
+    w.end_object();
     w.key("mountExtensions").begin_object();
     enabled(w, "idmap", true);
     w.end_object();
-    enabled(w, "selinux", false);
+    enabled(w, "netDevices", true);
     w.end_object();
 }
 
@@ -92,7 +97,7 @@ std::string features_json(const std::string &criu_version) {
     w.key("ociVersionMin").string("1.0.0");
     w.key("ociVersionMax").string(kSpecVersion);
     string_array(w, "hooks", kHooks);
-    string_array(w, "mountOptions", kMountOptions);
+    string_array(w, "mountOptions", rootfs::option_names());
     linux_section(w);
     w.key("annotations").begin_object();
     w.key("io.github.seccomp.libseccomp.version").string(libseccomp_version());
@@ -103,6 +108,7 @@ std::string features_json(const std::string &criu_version) {
     if (!criu_version.empty()) w.key("io.kiln.checkpoint.criu.version").string(criu_version);
     w.key("io.kiln.handlers").string("default,km");
     w.end_object();
+    string_array(w, "potentiallyUnsafeConfigAnnotations", names::kUnsafeAnnotations);
     w.end_object();
     return w.str();
 }

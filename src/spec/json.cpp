@@ -3,6 +3,7 @@
 
 #include <yajl/yajl_gen.h>
 
+#include <charconv>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -230,6 +231,12 @@ Writer &Writer::uinteger(unsigned long long v) {
     // LLONG_MAX (seccomp masks, "unlimited" rlimits) survive.
     std::string digits = std::to_string(v);
     check(yajl_gen_number(gen(gen_)->g, digits.data(), digits.size()));
+    return *this;
+}
+Writer &Writer::real(double v) {
+    char buf[64];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    check(yajl_gen_number(gen(gen_)->g, buf, static_cast<size_t>(r.ptr - buf)));
     return *this;
 }
 Writer &Writer::boolean(bool v) {

@@ -60,9 +60,39 @@ inline constexpr std::array<std::string_view, 4> kSeccompFlags = {
     "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
 };
 
+// linux.memoryPolicy.mode and .flags (set_mempolicy(2)), with the kernel's
+// values: the init maps names through these, `features` lists them.
+struct Named {
+    std::string_view name;
+    unsigned value;
+};
+inline constexpr std::array<Named, 7> kMemoryPolicyModes = {{
+    {"MPOL_BIND", 2},  {"MPOL_DEFAULT", 0},         {"MPOL_INTERLEAVE", 3},          {"MPOL_LOCAL", 4},
+    {"MPOL_PREFERRED", 1}, {"MPOL_PREFERRED_MANY", 5}, {"MPOL_WEIGHTED_INTERLEAVE", 6},
+}};
+inline constexpr std::array<Named, 3> kMemoryPolicyFlags = {{
+    {"MPOL_F_NUMA_BALANCING", 1u << 13},
+    {"MPOL_F_RELATIVE_NODES", 1u << 14},
+    {"MPOL_F_STATIC_NODES", 1u << 15},
+}};
+
+// Annotations that change what a container may do to its host: engines
+// that pass annotations through from users (CRI-O) filter these. kiln's
+// handler switch, then runc's list ("org.systemd.property." is a prefix).
+inline constexpr std::array<std::string_view, 4> kUnsafeAnnotations = {
+    "run.oci.handler", "bundle", "org.systemd.property.", "org.criu.config",
+};
+
 inline constexpr std::array<std::string_view, 8> kPropagations = {
     "shared", "slave", "private", "unbindable", "rshared", "rslave", "rprivate", "runbindable",
 };
+
+template <size_t N>
+const Named *find(const std::array<Named, N> &list, std::string_view name) {
+    for (auto &n : list)
+        if (n.name == name) return &n;
+    return nullptr;
+}
 
 template <size_t N>
 bool known(const std::array<std::string_view, N> &list, std::string_view name) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -54,19 +55,11 @@ void check_rlimits(const std::vector<Rlimit> &rlimits) {
     }
 }
 
-void check_cap_set(const std::vector<std::string> &caps, const char *set) {
-    for (size_t i = 0; i < caps.size(); ++i)
-        if (!names::known(names::kCapabilities, caps[i]))
-            fail(at(std::string("process.capabilities.") + set, i), "unknown capability " + quoted(caps[i]));
-}
-
-void check_capabilities(const std::optional<Capabilities> &c) {
-    if (!c) return;
-    check_cap_set(c->bounding, "bounding");
-    check_cap_set(c->effective, "effective");
-    check_cap_set(c->inheritable, "inheritable");
-    check_cap_set(c->permitted, "permitted");
-    check_cap_set(c->ambient, "ambient");
+// process.execCPUAffinity: lists of cpus (applied by `exec`, see exec.cpp).
+void check_cpu_affinity(const std::optional<ExecCPUAffinity> &a) {
+    if (!a) return;
+    parse_list(a->initial, "process.execCPUAffinity.initial");
+    parse_list(a->final_, "process.execCPUAffinity.final");
 }
 
 void check_scheduling(const Process &p) {
@@ -80,8 +73,9 @@ void check_scheduling(const Process &p) {
         fail("process.ioPriority.class", "unknown class " + quoted(p.ioPriority->klass));
 }
 
-// runc's rules: id-mapped mounts are bind mounts with both maps given.
-void check_idmapped_mount(const Mount &m, const std::string &where) {
+// runc's rules: id-mapped mounts are bind mounts with both maps given, or
+// (idmap/ridmap without maps) those of the container's user namespace.
+void check_idmapped_mount(const Mount &m, const std::string &where, bool userns) {
     bool idmap_opt = false, bind = m.type == "bind";
     for (auto &o : m.options) {
         if (o == "idmap" || o == "ridmap") idmap_opt = true;
@@ -90,16 +84,17 @@ void check_idmapped_mount(const Mount &m, const std::string &where) {
     bool maps = !m.uidMappings.empty() || !m.gidMappings.empty();
     if (!maps && !idmap_opt) return;
     if (!bind) fail(where, "id-mapped mounts are only supported for bind mounts");
+    if (!maps && userns) return;
     if (m.uidMappings.empty() || m.gidMappings.empty())
         fail(where, "id-mapped mounts must have both uidMappings and gidMappings");
 }
 
-void check_mounts(const std::vector<Mount> &mounts) {
-    // Relative destinations are accepted (old configs use them; they resolve
-    // against the rootfs), but an empty one has no meaning.
+void check_mounts(const std::vector<Mount> &mounts, bool userns) {
+    // Relative destinations are accepted (runtime-spec 1.2: relative to /,
+    // see absolute_destinations), but an empty one has no meaning.
     for (size_t i = 0; i < mounts.size(); ++i) {
         if (mounts[i].destination.empty()) fail(at("mounts", i) + ".destination", "must not be empty");
-        check_idmapped_mount(mounts[i], at("mounts", i));
+        check_idmapped_mount(mounts[i], at("mounts", i), userns);
     }
 }
 
@@ -215,6 +210,10 @@ void check_seccomp_notify(const Seccomp &s) {
             if (name == "write")
                 fail(at("linux.seccomp.syscalls", i) + ".action", "SCMP_ACT_NOTIFY cannot be used for the write syscall");
     }
+    // The kernel takes the flag only with a listener (SECCOMP_FILTER_FLAG_NEW_LISTENER).
+    for (size_t i = 0; i < s.flags.size(); ++i)
+        if (s.flags[i] == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" && !notify)
+            fail(at("linux.seccomp.flags", i), "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs an SCMP_ACT_NOTIFY rule");
     if (notify && s.listenerPath.empty())
         fail("linux.seccomp.listenerPath", "must be set when SCMP_ACT_NOTIFY is used");
     if (!s.listenerPath.empty() && !absolute(s.listenerPath))
@@ -280,6 +279,46 @@ void check_linux_misc(const Linux &l) {
         fail("linux.personality.domain", "unknown domain " + quoted(l.personality->domain));
 }
 
+// runc's rules: which modes take nodes, and how many.
+void check_memory_policy(const std::optional<MemoryPolicy> &m) {
+    if (!m) return;
+    const names::Named *mode = names::find(names::kMemoryPolicyModes, m->mode);
+    if (!mode) fail("linux.memoryPolicy.mode", "unknown mode " + quoted(m->mode));
+    for (size_t i = 0; i < m->flags.size(); ++i)
+        if (!names::find(names::kMemoryPolicyFlags, m->flags[i]))
+            fail(at("linux.memoryPolicy.flags", i), "unknown flag " + quoted(m->flags[i]));
+    bool any = false;
+    for (uint64_t w : parse_list(m->nodes, "linux.memoryPolicy.nodes")) any |= w != 0;
+    if ((m->mode == "MPOL_DEFAULT" || m->mode == "MPOL_LOCAL") && any)
+        fail("linux.memoryPolicy.nodes", m->mode + " takes no nodes");
+    if (m->mode != "MPOL_DEFAULT" && m->mode != "MPOL_LOCAL" && m->mode != "MPOL_PREFERRED" && !any)
+        fail("linux.memoryPolicy.nodes", m->mode + " needs at least one node");
+}
+
+// Interface names as the kernel accepts them (dev_valid_name).
+bool valid_ifname(std::string_view n) {
+    return !n.empty() && n.size() < 16 && n != "." && n != ".." && n.find_first_of("/: ") == std::string_view::npos;
+}
+
+void check_net_devices(const Linux &l) {
+    if (l.netDevices.empty()) return;
+    const Namespace *net = find_namespace(l, "network");
+    if (!net) fail("linux.netDevices", "unable to move network devices without a NET namespace");
+    for (const auto &[host, dev] : l.netDevices) {
+        if (!valid_ifname(host)) fail("linux.netDevices", "invalid network device name " + quoted(host));
+        if (!dev.name.empty() && !valid_ifname(dev.name))
+            fail("linux.netDevices." + host + ".name", "invalid network device name " + quoted(dev.name));
+    }
+}
+
+// runc's rule for closID: a resctrl group name, or "/" for the root group.
+void check_intel_rdt(const std::optional<IntelRdt> &r) {
+    if (!r) return;
+    const std::string &c = r->closID;
+    if (c == "." || c == ".." || (c.size() > 1 && c.find('/') != std::string::npos))
+        fail("linux.intelRdt.closID", "invalid closID " + quoted(c));
+}
+
 void check_linux(const Linux &l) {
     check_namespaces(l);
     check_id_mappings(l);
@@ -287,10 +326,54 @@ void check_linux(const Linux &l) {
     check_devices(l);
     check_device_rules(l.resources);
     check_seccomp(l.seccomp);
+    check_memory_policy(l.memoryPolicy);
+    check_net_devices(l);
+    check_intel_rdt(l.intelRdt);
     check_linux_misc(l);
 }
 
 }  // namespace
+
+std::vector<uint64_t> parse_list(std::string_view list, std::string_view field) {
+    constexpr unsigned long kMax = 64 * 1024;  // runc's limit on a cpu or node number
+    std::vector<uint64_t> bits;
+    auto bad = [&](std::string_view why) -> void {
+        throw Error("config.json: " + std::string(field) + ": invalid list " + quoted(list) + ": " + std::string(why));
+    };
+    auto number = [&](std::string_view t) {
+        while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+        while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+        unsigned long v = 0;
+        auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+        if (t.empty() || ec != std::errc() || end != t.data() + t.size()) bad("not a number: " + quoted(t));
+        if (v > kMax) bad("values larger than " + std::to_string(kMax) + " are not supported");
+        return v;
+    };
+    for (size_t start = 0; start <= list.size();) {
+        size_t comma = std::min(list.find(',', start), list.size());
+        std::string_view r = list.substr(start, comma - start);
+        start = comma + 1;
+        if (r.find_first_not_of(' ') == std::string_view::npos) continue;  // empty elements are allowed
+        size_t dash = r.find('-');
+        unsigned long lo = number(r.substr(0, dash)), hi = dash == std::string_view::npos ? lo : number(r.substr(dash + 1));
+        if (lo > hi) bad("invalid range " + quoted(r));
+        if (bits.size() < hi / 64 + 1) bits.resize(hi / 64 + 1);
+        for (unsigned long i = lo; i <= hi; i++) bits[i / 64] |= uint64_t{1} << (i % 64);
+    }
+    return bits;
+}
+
+unsigned memory_policy_mode(const MemoryPolicy &m) {
+    const names::Named *mode = names::find(names::kMemoryPolicyModes, m.mode);
+    if (!mode) throw Error("config.json: linux.memoryPolicy.mode: unknown mode " + quoted(m.mode));
+    unsigned out = mode->value;
+    for (auto &f : m.flags) {
+        const names::Named *flag = names::find(names::kMemoryPolicyFlags, f);
+        if (!flag) throw Error("config.json: linux.memoryPolicy.flags: unknown flag " + quoted(f));
+        out |= flag->value;
+    }
+    return out;
+}
 
 void validate_user(const User &u, std::string_view file) {
     if (unsafe::off("uid-range")) return;
@@ -303,6 +386,11 @@ void validate_user(const User &u, std::string_view file) {
         if (u.additionalGids[i] > kMaxId) bad(at("additionalGids", i));
 }
 
+void absolute_destinations(Spec &spec) {
+    for (auto &m : spec.mounts)
+        if (!m.destination.empty() && m.destination[0] != '/') m.destination.insert(0, "/");
+}
+
 void validate(const Spec &spec) {
     // runc checks the process first, while loading the spec; keep that order
     // so a config with several problems reports the same one.
@@ -313,11 +401,11 @@ void validate(const Spec &spec) {
     if (!spec.root || spec.root->path.empty()) fail("root.path", "must not be empty");
     if (spec.process) {
         check_rlimits(spec.process->rlimits);
-        check_capabilities(spec.process->capabilities);
         check_scheduling(*spec.process);
+        check_cpu_affinity(spec.process->execCPUAffinity);
         validate_user(spec.process->user);
     }
-    check_mounts(spec.mounts);
+    check_mounts(spec.mounts, spec.linux && find_namespace(*spec.linux, "user"));
     check_hooks(spec.hooks);
     if (spec.linux) check_linux(*spec.linux);
     // runc: a host name of our own needs a UTS namespace of our own.

@@ -468,6 +468,65 @@ test_cg_events_stats() {
 	finish_ct "$id"
 }
 
+# events --stats: pressure stall information (runc 1.2's "psi" of cpu,
+# memory and blkio) from the container's cgroup v2 directory (hybrid: its
+# unified one), and on v2 memory.peak/memory.swap.peak as usage.max/swap.max.
+# The kernel's files are read before and after: the numbers must lie between.
+test_cg_events_psi() {
+	local id b dir
+	id=$(new_id)
+	b=$(mkres "$id" "" sh -c 'sleep 60')
+	start "$id" "$b"
+	if [ "$CG_LAYOUT" = v2 ]; then dir=/sys/fs/cgroup/$(cg_rel "$id"); else dir=/sys/fs/cgroup/unified/$(cg_rel "$id"); fi
+	[ -r "$dir/cpu.pressure" ] || skip "no cgroup v2 pressure files for the container ($dir)"
+	cat "$dir"/{cpu,memory,io}.pressure "$dir"/memory.peak "$dir"/memory.swap.peak >"$TD/before" 2>/dev/null
+	cap krt events --stats "$id"
+	expect_ok "events --stats"
+	printf '%s' "$OUT" >"$TD/stats.json"
+	# (a file: cap gives its command /dev/null as stdin)
+	cat >"$TD/check.py" <<-'PY'
+		import json, os, re, sys
+		d = json.load(open(sys.argv[1]))["data"]
+		cg, layout = sys.argv[2], sys.argv[4]
+		before = open(sys.argv[3]).read()
+		def totals(text):
+		    return {m[0]: int(m[1]) for m in re.findall(r"^(some|full) .*total=(\d+)$", text, re.M)}
+		for section, f in (("cpu", "cpu.pressure"), ("memory", "memory.pressure"), ("blkio", "io.pressure")):
+		    if section not in d:
+		        continue
+		    p = d[section].get("psi")
+		    assert p, "%s: no psi: %s" % (section, d[section])
+		    after = totals(open(cg + "/" + f).read())
+		    for kind in ("some", "full"):
+		        e = p[kind]
+		        assert set(e) == {"avg10", "avg60", "avg300", "total"}, e
+		        assert all(isinstance(e[k], (int, float)) and 0 <= e[k] <= 100 for k in ("avg10", "avg60", "avg300")), e
+		        if kind in after:
+		            assert e["total"] <= after[kind], "%s %s total %d > kernel's %d later" % (section, kind, e["total"], after[kind])
+		print("psi ok:", sorted(s for s in ("cpu", "memory", "blkio") if s in d))
+		if layout == "v2" and os.path.exists(cg + "/memory.peak"):
+		    peak = int(open(cg + "/memory.peak").read())
+		    assert 0 < d["memory"]["usage"]["max"] <= peak, (d["memory"]["usage"], peak)
+		    if os.path.exists(cg + "/memory.swap.peak"):
+		        assert d["memory"]["swap"]["max"] <= int(open(cg + "/memory.swap.peak").read()), d["memory"]["swap"]
+		    print("peaks ok")
+	PY
+	cap python3 "$TD/check.py" "$TD/stats.json" "$dir" "$TD/before" "$CG_LAYOUT"
+	[ "$RC" = 0 ] || fail "$(ctx "events --stats psi: $(head -c 600 "$TD/stats.json")")"
+	# before <= reported: totals only grow
+	cat >"$TD/check2.py" <<-'PY'
+		import json, re, sys
+		d = json.load(open(sys.argv[1]))["data"]
+		before = [int(t) for t in re.findall(r"^some .*total=(\d+)$", open(sys.argv[2]).read(), re.M)]
+		got = [d[s]["psi"]["some"]["total"] for s in ("cpu", "memory", "blkio") if s in d]
+		assert len(before) == 3 and len(got) == 3, (before, got)
+		assert all(g >= b for g, b in zip(got, before)), (got, before)
+	PY
+	cap python3 "$TD/check2.py" "$TD/stats.json" "$TD/before"
+	[ "$RC" = 0 ] || fail "$(ctx "psi totals below the kernel's earlier ones")"
+	finish_ct "$id"
+}
+
 test_cg_oom() {
 	has_ctrl memory || skip "no memory controller"
 	local id b f swap ev

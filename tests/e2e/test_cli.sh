@@ -141,6 +141,20 @@ test_features() {
 	expect_out_has '"linux"'
 	expect_out_has '"namespaces"'
 	if command -v jq >/dev/null; then jq -e .ociVersionMin <<<"$OUT" >/dev/null || fail "features is not valid JSON"; fi
+	# The runtime-spec 1.3 features schema (vendored, tests/data/runtime-spec-1.3.0).
+	local verdict
+	verdict=$(python3 "$E2E_DIR/../features-schema.py" <<<"$OUT" 2>&1) || fail "features does not match the runtime-spec schema: $verdict"
+	if [ "$RT_NAME" = kiln ]; then
+		python3 -c '
+import json, sys
+f = json.loads(sys.argv[1]); l = f["linux"]
+assert f["ociVersionMax"] == "1.3.0", f["ociVersionMax"]
+assert l["netDevices"]["enabled"] and l["mountExtensions"]["idmap"]["enabled"]
+assert l["intelRdt"] == {"enabled": True, "schemata": True, "monitoring": True}, l["intelRdt"]
+assert "MPOL_BIND" in l["memoryPolicy"]["modes"] and "MPOL_F_STATIC_NODES" in l["memoryPolicy"]["flags"]
+assert f["potentiallyUnsafeConfigAnnotations"] == ["run.oci.handler", "bundle", "org.systemd.property.", "org.criu.config"]
+' "$OUT" || fail "features lacks the runtime-spec 1.3 fields"
+	fi
 	cap "$KILN" features extra
 	expect_rc 1 "features takes no argument"
 }

@@ -96,6 +96,39 @@ test_km_trigger_label_mode() {
 	expect_no_km "$b" "plain kiln with the label"
 }
 
+# krun's second label trigger: /.kontain in the image (label mode only),
+# also with a root.path relative to the bundle.
+test_km_trigger_kontain_marker() {
+	km_setup
+	local id b
+	touch "$TD/rootfs/.kontain"
+	id=$(new_id)
+	b=$(mkb "$id" echo hi)
+	cap kmrt kiln-km-label run --bundle "$b" "$id"
+	expect_ok "kiln-km-label, image with /.kontain"
+	expect_out_eq hi
+	expect_km_ran "$b" "kiln-km-label with the /.kontain marker"
+	id=$(new_id)
+	b=$(mkb "$id" echo hi)
+	ln -s "$TD/rootfs" "$b/rootfs"
+	jedit "$b" "c['root']['path'] = 'rootfs'"
+	cap kmrt kiln-km-label run --bundle "$b" "$id"
+	expect_ok "kiln-km-label, relative root.path"
+	expect_km_ran "$b" "the marker in a rootfs relative to the bundle"
+	# the marker alone, without label mode, is no trigger
+	id=$(new_id)
+	b=$(mkb "$id" echo hi)
+	cap kmrt kiln run --bundle "$b" "$id"
+	expect_ok
+	expect_no_km "$b" "plain kiln, image with /.kontain"
+	rm "$TD/rootfs/.kontain"
+	id=$(new_id)
+	b=$(mkb "$id" echo hi)
+	cap kmrt kiln-km-label run --bundle "$b" "$id"
+	expect_ok
+	expect_no_km "$b" "kiln-km-label, neither label nor marker"
+}
+
 test_km_trigger_config_file() {
 	KM_EXTRA='"all_containers": true' km_setup
 	local id b
@@ -324,6 +357,49 @@ test_km_exec_allowlist() {
 	km_config '"exec_unlisted": "refuse"'
 	cap kmrt kiln exec "$id" echo hi
 	expect_rc 255 "image allowlist ignored"
+}
+
+# krun's allowlist file (regex:path:sha256 lines, read on the host; path
+# from "krun_config" here, /var/lib/krun/config by default) is a second
+# source of native execs, after native_exec.
+test_km_exec_krun_allowlist() {
+	km_setup
+	local id b sum
+	sum=$(sha256sum "$TD/rootfs/bin/busybox" | cut -d' ' -f1)
+	printf '# krun exec allowlist\n/bin/(ls|cat):/bin/busybox:%s\n' "$sum" >"$TD/krun-config"
+	km_config '"exec_unlisted": "refuse", "krun_config": "'"$TD/krun-config"'"'
+	km_exec_ctr
+	cap kmrt kiln exec "$id" cat /proc/1/cmdline
+	expect_ok "cat allowlisted by the krun file"
+	expect_out_has sleep
+	expect_no_km "$b" "exec allowlisted by the krun file"
+	cap kmrt kiln exec "$id" echo hi
+	expect_rc 255 "exec in neither allowlist"
+	expect_err_has "exec of /bin/echo refused: not in the native_exec allowlist of $TD/km.json nor in $TD/krun-config"
+	# native_exec comes first; the krun file still adds its own entries
+	km_config '"exec_unlisted": "refuse", "krun_config": "'"$TD/krun-config"'", "native_exec": [{"match": "/bin/echo", "path": "/bin/busybox", "sha256": "'"$sum"'"}]'
+	cap kmrt kiln exec "$id" echo both
+	expect_ok "native_exec with the krun file"
+	expect_out_eq both
+	cap kmrt kiln exec "$id" ls /proc/1/cmdline
+	expect_ok "krun entry next to native_exec"
+	expect_no_km "$b"
+	# the digest is checked as for native_exec
+	printf '/bin/cat:/bin/busybox:%s\n' "$(printf '0%.0s' {1..64})" >"$TD/krun-config"
+	cap kmrt kiln exec "$id" cat /proc/1/cmdline
+	expect_rc 255 "krun entry with another digest"
+	expect_err_has "native exec of /bin/cat refused: /bin/busybox has sha256 $sum, the allowlist in"
+	# a line that is not regex:path:sha256 is an error naming file and line
+	printf '# c\n/bin/cat:/bin/busybox\n' >"$TD/krun-config"
+	cap kmrt kiln exec "$id" cat /proc/1/cmdline
+	expect_rc 255 "malformed krun file"
+	expect_err_has "krun allowlist $TD/krun-config:2: want regex:path:sha256"
+	# no file: nothing added, unlisted execs go the configured way
+	rm "$TD/krun-config"
+	cap kmrt kiln exec "$id" cat /proc/1/cmdline
+	expect_rc 255 "no krun file"
+	expect_err_has "refused: not in the native_exec allowlist of $TD/km.json, and"
+	expect_no_km "$b"
 }
 
 # The attack: the container moves /opt/kontain away and plants its own

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <linux/magic.h>
@@ -18,6 +19,7 @@
 #include "cgroups/fs.hpp"
 #include "cgroups/systemd.hpp"
 #include "kiln/error.hpp"
+#include "kiln/json.hpp"
 #include "util/fd.hpp"
 
 using namespace kiln;
@@ -587,4 +589,43 @@ TEST_CASE("cgroupfs manager: a limit without its v1 hierarchy is an error and le
     CHECK_THROWS_WITH(m.create(&r), Contains("linux.resources.hugepageLimits") && Contains("no hugetlb cgroup hierarchy"));
     struct stat st;
     CHECK(::stat((root.path + "/parent").c_str(), &st) < 0);
+}
+
+TEST_CASE("events --stats: psi and peaks from a cgroup v2 directory", "[cgroups]") {
+    char tmpl[] = "/tmp/kiln-unit-stats.XXXXXX";
+    std::string dir = ::mkdtemp(tmpl);
+    auto put = [&](const char *name, const char *text) {
+        FILE *f = std::fopen((dir + "/" + name).c_str(), "w");
+        REQUIRE(f);
+        std::fputs(text, f);
+        std::fclose(f);
+    };
+    // cpu.pressure without a "full" line, as before Linux 5.13.
+    put("cpu.pressure", "some avg10=1.50 avg60=0.25 avg300=0.00 total=12345\n");
+    put("memory.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=7\nfull avg10=99.99 avg60=0.01 avg300=2.00 total=5\n");
+    put("io.pressure", "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+    put("memory.current", "4096\n");
+    put("memory.peak", "8192\n");
+    put("memory.swap.peak", "1024\n");
+    Hierarchy v2;
+    v2.v2 = true;
+    json::Writer w;
+    write_stats(w, {v2}, {dir}, 0);
+    auto d = json::Doc::parse(w.str(), "stats");
+    CHECK(d.get_int({"cpu", "psi", "some", "total"}) == 12345);
+    CHECK(d.get_int({"cpu", "psi", "full", "total"}) == 0);
+    CHECK(d.get_int({"memory", "psi", "full", "total"}) == 5);
+    CHECK(d.get_int({"blkio", "psi", "some", "total"}) == 0);
+    CHECK(d.get_int({"memory", "usage", "max"}) == 8192);
+    CHECK(d.get_int({"memory", "swap", "max"}) == 1024);
+    // the averages are numbers as the kernel wrote them
+    CHECK(w.str().find(R"("some":{"avg10":1.5,"avg60":0.25,"avg300":0,"total":12345})") != std::string::npos);
+    CHECK(w.str().find(R"("full":{"avg10":99.99,"avg60":0.01,"avg300":2,"total":5})") != std::string::npos);
+    // No pressure files (psi=0): no psi objects.
+    for (const char *f : {"cpu.pressure", "memory.pressure", "io.pressure"}) ::unlink((dir + "/" + f).c_str());
+    json::Writer w2;
+    write_stats(w2, {v2}, {dir}, 0);
+    CHECK(w2.str().find("psi") == std::string::npos);
+    for (const char *f : {"memory.current", "memory.peak", "memory.swap.peak"}) ::unlink((dir + "/" + f).c_str());
+    ::rmdir(dir.c_str());
 }

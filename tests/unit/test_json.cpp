@@ -163,7 +163,7 @@ TEST_CASE("default_config_json rootless matches runc spec --rootless") {
 
 TEST_CASE("features_json describes the runtime") {
     std::string text = spec::features_json();
-    CHECK_THAT(text, StartsWith("{\n    \"ociVersionMin\": \"1.0.0\",\n    \"ociVersionMax\": \"1.2.0\","));
+    CHECK_THAT(text, StartsWith("{\n    \"ociVersionMin\": \"1.0.0\",\n    \"ociVersionMax\": \"1.3.0\","));
     auto d = json::Doc::parse(text, "features");
     CHECK(d.get_string({"ociVersionMax"}) == spec::kSpecVersion);
     CHECK(d.get_bool({"linux", "cgroup", "v2"}));

@@ -81,3 +81,27 @@ TEST_CASE("km config parsing", "[km]") {
     CHECK_THROWS_WITH(parse_config(R"J({"native_exec": [{"match": "(", "path": "/b", "sha256": ")J" + sha + R"J("}]})J", "t.json"),
                       Catch::Contains("native_exec[0].match"));
 }
+
+TEST_CASE("krun allowlist file", "[km]") {
+    std::string sha(64, 'b');
+    auto tools = parse_krun_allowlist("# krun's exec allowlist\n\n/bin/ping|/usr/bin/ping:/bin/ping:" + sha +
+                                          "\n/bin/(ls|cat):/bin/busybox:" + sha,
+                                      "/k/config");
+    REQUIRE(tools.size() == 2);
+    CHECK(tools[0].match == "/bin/ping|/usr/bin/ping");
+    CHECK(tools[0].path == "/bin/ping");
+    CHECK(tools[1].sha256 == sha);
+    Config c;
+    c.native = std::move(tools);
+    CHECK(find_native(c, "/usr/bin/ping") == &c.native[0]);
+    CHECK(find_native(c, "/bin/cat") == &c.native[1]);
+    CHECK(find_native(c, "/x/bin/cat") == nullptr);  // anchored, as native_exec
+    CHECK_THROWS_WITH(parse_krun_allowlist("# c\n/bin/a:/bin/a\n", "/k/config"),
+                      "krun allowlist /k/config:2: want regex:path:sha256, got \"/bin/a:/bin/a\"");
+    CHECK_THROWS_WITH(parse_krun_allowlist("/bin/a:bin/a:" + sha, "/k/config"), Catch::Contains("/k/config:1: needs"));
+    CHECK_THROWS_WITH(parse_krun_allowlist("/bin/a:/bin/a:ABC", "/k/config"), Catch::Contains("64 lowercase hex"));
+    CHECK_THROWS_WITH(parse_krun_allowlist("(:/bin/a:" + sha, "/k/config"), Catch::Contains("/k/config:1: bad regular expression"));
+    CHECK(parse_config("{}", "t.json").krun_allowlist == kKrunAllowlist);
+    CHECK(parse_config(R"({"krun_config": ""})", "t.json").krun_allowlist.empty());
+    CHECK_THROWS_WITH(parse_config(R"({"krun_config": "rel"})", "t.json"), Catch::Contains("krun_config"));
+}

@@ -3,6 +3,7 @@
 
 #include "kiln/error.hpp"
 #include "kiln/spec.hpp"
+#include "linux/process.hpp"
 #include "test_data.hpp"
 
 using namespace kiln::spec;
@@ -106,6 +107,29 @@ TEST_CASE("validate: mounts") {
     CHECK(validation_error(s) == "config.json: mounts[3].destination: must not be empty");
     s.mounts[3].destination = "dev/shm";  // relative: accepted like runc
     CHECK(validation_error(s) == "");
+    // ... and made absolute (relative to /, runtime-spec 1.2); others untouched
+    absolute_destinations(s);
+    CHECK(s.mounts[3].destination == "/dev/shm");
+    CHECK(s.mounts[0].destination == "/proc");
+}
+
+TEST_CASE("validate: idmap/ridmap without maps need the container's user namespace") {
+    Spec s = base();
+    Mount m;
+    m.destination = "/idm";
+    m.type = "bind";
+    m.source = "/src";
+    m.options = {"rbind", "idmap"};
+    s.mounts.push_back(m);
+    std::string where = "config.json: mounts[" + std::to_string(s.mounts.size() - 1) + "]: ";
+    CHECK(validation_error(s) == where + "id-mapped mounts must have both uidMappings and gidMappings");
+    Spec u = with_user_ns();
+    u.mounts.push_back(m);
+    CHECK(validation_error(u) == "");
+    u.mounts.back().options = {"ridmap"};
+    CHECK(validation_error(u) == "");
+    u.mounts.back().type = "tmpfs";
+    CHECK(validation_error(u) == where + "id-mapped mounts are only supported for bind mounts");
 }
 
 TEST_CASE("validate: hooks") {
@@ -136,15 +160,16 @@ TEST_CASE("validate: rlimits") {
     CHECK(validation_error(s) == "");
 }
 
-TEST_CASE("validate: capabilities") {
+TEST_CASE("validate: unknown capabilities are left to the runtime's warning") {
+    // runc ignores them with a warning ("ignoring unknown or unavailable capabilities").
     Spec s = base();
     s.process->capabilities->ambient.push_back("CAP_SYS_MAGIC");
-    CHECK(validation_error(s) == "config.json: process.capabilities.ambient[3]: unknown capability \"CAP_SYS_MAGIC\"");
-    s = base();
     s.process->capabilities->inheritable = {"CAP_CHECKPOINT_RESTORE", "CAP_BPF", "CAP_PERFMON", "cap_kill"};
-    CHECK(validation_error(s) == "config.json: process.capabilities.inheritable[3]: unknown capability \"cap_kill\"");
-    s.process->capabilities->inheritable.pop_back();
+    s.process->capabilities->bounding.push_back("CAP_SYS_MAGIC");
     CHECK(validation_error(s) == "");
+    CHECK(kiln::process::unknown_capabilities(*s.process->capabilities) ==
+          std::vector<std::string>{"CAP_SYS_MAGIC", "cap_kill"});
+    CHECK(kiln::process::unknown_capabilities(*base().process->capabilities).empty());
 }
 
 TEST_CASE("validate: scheduler and I/O priority") {
@@ -317,4 +342,65 @@ TEST_CASE("validate: hostname and domainname need a UTS namespace") {
     CHECK(validation_error(s) == "config.json: domainname: unable to set domainname without a private UTS namespace");
     s.linux->namespaces = {{"mount", ""}, {"uts", "/proc/1/ns/uts"}};
     CHECK(validation_error(s) == "");
+}
+
+TEST_CASE("validate: linux lists (execCPUAffinity, memoryPolicy nodes)") {
+    CHECK(parse_list("", "f").empty());
+    CHECK(parse_list("0-3,7", "f") == std::vector<uint64_t>{0x8f});
+    CHECK(parse_list(" 1 , ,65", "f") == std::vector<uint64_t>{0x2, 0x2});
+    CHECK_THROWS_WITH(parse_list("3-1", "x.y"), "config.json: x.y: invalid list \"3-1\": invalid range \"3-1\"");
+    CHECK_THROWS_WITH(parse_list("a", "x.y"), "config.json: x.y: invalid list \"a\": not a number: \"a\"");
+    CHECK_THROWS_WITH(parse_list("70000", "x"), Catch::Matchers::Contains("values larger than 65536"));
+    Spec s = base();
+    s.process->execCPUAffinity = ExecCPUAffinity{"0", "1-"};
+    CHECK(validation_error(s) == "config.json: process.execCPUAffinity.final: invalid list \"1-\": not a number: \"\"");
+    s.process->execCPUAffinity->final_ = "0-1";
+    CHECK(validation_error(s) == "");
+}
+
+TEST_CASE("validate: linux.memoryPolicy") {
+    Spec s = base();
+    s.linux->memoryPolicy = MemoryPolicy{"MPOL_BOGUS", "", {}};
+    CHECK(validation_error(s) == "config.json: linux.memoryPolicy.mode: unknown mode \"MPOL_BOGUS\"");
+    s.linux->memoryPolicy = MemoryPolicy{"MPOL_BIND", "", {}};
+    CHECK(validation_error(s) == "config.json: linux.memoryPolicy.nodes: MPOL_BIND needs at least one node");
+    s.linux->memoryPolicy = MemoryPolicy{"MPOL_LOCAL", "0", {}};
+    CHECK(validation_error(s) == "config.json: linux.memoryPolicy.nodes: MPOL_LOCAL takes no nodes");
+    s.linux->memoryPolicy = MemoryPolicy{"MPOL_PREFERRED", "", {"MPOL_F_STATIC_NODES", "MPOL_F_BOGUS"}};
+    CHECK(validation_error(s) == "config.json: linux.memoryPolicy.flags[1]: unknown flag \"MPOL_F_BOGUS\"");
+    s.linux->memoryPolicy->flags.pop_back();
+    CHECK(validation_error(s) == "");
+    CHECK(memory_policy_mode(*s.linux->memoryPolicy) == (1u | (1u << 15)));
+}
+
+TEST_CASE("validate: linux.netDevices") {
+    Spec s = base();
+    s.linux->netDevices["eth1"] = NetDevice{"c0"};
+    CHECK(validation_error(s) == "");
+    s.linux->netDevices["eth1"].name = "a/b";
+    CHECK(validation_error(s) == "config.json: linux.netDevices.eth1.name: invalid network device name \"a/b\"");
+    s.linux->netDevices.clear();
+    s.linux->netDevices["0123456789abcdef"] = NetDevice{};
+    CHECK(validation_error(s) == "config.json: linux.netDevices: invalid network device name \"0123456789abcdef\"");
+    s.linux->netDevices.clear();
+    s.linux->netDevices["eth1"] = NetDevice{};
+    std::erase_if(s.linux->namespaces, [](const Namespace &n) { return n.type == "network"; });
+    CHECK(validation_error(s) == "config.json: linux.netDevices: unable to move network devices without a NET namespace");
+}
+
+TEST_CASE("validate: linux.intelRdt.closID and the WAIT_KILLABLE_RECV seccomp flag") {
+    Spec s = base();
+    s.linux->intelRdt = IntelRdt{};
+    for (const char *ok : {"", "/", "guaranteed"}) {
+        s.linux->intelRdt->closID = ok;
+        CHECK(validation_error(s) == "");
+    }
+    s.linux->intelRdt->closID = "a/b";
+    CHECK(validation_error(s) == "config.json: linux.intelRdt.closID: invalid closID \"a/b\"");
+    s = base();
+    s.linux->seccomp.emplace();
+    s.linux->seccomp->defaultAction = "SCMP_ACT_ALLOW";
+    s.linux->seccomp->flags = {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"};
+    CHECK(validation_error(s) ==
+          "config.json: linux.seccomp.flags[0]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs an SCMP_ACT_NOTIFY rule");
 }
