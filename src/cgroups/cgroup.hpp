@@ -71,7 +71,9 @@ public:
     // runc's stats `data` object. With init_pid > 0, network_interfaces come
     // from its network namespace.
     virtual void stats(json::Writer &w, int init_pid) const = 0;
-    // Removes the cgroup, retrying while killed processes drain.
+    // Removes the cgroup, retrying while killed processes drain (about 5 s);
+    // throws "remove cgroup <dir>: <why>" for a dir that stays (the caller
+    // keeps the container's record for a later delete).
     virtual void destroy() = 0;
     // One absolute directory per hierarchy (empty when running without cgroups).
     virtual const std::vector<std::string> &dirs() const = 0;

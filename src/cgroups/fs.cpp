@@ -357,15 +357,19 @@ unsigned long long FsManager::oom_kills() const {
 void FsManager::stats(json::Writer &w, int init_pid) const { write_stats(w, hs_, dirs_, init_pid); }
 
 void FsManager::destroy() {
+    std::string failed;  // the first dir left, with why
     for (auto &d : dirs_) {
         // A process that was just killed leaves the cgroup a little later;
         // kill -9 races can also leave a straggler: retry until empty.
-        for (int tries = 0; tries < 2500; tries++) {
+        for (int tries = 0;; tries++) {
             remove_subdirs(d);
             if (::rmdir(d.c_str()) == 0 || errno == ENOENT) break;
             // Busy: processes, or cgroups below (removed deepest first).
             if (errno == EBUSY && whole_tree() && remove_tree(d)) break;
-            if (errno != EBUSY) break;
+            if (errno != EBUSY || tries == 2500) {
+                if (failed.empty()) failed = errno_message("remove cgroup " + d, errno);
+                break;
+            }
             // Something forked while the container was being killed: kill it too.
             if (tries % 100 == 99) {
                 std::vector<pid_t> left;
@@ -375,6 +379,8 @@ void FsManager::destroy() {
             sleep_ms(2);
         }
     }
+    // The caller keeps the container's record, which names the cgroup.
+    if (!failed.empty()) throw Error(failed);
 }
 
 std::unique_ptr<Manager> make(const Options &o) {

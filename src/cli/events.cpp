@@ -23,6 +23,17 @@ double parse_seconds(const std::string &s) {
     throw kiln::Error("time: invalid duration \"" + s + "\"");
 }
 
+// After a failed read: has the container stopped (the stream's normal end)?
+// Errors other than "does not exist" are the caller's to report.
+bool stopped(const Globals &g, const std::string &id) {
+    try {
+        return kiln::state(g, id).status == "stopped";
+    } catch (const kiln::Error &e) {
+        if (e.code() == ENOENT) return true;
+        throw;
+    }
+}
+
 }  // namespace
 
 int cmd_events(Context &c) {
@@ -50,7 +61,8 @@ int cmd_events(Context &c) {
             if (!first && now > ooms) out("{\"type\":\"oom\",\"id\":\"" + pos[0] + "\"}\n");
             ooms = now;
         } catch (const kiln::Error &) {
-            if (first) throw;
+            // Only the container's end ends the stream quietly.
+            if (first || !stopped(c.g, pos[0])) throw;
             return 0;
         }
         out(line + "\n");

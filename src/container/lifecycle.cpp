@@ -64,8 +64,13 @@ public:
             ::waitpid(pid, nullptr, 0);
         }
         resctrl::destroy(st.rdt);
-        if (cgroup) cgroup->destroy();
-        dir.remove();
+        try {
+            if (cgroup) cgroup->destroy();
+            dir.remove();
+        } catch (const Error &e) {
+            // The record stays: it names the cgroup for a later `delete -f`.
+            log::warn(std::string(e.what()) + ": kept the state of " + st.id + " for `delete --force`");
+        }
     }
 };
 
@@ -299,10 +304,6 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     if (::chdir(o.bundle.c_str()) < 0) throw_errno("chdir " + o.bundle);
 
     auto l = std::make_unique<Launch>();
-    l->dir = StateDir::create(g.root, o.id);
-    // exec takes the container's process, seccomp filter and personality
-    // from this copy, never again from the bundle.
-    l->dir.save_config(config_text);
     auto &st = l->st;
     st.id = o.id;
     st.ociVersion = spec.ociVersion;
@@ -312,6 +313,29 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     st.own_pid_ns = has_own_pid_ns(spec);
     st.has_process = spec.process.has_value();
     if (spec.hooks) st.hooks = spec::hooks_json(*spec.hooks);
+    const spec::Resources *res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
+    cgroups::Options co;
+    co.cgroups_path = spec.linux ? spec.linux->cgroupsPath : "";
+    co.id = o.id;
+    co.systemd = g.systemd_cgroup;
+    // runc's --rootless auto: not root, or root of a user namespace.
+    co.rootless = g.rootless == "true" || (g.rootless == "auto" && (::geteuid() != 0 || userns::running_in_user_ns()));
+    co.annotations = spec.annotations;
+    auto cgroup = cgroups::make(co);
+    check_existing_cgroup(*cgroup, co.systemd);
+
+    // The record comes first, so that whatever is made after it can be
+    // found by `delete` even when we are killed (SIGKILL) half-way: the
+    // cgroup we are about to make, then the cgroup as made (ours, and so its
+    // processes), and pid 0 until the init is ready.
+    st.cgroup_planned = cgroup->dirs();
+    l->dir = StateDir::create(g.root, o.id, st);
+    // Only now ours to undo: a create refused for a taken id, or for a
+    // cgroup refused here, must not destroy a cgroup that is not ours.
+    l->cgroup = std::move(cgroup);
+    // exec takes the container's process, seccomp filter and personality
+    // from this copy, never again from the bundle.
+    l->dir.save_config(config_text);
     // NOTIFY_SOCKET: the container's own socket; run listens from now on,
     // a created container from `start` on.
     std::string notify_host = notify::host_socket();
@@ -324,20 +348,11 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     // says "created"); run starts it over the sync socket.
     UniqueFd start_sock;
     if (use_fifo) start_sock = l->dir.listen_start_socket();
-    const spec::Resources *res = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
-    cgroups::Options co;
-    co.cgroups_path = spec.linux ? spec.linux->cgroupsPath : "";
-    co.id = o.id;
-    co.systemd = g.systemd_cgroup;
-    // runc's --rootless auto: not root, or root of a user namespace.
-    co.rootless = g.rootless == "true" || (g.rootless == "auto" && (::geteuid() != 0 || userns::running_in_user_ns()));
-    co.annotations = spec.annotations;
-    auto cgroup = cgroups::make(co);
-    check_existing_cgroup(*cgroup, co.systemd);  // before l owns it: a refused cgroup is not ours to remove
-    l->cgroup = std::move(cgroup);
     l->cgroup->create(res);
     st.cgroup_dirs = l->cgroup->dirs();
     st.cgroup_unit = l->cgroup->unit();
+    st.cgroup_planned.clear();
+    l->dir.save(st);
 
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair");
@@ -396,7 +411,10 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     l->cgroup->join(pid);
     // The container starts from its cpuset, not from kiln's affinity (runc 1.3.1).
     process::reset_affinity(pid);
-    if (rdt) st.rdt = resctrl::apply(*rdt, o.id, pid, rdt_root);
+    if (rdt) {
+        st.rdt = resctrl::apply(*rdt, o.id, pid, rdt_root);
+        l->dir.save(st);  // on record for a delete after a kill -9, as the cgroup
+    }
     move_net_devices(spec, pid, args.clone_flags);
     if (args.clone_flags & CLONE_NEWUSER) userns::write_maps(pid, spec.linux->uidMappings, spec.linux->gidMappings);
     if (spec.process && spec.process->oomScoreAdj)
@@ -504,14 +522,37 @@ void run_poststart(const StoredState &st) {
                          st.bundle);
 }
 
-// poststop failures only warn (runtime-spec).
+// A cgroup that cannot be removed keeps the record (and poststop waits):
+// a later `delete` tries again. poststop failures only warn (runtime-spec);
+// a create that died before its init was ready (pid 0) ran no container
+// and gets no poststop, as a failed create does.
 void destroy(StateDir &dir, const StoredState &st) {
     cgroups::open(st.cgroup_dirs, st.cgroup_unit)->destroy();
+    // Made by a create killed there, or there before it: only an empty one goes.
+    for (auto &d : st.cgroup_planned) ::rmdir(d.c_str());
     resctrl::destroy(st.rdt);
-    if (!st.hooks.empty())
+    if (st.pid > 0 && !st.hooks.empty())
         hooks::run_warn_only(spec::parse_hooks(st.hooks).poststop, "poststop", hook_state(st, "stopped", 0),
                              st.bundle);
     dir.remove();
+}
+
+// The end of a foreground run, under the lock again: a `delete` from
+// elsewhere may have removed the container meanwhile, and a new container
+// may have taken its id since; only our own is torn down.
+void teardown_own(const Globals &g, const StoredState &ours) {
+    StateDir dir;
+    StoredState st;
+    try {
+        dir = StateDir::open(g.root, ours.id);
+        st = dir.load();
+    } catch (const Error &e) {
+        if (e.code() == ENOENT) return;
+        throw;
+    }
+    if (st.pid != ours.pid || st.start_time != ours.start_time) return;
+    signal_all(st, SIGKILL);
+    destroy(dir, st);
 }
 
 
@@ -633,9 +674,11 @@ int run(const Globals &g, const RunOptions &o) {
     l->sync.reset();
     run_poststart(l->st);
     l->committed = true;
+    // pause, resume, update, exec and delete from elsewhere must not wait
+    // for the container to exit (nor, with -d, for its READY=).
+    l->dir.close();
     if (o.detach) {
         // runc: run -d returns once the container said READY= (or ended).
-        l->dir.close();
         if (l->notify) l->notify.wait(l->pid);
         return 0;
     }
@@ -647,16 +690,12 @@ int run(const Globals &g, const RunOptions &o) {
         status = supervise(l->pid, master.get(), &l->notify);
     } catch (...) {
         // Nobody is left to wait for the container: do not leave it behind.
-        signal_all(l->st, SIGKILL);
         ::kill(l->pid, SIGKILL);
         ::waitpid(l->pid, nullptr, 0);
-        destroy(l->dir, l->st);
+        teardown_own(g, l->st);
         throw;
     }
-    if (!o.keep) {
-        signal_all(l->st, SIGKILL);
-        destroy(l->dir, l->st);
-    }
+    if (!o.keep) teardown_own(g, l->st);
     return status;
 }
 
@@ -678,21 +717,25 @@ void kill(const Globals &g, const std::string &id, int signal, bool all) {
 
 void remove(const Globals &g, const std::string &id, bool force) {
     validate_id(id);
+    StateDir::sweep(g.root);
     StateDir dir;
     try {
         dir = StateDir::open(g.root, id);
-    } catch (const Error &) {
-        if (force) return;
+    } catch (const Error &e) {
+        if (force && e.code() == ENOENT) return;
         throw;
     }
     StoredState st;
     try {
         st = dir.load();
-    } catch (const Error &) {
-        // A create that died half-way: nothing to stop, just the directory.
+    } catch (const Error &e) {
+        // A state.json that cannot be read may still name processes and
+        // cgroups: keep it (runc does). Only a dir without one goes (runc's
+        // aborted create; kiln's creates always write one first).
+        if (e.code() != ENOENT) throw;
         dir.remove();
         if (force) return;
-        throw Error("container does not exist");
+        throw;
     }
     std::string status = status_of(st, dir.path());
     if (status == "running" || status == "paused") {
@@ -704,7 +747,9 @@ void remove(const Globals &g, const std::string &id, bool force) {
         if (status == "paused") cgroups::open(st.cgroup_dirs, st.cgroup_unit)->freeze(false);
         ::kill(st.pid, SIGKILL);
         wait_gone(st.pid, 10000);
-    } else if (!st.own_pid_ns && force) {
+    } else if (st.pid <= 0 || (!st.own_pid_ns && force)) {
+        // pid 0: a create killed before its init was ready (we hold the
+        // lock it held): what is in its cgroup is what it left.
         signal_all(st, SIGKILL);
     }
     destroy(dir, st);

@@ -23,6 +23,7 @@
 #include "kiln/checkpoint.hpp"
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
+#include "kiln/log.hpp"
 #include "linux/rootfs.hpp"
 #include "linux/terminal.hpp"
 #include "util/child.hpp"
@@ -115,8 +116,13 @@ struct Restored {
             ::kill(st.pid, SIGKILL);
             ::waitpid(st.pid, nullptr, 0);
         }
-        if (cgroup) cgroup->destroy();
-        dir.remove();
+        try {
+            if (cgroup) cgroup->destroy();
+            dir.remove();
+        } catch (const Error &e) {
+            // The record stays: it names the cgroup for a later `delete -f`.
+            log::warn(std::string(e.what()) + ": kept the state of " + st.id + " for `delete --force`");
+        }
     }
 };
 
@@ -145,9 +151,15 @@ public:
         if (::chdir(o_.bundle.c_str()) < 0) throw_errno("chdir " + o_.bundle);
         image_.reset(criu::open_dir(o_.image_path, false));
         std::vector<std::string> fds = descriptors();
-        r.dir = StateDir::create(g_.root, o_.id);
         fill_state(r.st);
+        // As create does: the cgroup is on record before it is made, and as
+        // made before anything joins it.
+        auto cgroup = cgroups::make(cgroups::options_for(spec_, o_.id, g_.systemd_cgroup, g_.rootless));
+        r.st.cgroup_planned = cgroup->dirs();
+        r.dir = StateDir::create(g_.root, o_.id, r.st);
+        r.cgroup = std::move(cgroup);  // only now ours to undo (the id may be taken)
         make_cgroup(r);
+        r.dir.save(r.st);
         CriuRoot root(r.dir.path(), r.st.rootfs);
         criu::Request req(L_, bin_);
         describe(req, r, root.path(), fds);
@@ -223,10 +235,10 @@ private:
     }
 
     void make_cgroup(Restored &r) {
-        r.cgroup = cgroups::make(cgroups::options_for(spec_, o_.id, g_.systemd_cgroup, g_.rootless));
         r.cgroup->create(spec_.linux && spec_.linux->resources ? &*spec_.linux->resources : nullptr);
         r.st.cgroup_dirs = r.cgroup->dirs();
         r.st.cgroup_unit = r.cgroup->unit();
+        r.st.cgroup_planned.clear();
     }
 
     void options(criu::Request &req, const std::string &root, const std::string &state_dir) {

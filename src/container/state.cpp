@@ -1,7 +1,10 @@
 #include "container/state.hpp"
 
 #include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
@@ -40,6 +43,11 @@ std::string serialize(const StoredState &s) {
     w.key("cgroup_dirs").begin_object();
     for (size_t i = 0; i < s.cgroup_dirs.size(); i++) w.key(std::to_string(i)).string(s.cgroup_dirs[i]);
     w.end_object();
+    if (!s.cgroup_planned.empty()) {
+        w.key("cgroup_planned").begin_array();
+        for (auto &d : s.cgroup_planned) w.string(d);
+        w.end_array();
+    }
     if (!s.cgroup_unit.empty()) w.key("cgroup_unit").string(s.cgroup_unit);
     if (!s.rdt.path.empty()) {
         w.key("rdt").begin_object().key("root").string(s.rdt.root).key("path").string(s.rdt.path);
@@ -64,6 +72,7 @@ StoredState deserialize(const std::string &text, const std::string &file) {
     s.no_new_keyring = doc.get_bool({"no_new_keyring"}, false);
     for (auto &[k, v] : doc.get_string_map({"annotations"})) s.annotations[k] = v;
     for (auto &kv : doc.get_string_map({"cgroup_dirs"})) s.cgroup_dirs.push_back(kv.second);
+    doc.get_string_array({"cgroup_planned"}, s.cgroup_planned);
     s.hooks = doc.get_string({"hooks"});
     s.cgroup_unit = doc.get_string({"cgroup_unit"});
     s.rdt.root = doc.get_string({"rdt", "root"});
@@ -71,6 +80,33 @@ StoredState deserialize(const std::string &text, const std::string &file) {
     s.rdt.created = doc.get_bool({"rdt", "created"});
     s.rdt.mon = doc.get_string({"rdt", "mon"});
     return s;
+}
+
+const char kNotExist[] = "container does not exist";
+
+// A state dir on its way in: "<root>/.new-<pid>-<random>" (never an id:
+// list skips names starting with '.').
+constexpr std::string_view kTempPrefix = ".new-";
+
+std::string temp_name(const std::string &root) {
+    unsigned char r[6] = {};
+    if (::getrandom(r, sizeof r, 0) != sizeof r) throw_errno("getrandom");
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5]);
+    return root + "/" + std::string(kTempPrefix) + std::to_string(::getpid()) + "-" + hex;
+}
+
+// rename() without replacing what is there (rename would replace an empty dir).
+void place(const std::string &from, const std::string &to) {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return;
+    int err = errno;
+    if (err == EINVAL) {  // a file system without RENAME_NOREPLACE
+        if (::access(to.c_str(), F_OK) == 0) throw Error("container with given ID already exists");
+        if (::rename(from.c_str(), to.c_str()) == 0) return;
+        err = errno;
+    }
+    if (err == EEXIST || err == ENOTEMPTY) throw Error("container with given ID already exists");
+    throw_errno("rename " + from + " to " + to, err);
 }
 
 void lock_dir(int fd) {
@@ -108,26 +144,55 @@ void check_root(const std::string &root) {
                 std::to_string(st.st_uid) + "): refusing to keep container state there");
 }
 
-StateDir StateDir::create(const std::string &root, const std::string &id) {
+StateDir StateDir::create(const std::string &root, const std::string &id, const StoredState &first) {
     check_root(root);
     if (::mkdir(root.c_str(), 0700) < 0 && errno != EEXIST) {
         if (errno != ENOENT) throw_errno("mkdir " + root);
         mkdir_all(root, 0700);
     }
     StateDir sd;
-    sd.path_ = root + "/" + id;
-    if (::mkdir(sd.path_.c_str(), 0711) < 0) {
-        if (errno == EEXIST) throw Error("container with given ID already exists");
-        throw_errno("mkdir " + sd.path_);
-    }
-    sd.fd_.reset(::open(sd.path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    sd.path_ = temp_name(root);
+    if (::mkdir(sd.path_.c_str(), 0711) < 0) throw_errno("mkdir " + sd.path_);
+    sd.fd_.reset(::open(sd.path_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!sd.fd_) {
         int err = errno;
         ::rmdir(sd.path_.c_str());
         throw_errno("open " + sd.path_, err);
     }
-    lock_dir(sd.fd_.get());
+    try {
+        lock_dir(sd.fd_.get());
+        sd.save(first);
+        place(sd.path_, root + "/" + id);
+    } catch (...) {
+        sd.remove();
+        throw;
+    }
+    sd.path_ = root + "/" + id;
     return sd;
+}
+
+void StateDir::sweep(const std::string &root) {
+    UniqueFd rfd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    int list_fd = rfd ? ::fcntl(rfd.get(), F_DUPFD_CLOEXEC, 0) : -1;
+    DIR *d = list_fd >= 0 ? ::fdopendir(list_fd) : nullptr;
+    if (!d) {
+        if (list_fd >= 0) ::close(list_fd);
+        return;
+    }
+    while (auto *e = ::readdir(d)) {
+        std::string_view name = e->d_name;
+        if (name.substr(0, kTempPrefix.size()) != kTempPrefix) continue;
+        // Its maker locked it right after mkdir and holds the lock until the
+        // rename; a dir nobody locks whose maker is gone is garbage.
+        pid_t maker = static_cast<pid_t>(std::atoi(e->d_name + kTempPrefix.size()));
+        if (maker <= 0 || ::kill(maker, 0) == 0 || errno != ESRCH) continue;
+        UniqueFd fd(::openat(rfd.get(), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) continue;
+        int dup = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 0);  // remove_tree_at closes it
+        if (dup >= 0) remove_tree_at(dup);
+        ::unlinkat(rfd.get(), e->d_name, AT_REMOVEDIR);
+    }
+    ::closedir(d);
 }
 
 StateDir StateDir::open(const std::string &root, const std::string &id, bool lock) {
@@ -136,7 +201,7 @@ StateDir StateDir::open(const std::string &root, const std::string &id, bool loc
     sd.path_ = root + "/" + id;
     sd.fd_.reset(::open(sd.path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!sd.fd_) {
-        if (errno == ENOENT || errno == ENOTDIR) throw Error("container does not exist");
+        if (errno == ENOENT || errno == ENOTDIR) throw Error(kNotExist, ENOENT);
         throw_errno("open " + sd.path_);
     }
     if (lock) lock_dir(sd.fd_.get());
@@ -192,12 +257,13 @@ void StateDir::save(const StoredState &s) const {
 void StateDir::save_config(std::string_view text) const { write_file_atomic(fd_.get(), "config.json", text, 0600); }
 
 StoredState StateDir::load() const {
-    std::string file = path_ + "/state.json", text;
-    if (!try_read_file(file, text)) {
-        if (errno == ENOENT) throw Error("container does not exist");
+    std::string file = path_ + "/state.json";
+    UniqueFd fd(::openat(fd_.get(), "state.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) throw Error(kNotExist, ENOENT);
         throw_errno("open " + file);
     }
-    return deserialize(text, file);
+    return deserialize(read_fd(fd.get()), file);
 }
 
 void StateDir::remove() {
@@ -210,7 +276,7 @@ StoredState load_state(const std::string &root, const std::string &id, bool chec
     if (check) check_root(root);
     std::string file = root + "/" + id + "/state.json", text;
     if (!try_read_file(file, text)) {
-        if (errno == ENOENT || errno == ENOTDIR) throw Error("container does not exist");
+        if (errno == ENOENT || errno == ENOTDIR) throw Error(kNotExist, ENOENT);
         throw_errno("open " + file);
     }
     return deserialize(text, file);

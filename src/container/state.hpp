@@ -28,17 +28,28 @@ struct StoredState {
     bool no_new_keyring = false;  // created with --no-new-keyring: `exec` joins no "_ses.<id>"
     std::map<std::string, std::string> annotations;
     std::vector<std::string> cgroup_dirs;
+    // The dirs a create is about to make, recorded before it makes them: a
+    // create killed there leaves them for `delete`, which removes the empty
+    // ones only (they may be a pre-existing cgroup that is not ours).
+    std::vector<std::string> cgroup_planned;
     std::string cgroup_unit;  // systemd unit (--systemd-cgroup), "" otherwise
     std::string hooks;  // spec::hooks_json of the config's hooks, "" when none
     resctrl::Group rdt;  // linux.intelRdt: the resource group, path "" when none
 };
 
+// "container does not exist" carries ENOENT as its code().
 class StateDir {
 public:
-    // mkdir <root>/<id> and lock it; "container with given ID already exists".
-    static StateDir create(const std::string &root, const std::string &id);
+    // Makes <root>/<id>, locked, with `first` as its state.json: the dir is
+    // made and locked under a temporary name and renamed into place, so no
+    // other command ever sees it unlocked or without a state.json.
+    // "container with given ID already exists".
+    static StateDir create(const std::string &root, const std::string &id, const StoredState &first);
     // Opens and locks an existing one; "container does not exist".
     static StateDir open(const std::string &root, const std::string &id, bool lock = true);
+    // Removes what creates killed before the rename left in root (temporary
+    // dirs whose maker is gone).
+    static void sweep(const std::string &root);
 
     const std::string &path() const { return path_; }
     // The listening socket a created init waits on; its presence means "created".
@@ -51,6 +62,8 @@ public:
     void save(const StoredState &s) const;
     // The config.json create validated, for `exec` (never the bundle's again).
     void save_config(std::string_view text) const;
+    // Reads state.json through the locked dir (one removed while we waited
+    // for the lock reads as "container does not exist").
     StoredState load() const;
     // Removes the directory and everything in it.
     void remove();

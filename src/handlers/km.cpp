@@ -77,9 +77,16 @@ Config parse_config(std::string_view text, const std::string &file) {
         for (auto &d : c.devices)
             if (d.empty() || d[0] != '/' || d.back() == '/') throw bad("devices: \"" + d + "\" is not an absolute path");
     }
-    c.all_containers = doc.get_bool({"all_containers"}, false);
-    c.preload = doc.get_bool({"preload"}, false);
-    c.snapshots = doc.get_bool({"snapshots"}, false);
+    // A quoted "true" must not read as false: only JSON booleans are taken.
+    auto flag = [&](const char *key) {
+        if (!doc.has({key})) return false;
+        bool v = doc.get_bool({key}, false);
+        if (v != doc.get_bool({key}, true)) throw bad(std::string(key) + ": must be true or false");
+        return v;
+    };
+    c.all_containers = flag("all_containers");
+    c.preload = flag("preload");
+    c.snapshots = flag("snapshots");
     std::string unlisted = doc.get_string({"exec_unlisted"}, "km");
     if (unlisted != "km" && unlisted != "refuse") throw bad("exec_unlisted: must be \"km\" or \"refuse\"");
     c.refuse_unlisted_exec = unlisted == "refuse";

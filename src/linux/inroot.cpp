@@ -10,13 +10,20 @@
 
 namespace kiln::inroot {
 
+int openat2(int dirfd, const char *path, struct open_how *how) {
+    for (int tries = 0;; tries++) {
+        int fd = static_cast<int>(::syscall(SYS_openat2, dirfd, path, how, sizeof *how));
+        if (fd >= 0 || errno != EAGAIN || tries == 100) return fd;
+    }
+}
+
 int open(int root_fd, const std::string &path, int flags) {
     struct open_how how{};
     how.flags = static_cast<unsigned long long>(flags | O_CLOEXEC);
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
     const char *rel = path.c_str();
     while (*rel == '/') rel++;
-    return static_cast<int>(::syscall(SYS_openat2, root_fd, *rel ? rel : ".", &how, sizeof how));
+    return openat2(root_fd, *rel ? rel : ".", &how);
 }
 
 bool read_regular(int root_fd, const std::string &path, size_t cap, std::string &out) {

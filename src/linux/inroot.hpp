@@ -8,7 +8,14 @@
 
 #include "util/fd.hpp"
 
+struct open_how;
+
 namespace kiln::inroot {
+
+// openat2(2), tried again while it fails with EAGAIN: with RESOLVE_IN_ROOT or
+// RESOLVE_BENEATH the kernel gives up when a rename or mount anywhere on the
+// host raced the walk (any busy host, another container starting).
+int openat2(int dirfd, const char *path, struct open_how *how);
 
 // openat2(root_fd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 // -1 with errno on failure.

@@ -2,6 +2,7 @@
 // user and groups, capabilities, no_new_privs; and the payload lookup.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,9 @@ std::string find_executable(const std::string &arg0, const std::vector<std::stri
 // kSeccompFdTag + SCM_RIGHTS) and this waits for one byte back.
 inline constexpr char kSeccompFdTag = 'N';
 void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd = -1);
+// seccomp_attr_set on a libseccomp filter context (scmp_filter_ctx, attr a
+// scmp_filter_attr); throws "seccomp: set filter attribute <name>: <why>".
+void set_seccomp_attr(void *ctx, int attr, uint32_t value, const char *name);
 // Whether this kernel takes SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19).
 bool seccomp_wait_killable_supported();
 // The libseccomp filter load_seccomp loads, built but not loaded (the fuzz

@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "kiln/error.hpp"
+#include "linux/inroot.hpp"
 
 namespace kiln::procfs {
 namespace {
@@ -37,7 +38,7 @@ UniqueFd open_beneath(int proc_root, const std::string &rel, int flags, unsigned
     how.flags = static_cast<unsigned long long>(flags | O_NOCTTY | O_CLOEXEC);
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV | resolve;
     std::string what = "/proc/" + rel;
-    UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, proc_root, rel.c_str(), &how, sizeof how)));
+    UniqueFd fd(inroot::openat2(proc_root, rel.c_str(), &how));
     if (!fd) {
         // EXDEV: something is mounted on the way; ELOOP: a symlink.
         if (errno == EXDEV || errno == ELOOP) throw_errno("open " + what + " (not a plain procfs file)");

@@ -20,6 +20,7 @@
 
 #include "cgroups/cgroup.hpp"
 #include "kiln/error.hpp"
+#include "linux/inroot.hpp"
 #include "linux/procfs.hpp"
 #include "util/unsafe.hpp"
 
@@ -615,7 +616,7 @@ UniqueFd open_in_root_at(int root_fd, const std::string &path, bool create, bool
     // last component is what gets made).
     auto first = path.find_first_not_of('/');
     std::string p = first == std::string::npos ? "." : path.substr(first, path.find_last_not_of('/') + 1 - first);
-    int fd = static_cast<int>(::syscall(SYS_openat2, root_fd, p.c_str(), &how, sizeof how));
+    int fd = inroot::openat2(root_fd, p.c_str(), &how);
     if (fd >= 0) return UniqueFd(fd);
     if (errno != ENOENT || !create) throw_errno("open " + path + " in container root");
     auto slash = p.find_last_of('/');

@@ -206,6 +206,11 @@ std::vector<uint32_t> known_arches(const spec::Seccomp &s) {
 
 }  // namespace
 
+void set_seccomp_attr(void *ctx, int attr, uint32_t value, const char *name) {
+    int rc = seccomp_attr_set(ctx, static_cast<scmp_filter_attr>(attr), value);
+    if (rc < 0) throw Error(std::string("seccomp: set filter attribute ") + name + ": " + std::strerror(-rc), -rc);
+}
+
 // The kernel checks the flags before it reads the program: valid ones get
 // EFAULT for a null program, unknown ones EINVAL (as libseccomp probes them).
 bool seccomp_wait_killable_supported() {
@@ -222,7 +227,7 @@ SeccompFilter build_seccomp(const spec::Seccomp &s, bool no_new_privs) {
     if (!ctx) throw Error("seccomp: cannot initialise the filter");
     // libseccomp sets no_new_privs by default; the config decides (we hold
     // CAP_SYS_ADMIN when it is off).
-    seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, no_new_privs ? 1 : 0);
+    set_seccomp_attr(ctx.get(), SCMP_FLTATR_CTL_NNP, no_new_privs ? 1 : 0, "SCMP_FLTATR_CTL_NNP");
     for (auto &a : s.architectures) {
         uint32_t arch = arch_of(a);
         if (arch == 0) continue;  // unknown to this libseccomp
@@ -230,9 +235,9 @@ SeccompFilter build_seccomp(const spec::Seccomp &s, bool no_new_privs) {
         if (rc < 0 && rc != -EEXIST) throw Error("seccomp: add architecture " + a + ": " + std::strerror(-rc));
     }
     for (auto &f : s.flags) {
-        if (f == "SECCOMP_FILTER_FLAG_TSYNC") seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 1);
-        else if (f == "SECCOMP_FILTER_FLAG_LOG") seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_LOG, 1);
-        else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_SSB, 1);
+        if (f == "SECCOMP_FILTER_FLAG_TSYNC") set_seccomp_attr(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 1, "SCMP_FLTATR_CTL_TSYNC");
+        else if (f == "SECCOMP_FILTER_FLAG_LOG") set_seccomp_attr(ctx.get(), SCMP_FLTATR_CTL_LOG, 1, "SCMP_FLTATR_CTL_LOG");
+        else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") set_seccomp_attr(ctx.get(), SCMP_FLTATR_CTL_SSB, 1, "SCMP_FLTATR_CTL_SSB");
         else if (f == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") continue;  // seccomp(2)'s own: see filter_flags
         else throw Error("seccomp: flag " + f + " is not supported");
     }

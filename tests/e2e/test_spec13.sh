@@ -422,6 +422,11 @@ while True:
     with open(sys.argv[2], "a") as f:
         f.write(m.decode().replace("\n", "|") + "\n")'
 
+# two_lines FILE: the listener has written both datagrams (it writes after
+# kiln has sent them: under load a little later than kiln returns)
+_two_lines() { [ "$(wc -l <"$1" 2>/dev/null)" -ge 2 ]; }
+two_lines() { poll 10 _two_lines "$1" || true; }
+
 # NOTIFY_SOCKET (runc's notify_socket.go): the container gets its own socket
 # (/run/notify/notify.sock, its directory bound read-only); its READY= line
 # reaches the host's socket, then MAINPID=: the init for start and run -d
@@ -450,6 +455,7 @@ READY=1"; sleep 30'
 	expect_ok "run -d with NOTIFY_SOCKET"
 	[ $((${EPOCHREALTIME/./} - t0)) -ge 900000 ] || fail "run -d returned before the container was ready"
 	pid=$(pid_of "$id")
+	two_lines "$TD/host.log"
 	expect_eq "$(cat "$TD/host.log")" "READY=1|
 MAINPID=$pid|" "what the host's socket got from run -d"
 	expect_eq "$(cat "$b/share/env")" /run/notify/notify.sock "NOTIFY_SOCKET in the container"
@@ -467,6 +473,7 @@ MAINPID=$pid|" "what the host's socket got from run -d"
 	NOTIFY_SOCKET=$TD/host.sock cap rt start "$id"
 	expect_ok "start with NOTIFY_SOCKET"
 	[ $((${EPOCHREALTIME/./} - t0)) -ge 900000 ] || fail "start returned before the container was ready"
+	two_lines "$TD/host.log"
 	expect_eq "$(cat "$TD/host.log")" "READY=1|
 MAINPID=$(pid_of "$id")|" "what the host's socket got from start"
 	cap rt delete -f "$id"
@@ -478,6 +485,7 @@ MAINPID=$(pid_of "$id")|" "what the host's socket got from start"
 	kpid=$!
 	wait "$kpid" || fail "foreground run: $(cat "$TD/fg.out")"
 	expect_eq "$(cat "$TD/fg.out")" done "foreground run's output"
+	two_lines "$TD/host.log"
 	expect_eq "$(cat "$TD/host.log")" "READY=1|
 MAINPID=$kpid|" "what the host's socket got from a foreground run"
 	assert_clean "$id"
@@ -503,6 +511,7 @@ MAINPID=$kpid|" "what the host's socket got from a foreground run"
 		b=$(C_ROOTFS=$rootfs mkb "$id" sh -c 'sdnotify READY=1; sleep 30')
 		NOTIFY_SOCKET=$host cap rt run -d --bundle "$b" "$id"
 		expect_ok "run -d, NOTIFY_SOCKET=$host"
+		two_lines "$TD/other.log"
 		expect_eq "$(cat "$TD/other.log")" "READY=1|
 MAINPID=$(pid_of "$id")|" "what $host got"
 		cap rt delete -f "$id"

@@ -6,6 +6,8 @@
 #
 #   FUZZ_SECONDS=12        seconds per harness (5 harnesses: a 60 s smoke run)
 #   FUZZ_RUNS=N            run N inputs per harness instead (long campaigns)
+#   FUZZ_TIMEOUT=10        seconds one input may take (wall clock: raise it
+#                          for a nice'd campaign on a busy host)
 #   FUZZ_BUILD_DIR=build-fuzz
 #   FUZZ_OUT=DIR           keep the grown corpora and crash inputs there
 #                          (default: a temporary directory, removed unless
@@ -61,7 +63,7 @@ for h in $harnesses; do
 	# but for the ones tests/fuzz/NAME.lsan.supp documents in a library.
 	supp=
 	[ ! -f "tests/fuzz/$h.lsan.supp" ] || supp=suppressions=$REPO/tests/fuzz/$h.lsan.supp
-	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} LSAN_OPTIONS=${LSAN_OPTIONS:-$supp} "$bin" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 \
+	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} LSAN_OPTIONS=${LSAN_OPTIONS:-$supp} "$bin" "${limit[@]}" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 \
 		-print_final_stats=1 -dict="$(dict_of "$h")" -artifact_prefix="$out/$h-" \
 		"$out/$h" "tests/fuzz/corpus/$h" >"$log" 2>&1
 	rc=$?

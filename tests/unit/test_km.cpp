@@ -82,6 +82,16 @@ TEST_CASE("km config parsing", "[km]") {
                       Catch::Contains("native_exec[0].match"));
 }
 
+TEST_CASE("km config booleans are JSON booleans", "[km]") {
+    CHECK(parse_config(R"J({"all_containers": true, "preload": true, "snapshots": false})J", "t.json").all_containers);
+    CHECK(parse_config(R"J({"preload": true})J", "t.json").preload);
+    CHECK_FALSE(parse_config(R"J({"snapshots": false})J", "t.json").snapshots);
+    for (const char *key : {"all_containers", "preload", "snapshots"})
+        for (const char *value : {"\"true\"", "1", "null", "[]"})
+            CHECK_THROWS_WITH(parse_config("{\"" + std::string(key) + "\": " + value + "}", "t.json"),
+                              "km config t.json: " + std::string(key) + ": must be true or false");
+}
+
 TEST_CASE("krun allowlist file", "[km]") {
     std::string sha(64, 'b');
     auto tools = parse_krun_allowlist("# krun's exec allowlist\n\n/bin/ping|/usr/bin/ping:/bin/ping:" + sha +

@@ -1,9 +1,12 @@
 // The state store's file handling: the atomic write through the locked
-// directory's fd, and the --root ownership rule.
+// directory's fd, the --root ownership rule, and a state dir that appears
+// locked and with its record (no mkdir-then-flock window).
 #include <catch2/catch.hpp>
 
 #include <dirent.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -83,4 +86,66 @@ TEST_CASE("check_root: a --root others can write is refused") {
         REQUIRE(::chown(t.path.c_str(), 65534, 65534) == 0);  // another user's directory
         CHECK_THROWS_WITH(kiln::check_root(t.path), Catch::Contains("owner uid 65534"));
     }
+}
+
+TEST_CASE("StateDir::create: the dir appears locked, with its record, and nothing else is left") {
+    TempDir t;
+    std::string root = t.path + "/root";
+    kiln::StoredState first;
+    first.id = "c1";
+    first.bundle = t.path + "/bundle";
+    auto sd = kiln::StateDir::create(root, "c1", first);
+    CHECK(sd.path() == root + "/c1");
+    CHECK(entries(root) == 1);  // no temporary dir left beside it
+    // Another command sees a locked dir (it waits), and once it has the lock a record.
+    kiln::UniqueFd other(::open((root + "/c1").c_str(), O_RDONLY | O_DIRECTORY));
+    REQUIRE(other);
+    CHECK(::flock(other.get(), LOCK_EX | LOCK_NB) < 0);
+    CHECK(errno == EWOULDBLOCK);
+    CHECK(kiln::load_state(root, "c1").bundle == t.path + "/bundle");
+    // The id is taken, and the second create leaves nothing behind.
+    CHECK_THROWS_WITH(kiln::StateDir::create(root, "c1", first), "container with given ID already exists");
+    CHECK(entries(root) == 1);
+    // An empty dir in the way (an aborted create) is not replaced either.
+    REQUIRE(::mkdir((root + "/c2").c_str(), 0711) == 0);
+    CHECK_THROWS_WITH(kiln::StateDir::create(root, "c2", first), "container with given ID already exists");
+    CHECK(entries(root) == 2);
+}
+
+TEST_CASE("StateDir::sweep: removes the temporary dirs of creates that are gone, only those") {
+    TempDir t;
+    std::string root = t.path;
+    pid_t dead = ::fork();
+    if (dead == 0) ::_exit(0);
+    REQUIRE(dead > 0);
+    REQUIRE(::waitpid(dead, nullptr, 0) == dead);
+    std::string gone = root + "/.new-" + std::to_string(dead) + "-aaaa";
+    std::string alive = root + "/.new-" + std::to_string(::getpid()) + "-bbbb";
+    REQUIRE(::mkdir(gone.c_str(), 0711) == 0);
+    REQUIRE(::mkdir(alive.c_str(), 0711) == 0);
+    REQUIRE(::mkdir((root + "/c1").c_str(), 0711) == 0);
+    kiln::UniqueFd f(::open((gone + "/state.json").c_str(), O_CREAT | O_WRONLY, 0600));
+    REQUIRE(f);
+    kiln::StateDir::sweep(root);
+    CHECK(::access(gone.c_str(), F_OK) < 0);
+    CHECK(::access(alive.c_str(), F_OK) == 0);
+    CHECK(::access((root + "/c1").c_str(), F_OK) == 0);
+}
+
+TEST_CASE("state.json: the planned cgroup dirs of a create under way round-trip") {
+    TempDir t;
+    kiln::StoredState first;
+    first.id = "c1";
+    first.cgroup_planned = {t.path + "/cg/memory/c1", t.path + "/cg/pids/c1"};
+    auto sd = kiln::StateDir::create(t.path + "/root", "c1", first);
+    auto back = sd.load();
+    CHECK(back.cgroup_planned == first.cgroup_planned);
+    CHECK(back.cgroup_dirs.empty());
+    CHECK(back.pid == 0);
+    // Once made, the record names the dirs as made and no plan.
+    first.cgroup_dirs = first.cgroup_planned;
+    first.cgroup_planned.clear();
+    sd.save(first);
+    CHECK(sd.load().cgroup_planned.empty());
+    CHECK(kiln::read_file(t.path + "/root/c1/state.json").find("cgroup_planned") == std::string::npos);
 }
