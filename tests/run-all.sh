@@ -169,6 +169,11 @@ fi
 
 # -------------------------------------------------------------------- e2e ---
 say "end-to-end tests (tests/e2e/run.sh, KILN=$BUILD/kiln)"
+# test_rootless.sh: newuidmap/newgidmap, and rootless podman with slirp4netns
+# (without them those tests skip)
+if [ "${KILN_SKIP_DEPS:-0}" != 1 ]; then
+	need_pkgs uidmap podman slirp4netns || echo "run-all: could not install uidmap, podman, slirp4netns (test_rootless skips what needs them)"
+fi
 counted_suite e2e "the e2e suite" env KILN="$KILN_BIN" bash tests/e2e/run.sh
 e2e_pass=$suite_pass e2e_fail=$suite_fail
 

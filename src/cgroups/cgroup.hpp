@@ -34,9 +34,10 @@ Layout layout_of(const std::vector<Hierarchy> &hs);
 bool has_controller(const Hierarchy &h, std::string_view c);
 
 // Where a container's cgroup lives, relative to each hierarchy's root:
-// absolute cgroupsPath as given; relative to kiln's own cgroup otherwise;
-// empty -> <own>/<id> (runc's default).
-std::string relative_path(const Hierarchy &h, const std::string &cgroups_path, const std::string &id);
+// absolute cgroupsPath as given; relative to kiln's own cgroup otherwise
+// (to its parent on a pure v2 host); empty -> <own>/<id> (runc's default).
+std::string relative_path(const Hierarchy &h, const std::string &cgroups_path, const std::string &id,
+                          bool pure_v2 = false);
 
 // What a new container asks of its cgroup.
 struct Options {

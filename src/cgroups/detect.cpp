@@ -164,10 +164,12 @@ bool has_controller(const Hierarchy &h, std::string_view c) {
     return false;
 }
 
-std::string relative_path(const Hierarchy &h, const std::string &cgroups_path, const std::string &id) {
-    if (cgroups_path.empty()) return clean_join(h.own, id);
-    if (cgroups_path[0] == '/') return clean_join("/", cgroups_path);
-    return clean_join(h.own, cgroups_path);
+std::string relative_path(const Hierarchy &h, const std::string &cgroups_path, const std::string &id, bool pure_v2) {
+    if (!cgroups_path.empty() && cgroups_path[0] == '/') return clean_join("/", cgroups_path);
+    // runc on a pure v2 host: our own cgroup holds processes (us), so no
+    // controller can be enabled below it; its parent is used instead.
+    std::string base = pure_v2 ? clean_join(h.own, "..") : h.own;
+    return clean_join(base, cgroups_path.empty() ? id : cgroups_path);
 }
 
 }  // namespace kiln::cgroups

@@ -75,7 +75,7 @@ void make_dirs(const Hierarchy &h, const std::string &rel, std::vector<std::stri
         if (::mkdir(dir.c_str(), 0755) == 0)
             created.push_back(dir);
         else if (errno != EEXIST)
-            throw_errno("mkdir " + dir);
+            throw Error("mkdir " + dir + ": " + go_strerror(errno), errno);  // runc's (Go's) words
         if (!cpuset) continue;
         for (const char *f : {"cpuset.cpus", "cpuset.mems"}) {
             std::string v;
@@ -153,9 +153,10 @@ std::vector<std::string> sub_cgroups(const std::string &dir) {
 }
 
 FsManager::FsManager(std::vector<Hierarchy> hs, const Options &o)
-    : hs_(std::move(hs)), rootless_(o.rootless), refuse_populated_(!o.systemd) {
+    : hs_(std::move(hs)), rootless_(o.rootless), refuse_populated_(!o.systemd), path_given_(!o.cgroups_path.empty()) {
+    bool pure_v2 = layout_of(hs_) == Layout::v2;
     for (auto &h : hs_) {
-        rels_.push_back(relative_path(h, o.cgroups_path, o.id));
+        rels_.push_back(relative_path(h, o.cgroups_path, o.id, pure_v2));
         dirs_.push_back(h.mount + (rels_.back() == "/" ? "" : rels_.back()));
     }
 }
@@ -177,14 +178,19 @@ void FsManager::create(const spec::Resources *res) {
         check_not_populated(created);
     } catch (const Error &e) {
         undo();
-        // runc's rootless rule: no cgroup is fine when nothing is limited.
-        if (rootless_ && permission_error(e.code()) && !wants_limits(res)) {
-            dirs_.clear();
-            return;
-        }
-        if (permission_error(e.code()) && wants_limits(res))
-            throw Error(std::string(e.what()) + " (linux.resources asks for limits but cgroups cannot be managed here)",
+        // runc's rootless rule: no cgroup is fine when nothing is limited
+        // and no cgroupsPath was asked for; its words otherwise.
+        if (rootless_ && permission_error(e.code()) && !path_given_) {
+            if (!wants_limits(res)) {
+                dirs_.clear();
+                return;
+            }
+            throw Error(std::string("rootless needs no limits + no cgrouppath when no permission is granted for cgroups: ") +
+                            e.what(),
                         e.code());
+        }
+        if (permission_error(e.code()))
+            throw Error(std::string("unable to apply cgroup configuration: ") + e.what(), e.code());
         throw;
     }
     try {
@@ -221,8 +227,19 @@ void FsManager::apply(const spec::Resources &res, bool update) {
         } else if (v2) {
             // On a hybrid host the cgroup2 mount is only joined, as runc does.
             write_v2(dirs_[i], res, update);
-            if (!update) attach_device_filter(dirs_[i], device_filter(simplify_device_rules(with_default_devices(res.devices))));
+            if (!update) attach_v2_devices(dirs_[i], res);
         }
+    }
+}
+
+// A user without CAP_SYS_ADMIN cannot load the eBPF device filter; runc
+// then goes on without it (the user namespace keeps host devices out of
+// reach anyway: no mknod, nodev mounts).
+void FsManager::attach_v2_devices(const std::string &dir, const spec::Resources &res) {
+    try {
+        attach_device_filter(dir, device_filter(simplify_device_rules(with_default_devices(res.devices))));
+    } catch (const Error &e) {
+        if (!rootless_ || !permission_error(e.code())) throw;
     }
 }
 

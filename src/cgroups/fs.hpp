@@ -67,11 +67,13 @@ public:
 private:
     void apply(const spec::Resources &res, bool update);
     void check_not_populated(const std::vector<std::string> &created) const;
+    void attach_v2_devices(const std::string &dir, const spec::Resources &res);
     std::vector<Hierarchy> hs_;
     std::vector<std::string> dirs_;
     std::vector<std::string> rels_;
     bool rootless_ = false;
     bool refuse_populated_ = false;  // cgroupfs driver: a pre-existing leaf must hold no process
+    bool path_given_ = false;        // linux.cgroupsPath was set
 };
 
 // Stats from cgroupfs (stats.cpp).

@@ -1,12 +1,16 @@
 // Go flag syntax as runc accepts it, rewritten into canonical tokens, plus the
 // global options. Kept free of CLI11 so the unit tests can compile it alone.
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <string>
 
 #include "cli.hpp"
 #include "kiln/error.hpp"
+#include "linux/userns.hpp"
+#include "util/fd.hpp"
 
 namespace kiln::cli {
 
@@ -135,10 +139,42 @@ FlagInfo global_flag(std::string_view n) {
     return {};
 }
 
-std::string default_root() {
+// runc's rule: $XDG_RUNTIME_DIR is honoured when not root, or as root of a
+// user namespace whose $USER is not root.
+std::string xdg_root() {
     const char *xdg = std::getenv("XDG_RUNTIME_DIR");
-    if (geteuid() != 0 && xdg && *xdg) return clean_path(std::string(xdg) + "/kiln");
-    return "/run/kiln";
+    if (!xdg || !*xdg) return "";
+    if (geteuid() == 0) {
+        const char *user = std::getenv("USER");
+        if (!userns::running_in_user_ns() || (user && std::string_view(user) == "root")) return "";
+    }
+    return clean_path(std::string(xdg) + "/kiln");
+}
+
+bool makes_state(const std::string &command) { return command == "create" || command == "run" || command == "restore"; }
+
+// $XDG_RUNTIME_DIR/kiln, made 0700 with the sticky bit (so that the XDG
+// cleaner leaves it alone) as runc does; else /run/kiln, which a user
+// other than root can rarely write: say so before anything is made.
+std::string default_root(const std::string &command) {
+    std::string root = xdg_root();
+    if (root.empty()) {
+        root = "/run/kiln";
+        bool usable = ::access(root.c_str(), W_OK | X_OK) == 0 || (errno == ENOENT && ::access("/run", W_OK | X_OK) == 0);
+        if (geteuid() != 0 && makes_state(command) && !usable)
+            throw Error("cannot use the default state directory " + root + " as uid " + std::to_string(geteuid()) +
+                        " and $XDG_RUNTIME_DIR is not set: set XDG_RUNTIME_DIR (e.g. /run/user/" +
+                        std::to_string(geteuid()) + ") or pass --root DIR");
+        return root;
+    }
+    try {
+        if (::mkdir(root.c_str(), 0700) < 0 && errno != EEXIST) mkdir_all(root, 0700);
+    } catch (const Error &e) {
+        throw Error(std::string("the path in $XDG_RUNTIME_DIR must be writable by the user: ") + e.what(), e.code());
+    }
+    if (::chmod(root.c_str(), 0700 | S_ISVTX) < 0)
+        throw_errno("you should check permission of the path in $XDG_RUNTIME_DIR: chmod " + root);
+    return root;
 }
 
 std::string rootless_value(const std::string &v) {
@@ -186,7 +222,7 @@ GlobalArgs parse_globals(const std::vector<std::string> &args) {
 
 void check_globals(GlobalArgs &g) {
     g.g.rootless = rootless_value(g.g.rootless);
-    g.g.root = g.g.root.empty() ? default_root() : absolute_path(g.g.root);
+    g.g.root = g.g.root.empty() ? default_root(g.command) : absolute_path(g.g.root);
     if (g.g.root == "/") throw Error("Option --root argument should not be set to /");
 }
 

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "kiln/error.hpp"
+#include "util/exe.hpp"
 #include "util/fd.hpp"
 
 namespace kiln::criu {
@@ -21,11 +22,6 @@ namespace {
     throw Error("criu is not available: " + why +
                 " (kiln needs a criu binary and its libcriu.so.2 for checkpoint/restore; "
                 "tests/criu/build.sh builds both)");
-}
-
-bool executable(const std::string &p) {
-    struct stat st;
-    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
 }
 
 std::string parent_dir(const std::string &p) {
@@ -120,17 +116,8 @@ std::string binary(const std::string &flag) {
     }
     std::string name = flag.empty() ? "criu" : flag;
     const char *path = std::getenv("PATH");
-    std::string dirs = std::string(path ? path : "") + ":/usr/sbin:/usr/local/sbin:/sbin";
-    size_t pos = 0;
-    while (pos <= dirs.size()) {
-        size_t end = dirs.find(':', pos);
-        if (end == std::string::npos) end = dirs.size();
-        std::string d = dirs.substr(pos, end - pos);
-        pos = end + 1;
-        if (d.empty()) continue;
-        std::string cand = d + "/" + name;
-        if (executable(cand)) return cand;
-    }
+    std::string found = find_executable(name, std::string(path ? path : "") + ":/usr/sbin:/usr/local/sbin:/sbin");
+    if (!found.empty()) return found;
     unavailable("no " + name + " binary in PATH");
 }
 

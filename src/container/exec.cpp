@@ -59,12 +59,27 @@ bool same_ns(pid_t pid, const char *name) {
     return ::stat(ours.c_str(), &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
+// Until its first execve (the stub, just after create or run -d returned)
+// the init is not dumpable and its memory still belongs to our user
+// namespace: an unprivileged runtime may neither look at its /proc/<pid>/ns
+// (EACCES) nor join them by pidfd (EPERM). Once it has exec'd, its user
+// namespace, which we own, lets us. Waits up to 2 s for that.
+void wait_init_exec(pid_t pid) {
+    std::string user_ns = "/proc/" + std::to_string(pid) + "/ns/user";
+    struct stat st;
+    for (int i = 0; i < 2000 && ::stat(user_ns.c_str(), &st) < 0 && errno == EACCES; i++) {
+        struct timespec ms = {0, 1000000};
+        ::nanosleep(&ms, nullptr);
+    }
+}
+
 // The init of the container, pinned: a pidfd opened and then checked
 // against the recorded start time, so a reused pid is never joined.
 // *flags: the namespaces of the init that are not ours.
 UniqueFd pin_init(const StoredState &st, int *flags) {
     UniqueFd pidfd(pidfd_open(st.pid));
     if (!pidfd || process_start_time(st.pid) != st.start_time) throw Error("cannot exec in a stopped container");
+    if (::geteuid() != 0) wait_init_exec(st.pid);
     *flags = 0;
     for (auto &ns : kNamespaces)
         if (!same_ns(st.pid, ns.name)) *flags |= ns.flag;
@@ -249,6 +264,7 @@ struct ChildArgs {
     int sync_fd = -1, console_fd = -1;
     unsigned preserve_fds = 0;
     bool new_user_ns = false;
+    bool rootless_euid = false;  // the runtime's euid is not 0 (ours changes in the container's user ns)
     std::string keyring_of;  // the container id whose session keyring we join, "" for none
 };
 
@@ -297,7 +313,7 @@ struct ChildArgs {
         UniqueFd stub(sealed::running_readonly() ? -1 : process::sealed_stub());
         process::set_exec_labels(labels);
         if (a.filter && !p.noNewPrivileges) process::load_seccomp(*a.filter, p.noNewPrivileges, a.sync_fd);
-        process::set_user_and_caps(p, a.new_user_ns);
+        process::set_user_and_caps(p, a.new_user_ns, a.rootless_euid);
         if (a.filter && p.noNewPrivileges) process::load_seccomp(*a.filter, p.noNewPrivileges, a.sync_fd);
         if (p.user.umask) ::umask(*p.user.umask);
 
@@ -404,6 +420,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     ca.console_fd = console.get();
     ca.preserve_fds = o.preserve_fds;
     ca.new_user_ns = flags & CLONE_NEWUSER;
+    ca.rootless_euid = ::geteuid() != 0;
     if (!st.no_new_keyring && !unsafe::off("keyring")) ca.keyring_of = st.id;
     log::debug("nsexec container setup: forking the exec process");
     pid_t mid = ::fork();

@@ -37,6 +37,7 @@
 #include "linux/resctrl.hpp"
 #include "linux/rootfs.hpp"
 #include "linux/terminal.hpp"
+#include "linux/userns.hpp"
 #include "util/unsafe.hpp"
 
 namespace kiln {
@@ -130,13 +131,19 @@ unsigned socket_activation(spec::Spec &spec) {
 // own, it may not join a pid namespace owned by ours, and procfs can show
 // another pid namespace than the mounting process's only since Linux 6.17
 // (its "pidns" option): in those cases we join it here, as runc does.
-unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns, bool &time_ns, UniqueFd &pid_ns) {
+//
+// A user namespace with a path owns the namespaces we make: they are not
+// cloned here (under the runtime's user namespace) but unshared by the init
+// once it has joined it (*unshare).
+unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns, bool &time_ns, UniqueFd &pid_ns,
+                                   unsigned long *unshare) {
     unsigned long flags = 0;
     cgroup_ns = time_ns = false;
+    *unshare = 0;
     if (!spec.linux) return 0;
-    bool new_user_ns = false;
+    bool new_user_ns = false, join_user_ns = false;
     for (auto &n : spec.linux->namespaces)
-        if (n.type == "user" && n.path.empty()) new_user_ns = true;
+        if (n.type == "user") (n.path.empty() ? new_user_ns : join_user_ns) = true;
     for (auto &n : spec.linux->namespaces) {
         unsigned long f = ns::flag_of(n.type);
         if (!n.path.empty()) {
@@ -160,7 +167,36 @@ unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns, bool
         else
             flags |= f;
     }
+    if (join_user_ns) std::swap(flags, *unshare);
     return flags;
+}
+
+bool has_user_ns_path(const spec::Spec &spec) {
+    if (!spec.linux) return false;
+    for (auto &n : spec.linux->namespaces)
+        if (n.type == "user" && !n.path.empty()) return true;
+    return false;
+}
+
+// Whether the init stays dumpable from clone() until kGo (CVE-2016-9962
+// otherwise demands it never is). A non-dumpable process's /proc/<pid>
+// files are owned by root, so an unprivileged runtime (euid != 0) could not
+// write its uid_map, gid_map, setgroups and oom_score_adj, and newuidmap
+// refuses a /proc/<pid> that is not the caller's. Root (also root of
+// rootless podman's user namespace) needs no window, and a container
+// process running as root could use one.
+//
+// Why the window is safe: until kGo the init only closes inherited fds
+// (close_range) and waits on the sync socket. It has joined no namespace
+// yet (join_namespaces, the shared pid namespace and the unshare in a
+// joined user namespace all come after kGo), no container process exists
+// in the namespaces clone() made, it resolves no path, and its root, cwd and
+// fds (sync socket, console, bind sources, preserved fds) are the
+// unprivileged user's own objects. Who can ptrace it meanwhile must have
+// its uid, and can ptrace the runtime itself just as well.
+bool dumpable_until_go(const spec::Spec &spec, const linux_init::InitArgs &a) {
+    if (!a.rootless_euid) return false;
+    return (a.clone_flags & CLONE_NEWUSER) || (spec.process && spec.process->oomScoreAdj);
 }
 
 bool has_own_pid_ns(const spec::Spec &spec) {
@@ -183,19 +219,6 @@ void move_net_devices(const spec::Spec &spec, pid_t pid, unsigned long clone_fla
     UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!ns) throw_errno("open network namespace " + path);
     for (auto &[name, dev] : spec.linux->netDevices) netlink::move_device(name, dev.name, ns.get(), path);
-}
-
-std::string map_text(const std::vector<spec::IdMapping> &maps) {
-    std::string out;
-    for (auto &m : maps)
-        out += std::to_string(m.containerID) + " " + std::to_string(m.hostID) + " " + std::to_string(m.size) + "\n";
-    return out;
-}
-
-void write_id_maps(pid_t pid, const spec::Spec &spec) {
-    std::string base = "/proc/" + std::to_string(pid);
-    write_file(base + "/uid_map", map_text(spec.linux->uidMappings));
-    write_file(base + "/gid_map", map_text(spec.linux->gidMappings));
 }
 
 std::string hook_state(const StoredState &st, const char *status, int pid) {
@@ -227,14 +250,15 @@ void wait_ready(Launch &l, const spec::Spec &spec) {
             log::debug(std::string_view(buf + 1, static_cast<size_t>(n - 1)));
             continue;
         }
-        if (n >= 1 && buf[0] == linux_init::kPid) {
+        if (n >= 1 && (buf[0] == linux_init::kPid || buf[0] == linux_init::kNewPid)) {
             // The init forked the container process into the shared pid
-            // namespace (CLONE_PARENT: our child) and exits.
+            // namespace, or pid 1 into a new one made in a joined user
+            // namespace (CLONE_PARENT: our child), and exits.
             pid_t first = l.pid;
             l.pid = static_cast<pid_t>(std::atoi(std::string(buf + 1, static_cast<size_t>(n - 1)).c_str()));
             ::waitpid(first, nullptr, 0);
-            // It was born inside the container: its LSM attr files come from us.
-            if (spec.process && process::wants_exec_labels(*spec.process) &&
+            // Born inside the container: its LSM attr files come from us.
+            if (buf[0] == linux_init::kPid && spec.process && process::wants_exec_labels(*spec.process) &&
                 !process::send_exec_labels(l.sync.get(), linux_init::kLabels,
                                            process::open_exec_labels(*spec.process, l.pid)))
                 throw Error("container init exited unexpectedly");
@@ -268,6 +292,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     handler->edit_spec(spec);
     spec::absolute_destinations(spec);
     spec::validate(spec);
+    if (::geteuid() != 0) userns::validate_rootless(spec);
     check_create_options(spec, o, detached, use_fifo);
     if (spec.process) process::warn_unknown_capabilities(spec.process->capabilities);
     const spec::IntelRdt *rdt = spec.linux && spec.linux->intelRdt ? &*spec.linux->intelRdt : nullptr;
@@ -294,7 +319,8 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     co.cgroups_path = spec.linux ? spec.linux->cgroupsPath : "";
     co.id = o.id;
     co.systemd = g.systemd_cgroup;
-    co.rootless = g.rootless == "true" || (g.rootless == "auto" && ::geteuid() != 0);
+    // runc's --rootless auto: not root, or root of a user namespace.
+    co.rootless = g.rootless == "true" || (g.rootless == "auto" && (::geteuid() != 0 || userns::running_in_user_ns()));
     co.annotations = spec.annotations;
     auto cgroup = cgroups::make(co);
     check_existing_cgroup(*cgroup, co.systemd);
@@ -362,7 +388,10 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     args.console_fd = console.get();
     args.cgroup_dirs = l->cgroup->dirs();
     UniqueFd pid_ns;
-    args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns, args.new_time_ns, pid_ns);
+    args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns, args.new_time_ns, pid_ns, &args.unshare_flags);
+    args.rootless_euid = ::geteuid() != 0;
+    args.in_user_ns = (args.clone_flags & CLONE_NEWUSER) || has_user_ns_path(spec) || userns::running_in_user_ns();
+    args.dumpable_until_go = dumpable_until_go(spec, args);
     args.join_pid_ns_fd = pid_ns.get();
     // Made here, with the host's privileges; the init moves them into place.
     std::vector<UniqueFd> idmapped = rootfs::mount_sources(spec);
@@ -388,13 +417,14 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
         l->dir.save(st);  // on record for a delete after a kill -9, as the cgroup
     }
     move_net_devices(spec, pid, args.clone_flags);
-    if (args.clone_flags & CLONE_NEWUSER) write_id_maps(pid, spec);
+    if (args.clone_flags & CLONE_NEWUSER) userns::write_maps(pid, spec.linux->uidMappings, spec.linux->gidMappings);
     if (spec.process && spec.process->oomScoreAdj)
         write_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*spec.process->oomScoreAdj));
     send_tag(*l, linux_init::kGo, std::to_string(pid));
     wait_ready(*l, spec);
     // Joining a pid namespace, the init forked the container process into
-    // it and left (wait_ready took the new pid): record that one.
+    // it and left, or forked pid 1 into a new one made in a joined user
+    // namespace (wait_ready took the new pid): record that one.
     pid = l->pid;
     handler->wait_parked(pid);
 
@@ -438,7 +468,42 @@ bool wait_gone(pid_t pid, int timeout_ms) {
     return ::poll(&p, 1, timeout_ms) == 1;
 }
 
-void signal_all(const StoredState &st, int sig) { cgroups::open(st.cgroup_dirs, st.cgroup_unit)->kill_all(sig); }
+bool same_file(const std::string &a, const struct stat &b) {
+    struct stat st;
+    return ::stat(a.c_str(), &st) == 0 && st.st_ino == b.st_ino && st.st_dev == b.st_dev;
+}
+
+// A rootless container without a cgroup (nothing delegated): its processes
+// are those in its pid namespace, which the init must still own.
+std::vector<pid_t> pid_ns_members(const StoredState &st) {
+    std::vector<pid_t> out;
+    struct stat ns;
+    std::string init_ns = "/proc/" + std::to_string(st.pid) + "/ns/pid";
+    if (::stat(init_ns.c_str(), &ns) < 0 || process_start_time(st.pid) != st.start_time) return out;
+    DIR *d = ::opendir("/proc");
+    if (!d) return out;
+    while (auto *e = ::readdir(d)) {
+        char *end;
+        long pid = std::strtol(e->d_name, &end, 10);
+        if (pid > 0 && !*end && same_file(std::string("/proc/") + e->d_name + "/ns/pid", ns))
+            out.push_back(static_cast<pid_t>(pid));
+    }
+    ::closedir(d);
+    return out;
+}
+
+std::vector<pid_t> container_pids(const StoredState &st) {
+    if (st.cgroup_dirs.empty() && st.cgroup_unit.empty() && st.own_pid_ns) return pid_ns_members(st);
+    return cgroups::open(st.cgroup_dirs, st.cgroup_unit)->pids();
+}
+
+void signal_all(const StoredState &st, int sig) {
+    if (st.cgroup_dirs.empty() && st.cgroup_unit.empty() && st.own_pid_ns) {
+        for (pid_t p : pid_ns_members(st)) ::kill(p, sig);
+        return;
+    }
+    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->kill_all(sig);
+}
 
 // Sends sig to the init, guarding against the pid having been reused.
 void signal_init(const StoredState &st, int sig) {
@@ -746,7 +811,7 @@ unsigned long long oom_kills(const Globals &g, const std::string &id) {
 std::vector<int> pids(const Globals &g, const std::string &id) {
     validate_id(id);
     StoredState st = load_state(g.root, id);
-    auto v = cgroups::open(st.cgroup_dirs, st.cgroup_unit)->pids();
+    auto v = container_pids(st);
     return std::vector<int>(v.begin(), v.end());
 }
 

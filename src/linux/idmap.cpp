@@ -18,19 +18,13 @@
 
 #include "kiln/error.hpp"
 #include "linux/rootfs.hpp"
+#include "linux/userns.hpp"
 
 namespace kiln::rootfs {
 namespace {
 
 bool has_option(const spec::Mount &m, const char *name) {
     return std::find(m.options.begin(), m.options.end(), name) != m.options.end();
-}
-
-std::string map_text(const std::vector<spec::IdMapping> &maps) {
-    std::string out;
-    for (auto &m : maps)
-        out += std::to_string(m.containerID) + " " + std::to_string(m.hostID) + " " + std::to_string(m.size) + "\n";
-    return out;
 }
 
 // A user namespace with these maps, held by an fd: a child is cloned into
@@ -51,8 +45,8 @@ UniqueFd userns_with(const spec::Mount &m) {
     UniqueFd ns;
     std::string base = "/proc/" + std::to_string(pid);
     try {
-        write_file(base + "/uid_map", map_text(m.uidMappings));
-        write_file(base + "/gid_map", map_text(m.gidMappings));
+        write_file(base + "/uid_map", userns::map_text(m.uidMappings));
+        write_file(base + "/gid_map", userns::map_text(m.gidMappings));
         ns.reset(::open((base + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC));
         if (!ns) throw_errno("open " + base + "/ns/user");
     } catch (...) {
@@ -109,7 +103,10 @@ bool is_idmapped(const spec::Mount &m) {
 // root may not be able to reach a bind source (a 0700 directory of the
 // host's root). As runc opens such sources beforehand, the source is cloned
 // here (open_tree) with the host's access; the init attaches the clone.
+// An unprivileged runtime may not clone mounts (CAP_SYS_ADMIN) and has no
+// access beyond the init's own: the init binds by path.
 UniqueFd bind_source(const spec::Spec &spec, const spec::Mount &m, size_t index) {
+    if (::geteuid() != 0) return UniqueFd();
     bool userns = spec.linux && std::any_of(spec.linux->namespaces.begin(), spec.linux->namespaces.end(),
                                             [](auto &n) { return n.type == "user"; });
     bool bind = m.type == "bind" || has_option(m, "bind") || has_option(m, "rbind");

@@ -102,6 +102,13 @@ void join_namespaces(const spec::Spec &spec) {
     }
 }
 
+bool user_ns_joined(const spec::Spec &spec) {
+    if (!spec.linux) return false;
+    for (auto &n : spec.linux->namespaces)
+        if (n.type == "user" && !n.path.empty()) return true;
+    return false;
+}
+
 bool has_namespace(const spec::Spec &spec, const char *type) {
     if (!spec.linux) return false;
     for (auto &n : spec.linux->namespaces)
@@ -236,19 +243,41 @@ int unsafe_host_procfd(const InitArgs &a) {
 // that nothing of the host is left in our root, cwd or fds, fork the
 // container process into it, as a child of the runtime (CLONE_PARENT), tell
 // the runtime its pid, and leave.
-void enter_shared_pid_ns(const InitArgs &a, process::ExecLabels &labels) {
-    if (a.join_pid_ns_fd < 0) return;
-    ::close(a.join_pid_ns_fd);
+// Forks the process that takes our place as a child of the runtime
+// (CLONE_PARENT), tells the runtime its pid (tag + pid) and ends; returns in it.
+void hand_over_to_child(const InitArgs &a, char tag, const char *what) {
     pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-    if (pid < 0) throw_errno("fork into the shared pid namespace");
+    if (pid < 0) throw_errno(what);
     if (pid > 0) {
-        send_msg(a.sync_fd, kPid, std::to_string(pid));
+        send_msg(a.sync_fd, tag, std::to_string(pid));
         ::_exit(0);
     }
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // cleared by fork
+}
+
+void enter_shared_pid_ns(const InitArgs &a, process::ExecLabels &labels) {
+    if (a.join_pid_ns_fd < 0) return;
+    ::close(a.join_pid_ns_fd);
+    hand_over_to_child(a, kPid, "fork into the shared pid namespace");
     const spec::Process *p = a.spec->process ? &*a.spec->process : nullptr;
     if (p && process::wants_exec_labels(*p) && process::receive_exec_labels(a.sync_fd, *p, labels) != kLabels)
         ::_exit(1);
+}
+
+// A joined user namespace owns the namespaces we make now (clone() would
+// have made them under the runtime's). unshare(CLONE_NEWPID) only moves our
+// children: fork the container's pid 1 into it at once, before any mount
+// (procfs shows the pid namespace of the process that mounts it), as a
+// child of the runtime, and leave. Returns our pid as the runtime sees it.
+std::string unshare_in_joined_user_ns(const InitArgs &a, const std::string &host_pid) {
+    if (!a.unshare_flags) return host_pid;
+    if (::unshare(static_cast<int>(a.unshare_flags)) < 0) throw_errno("unshare namespaces in the joined user namespace");
+    if (!(a.unshare_flags & CLONE_NEWPID)) return host_pid;
+    hand_over_to_child(a, kNewPid, "fork into the new pid namespace");
+    // The host's procfs is still at /proc: "self" there is our host pid.
+    char buf[32];
+    ssize_t n = ::readlink("/proc/self", buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : host_pid;
 }
 
 [[noreturn]] void setup_and_exec(const InitArgs &a) {
@@ -256,22 +285,31 @@ void enter_shared_pid_ns(const InitArgs &a, process::ExecLabels &labels) {
     ::umask(0);
     std::string host_pid;  // the parent sends our pid as the runtime sees it
     if (wait_msg(a.sync_fd, &host_pid) != kGo) ::_exit(1);
+    // Dumpable until now only for an unprivileged runtime, which has written
+    // our maps and oom_score_adj. Before anything else (joining namespaces,
+    // hooks, mounts, the container's process) no container process may
+    // ptrace us or open our /proc entries (CVE-2016-9962).
+    if (a.dumpable_until_go && !unsafe::off("cve-2016-9962")) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     debug(a.sync_fd, "child process in init()");
     const spec::Hooks no_hooks;
     const spec::Hooks &hooks = spec.hooks ? *spec.hooks : no_hooks;
 
     join_namespaces(spec);
     if (a.join_pid_ns_fd >= 0 && ::setns(a.join_pid_ns_fd, CLONE_NEWPID) < 0) throw_errno("setns pid namespace");
-    bool new_user_ns = a.clone_flags & CLONE_NEWUSER;
-    if (new_user_ns && (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
+    host_pid = unshare_in_joined_user_ns(a, host_pid);
+    unsigned long made = a.clone_flags | a.unshare_flags;
+    // Made or joined: our host ids may be unmapped there (files we make
+    // would fail with EOVERFLOW), so be its root, as runc's nsexec is.
+    bool own_user_ns = (a.clone_flags & CLONE_NEWUSER) || user_ns_joined(spec);
+    if (own_user_ns && (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0))
         throw_errno("become root in the user namespace");
     // The container's own session keyring, as runc makes it (--no-new-keyring: the caller's).
-    if (!a.no_new_keyring && !unsafe::off("keyring")) keyring::join_session(a.id, true, new_user_ns);
+    if (!a.no_new_keyring && !unsafe::off("keyring")) keyring::join_session(a.id, true, own_user_ns);
     // Made now, a cgroup namespace is rooted at the container's cgroup,
     // which the parent has just moved us into (clone() would root it at kiln's).
     if (a.new_cgroup_ns && ::unshare(CLONE_NEWCGROUP) < 0) throw_errno("unshare cgroup namespace");
     if (a.new_time_ns) enter_new_time_ns(spec);
-    if (a.clone_flags & CLONE_NEWNET) netlink::loopback_up();
+    if (made & CLONE_NEWNET) netlink::loopback_up();
     set_hostname(spec);
     // CVE-2025-52881: off, the sysctls are written by path after the mounts (runc's way).
     bool late_sysctls = unsafe::off("cve-2025-52881");
@@ -284,7 +322,7 @@ void enter_shared_pid_ns(const InitArgs &a, process::ExecLabels &labels) {
 
     UniqueFd host_procfd(unsafe_host_procfd(a));
     if (has_namespace(spec, "mount")) {
-        rootfs::prepare(spec, a.rootfs, a.cgroup_dirs, new_user_ns, a.idmapped, a.join_pid_ns_fd);
+        rootfs::prepare(spec, a.rootfs, a.cgroup_dirs, a.in_user_ns, a.idmapped, a.join_pid_ns_fd);
         a.handler->before_pivot(spec, a.rootfs);
         run_creation_hooks(a, hooks, std::atoi(host_pid.c_str()));
         rootfs::pivot(a.rootfs, a.no_pivot);
@@ -335,7 +373,7 @@ void enter_shared_pid_ns(const InitArgs &a, process::ExecLabels &labels) {
     // still have it; with no_new_privs as late as possible.
     const spec::Seccomp *filter = spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr;
     if (filter && !proc.noNewPrivileges) process::load_seccomp(*filter, proc.noNewPrivileges, a.sync_fd);
-    process::set_user_and_caps(proc, new_user_ns);
+    process::set_user_and_caps(proc, a.in_user_ns, a.rootless_euid);
     if (filter && proc.noNewPrivileges) process::load_seccomp(*filter, proc.noNewPrivileges, a.sync_fd);
     ::umask(proc.user.umask.value_or(022));
 
@@ -382,9 +420,10 @@ void debug(int sync_fd, std::string_view msg) {
 
 void run(const InitArgs &a) {
     // Die with the parent while it still waits for us; not dumpable so no
-    // container process can ptrace us or open our /proc entries (CVE-2016-9962).
+    // container process can ptrace us or open our /proc entries
+    // (CVE-2016-9962), except until kGo where an unprivileged runtime needs it.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    if (!unsafe::off("cve-2016-9962")) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (!a.dumpable_until_go && !unsafe::off("cve-2016-9962")) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -23,6 +23,7 @@ inline constexpr char kAck = 'A';    // child -> `start` on the start socket: st
 inline constexpr char kHooks = 'H';
 inline constexpr char kLabels = 'L';  // parent -> child: its LSM attr files (SCM_RIGHTS), after kPid
 inline constexpr char kPid = 'P';    // child -> parent: 'P' + pid of the container process that replaces us  // child -> parent: mounts done, run prestart/createRuntime
+inline constexpr char kNewPid = 'N';  // child -> parent: 'N' + pid of the pid 1 that replaces us before any setup (no kLabels)
 inline constexpr char kDebug = 'D';  // child -> parent: 'D' + a line for the --debug log
 
 // With --debug: sends msg over the sync socket for the parent to log. The
@@ -46,6 +47,14 @@ struct InitArgs {
     bool new_time_ns = false;       // unshared by the init, offsets written, then entered
     std::vector<int> idmapped;      // per mount: a ready id-mapped tree, a bind source (user ns), or -1
     int join_pid_ns_fd = -1;        // a shared pid namespace: joined for our children, see lifecycle.cpp
+    // Joining a user namespace by path: the namespaces to make inside it,
+    // unshared once joined (a new pid namespace: we fork its pid 1).
+    unsigned long unshare_flags = 0;
+    bool in_user_ns = false;     // new, joined, or the runtime's own: no mknod, setgroups may be denied
+    bool rootless_euid = false;  // the runtime's euid is not 0 (runc's RootlessEUID)
+    // Dumpable until kGo: an unprivileged runtime writes our /proc files
+    // (see dumpable_until_go in lifecycle.cpp).
+    bool dumpable_until_go = false;
 };
 
 [[noreturn]] void run(const InitArgs &args);

@@ -180,7 +180,7 @@ void set_rlimits(const std::vector<spec::Rlimit> &rlimits) {
     }
 }
 
-void set_user_and_caps(const spec::Process &p, bool in_user_ns) {
+void set_user_and_caps(const spec::Process &p, bool in_user_ns, bool rootless_euid) {
     const auto &u = p.user;
     const spec::Capabilities none;
     const auto &caps = p.capabilities ? *p.capabilities : none;
@@ -189,11 +189,14 @@ void set_user_and_caps(const spec::Process &p, bool in_user_ns) {
     bool big_gid = std::any_of(u.additionalGids.begin(), u.additionalGids.end(), [](uint32_t g) { return g > spec::kMaxId; });
     if ((u.uid > spec::kMaxId || u.gid > spec::kMaxId || big_gid) && !unsafe::off("uid-range"))
         throw Error(spec::kIdRangeError);
+    // runc: a rootless runtime leaves the groups it was given alone.
+    if (rootless_euid && !u.additionalGids.empty())
+        throw Error("cannot set any additional groups in a rootless container");
     Bounding bound;
     drop_bounding(caps, bound);
     // setgroups is refused in a user namespace whose setgroups is "deny".
     std::vector<gid_t> groups(u.additionalGids.begin(), u.additionalGids.end());
-    if (::setgroups(groups.size(), groups.data()) < 0 && !(in_user_ns && errno == EPERM))
+    if (!rootless_euid && ::setgroups(groups.size(), groups.data()) < 0 && !(in_user_ns && errno == EPERM))
         throw_errno("setgroups");
     if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
     if (::setresgid(u.gid, u.gid, u.gid) < 0) throw_errno("setresgid " + std::to_string(u.gid));

@@ -30,7 +30,7 @@ void set_memory_policy(const spec::MemoryPolicy &m);
 void set_affinity(pid_t pid, const std::vector<uint64_t> &cpus, const std::string &what);
 void reset_affinity(pid_t pid);
 // setgroups/setresgid/setresuid keeping capabilities, then the five sets.
-void set_user_and_caps(const spec::Process &p, bool in_user_ns);
+void set_user_and_caps(const spec::Process &p, bool in_user_ns, bool rootless_euid);
 // The payload path as execvp would find it with the process's PATH;
 // errors worded like runc's ("exec: \"x\": executable file not found in $PATH").
 std::string find_executable(const std::string &arg0, const std::vector<std::string> &env);

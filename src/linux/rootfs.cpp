@@ -15,6 +15,7 @@
 #include <climits>
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <string_view>
 
 #include "cgroups/cgroup.hpp"
@@ -528,6 +529,10 @@ void create_devices(int root_fd, const spec::Spec &spec, bool in_user_ns) {
     }
     if (!lx) return;
     for (auto &d : lx->devices) {
+        // /dev/ptmx is always the pts/ptmx symlink (runc skips it too): a
+        // node, or the host's bound in a user namespace, opens no pty of
+        // the container's devpts.
+        if (std::filesystem::path(d.path).lexically_normal() == "/dev/ptmx") continue;
         mode_t type = d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : S_IFCHR;
         unsigned major = static_cast<unsigned>(d.major), minor = static_cast<unsigned>(d.minor);
         mode_t perm = d.fileMode ? (*d.fileMode & 07777) : 0666;

@@ -375,6 +375,22 @@ e2e_cleanup() {
 			[ -d "$d" ] && { sleep 0.1; find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; }
 		done
 	done
+	# Users a test made (test_rootless.sh): their processes, their user
+	# manager, then the user (userdel also drops its /etc/subuid ranges).
+	for u in $(cat "$td/.users" 2>/dev/null); do
+		pids=$(ps -o pid= -u "$u" 2>/dev/null)
+		[ -z "$pids" ] || kill -9 $pids 2>/dev/null
+		[ ! -d /run/systemd/system ] || systemctl stop "user@$(id -u "$u").service" >/dev/null 2>&1
+		userdel -f "$u" >/dev/null 2>&1
+	done
+	# cgroups a test made itself (a delegated one, test_rootless.sh), deepest first.
+	for d in $(cat "$td/.cgdirs" 2>/dev/null); do
+		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	# Extra paths outside $td a test made (no mounts may be under them).
+	for p in $(cat "$td/.paths" 2>/dev/null); do
+		grep -q " ${p}[/ ]" /proc/self/mountinfo || rm -rf --one-file-system "$p"
+	done
 	# Extra pids a test recorded (processes it started itself).
 	for p in $(cat "$td/.pids" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 	# Never rm -rf across a mount point (a leaked bind mount of a host dir).

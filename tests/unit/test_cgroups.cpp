@@ -93,6 +93,12 @@ TEST_CASE("hierarchies from mountinfo: hybrid layout", "[cgroups]") {
     CHECK(relative_path(hs[3], "", "c1") == "/user.slice/c1");
     CHECK(relative_path(hs[3], "/abs/x", "c1") == "/abs/x");
     CHECK(relative_path(hs[3], "rel/../y", "c1") == "/user.slice/y");
+    // Pure v2: beside our own cgroup, which has processes in it (runc's fs2).
+    CHECK(relative_path(hs[0], "", "c1", true) == "/c1");
+    CHECK(relative_path(hs[0], "rel", "c1", true) == "/rel");
+    CHECK(relative_path(hs[0], "/abs", "c1", true) == "/abs");
+    Hierarchy scope{"/sys/fs/cgroup", "", true, "/user.slice/user-1001.slice/user@1001.service/app.slice/run-1.scope"};
+    CHECK(relative_path(scope, "", "c1", true) == "/user.slice/user-1001.slice/user@1001.service/app.slice/c1");
 }
 
 TEST_CASE("hierarchies from mountinfo: covered and second mounts", "[cgroups]") {
@@ -538,14 +544,14 @@ TEST_CASE("org.systemd.property annotations", "[cgroups][systemd]") {
 }
 
 // runc's rootless rule: no cgroup (no permission) is fine only while the
-// config limits nothing. /sys/kernel refuses mkdir with EPERM, even for root.
+// config limits nothing and names no cgroupsPath. /sys/kernel refuses mkdir
+// with EPERM, even for root.
 TEST_CASE("cgroupfs manager without permission: rootless goes on only without limits", "[cgroups]") {
     Hierarchy h;
     h.mount = "/sys/kernel";
     h.controllers = "pids";
     Options o;
-    o.cgroups_path = "/kiln-unit-rootless";
-    o.id = "c1";
+    o.id = "kiln-unit-rootless";
     o.rootless = true;
     FsManager quiet({h}, o);
     quiet.create(nullptr);
@@ -557,7 +563,11 @@ TEST_CASE("cgroupfs manager without permission: rootless goes on only without li
     r.pids.emplace();
     r.pids->limit = 10;
     FsManager limited({h}, o);
-    CHECK_THROWS_WITH(limited.create(&r), Contains("asks for limits"));
+    CHECK_THROWS_WITH(limited.create(&r), Contains("rootless needs no limits + no cgrouppath when no permission is granted for cgroups"));
+
+    o.cgroups_path = "/kiln-unit-rootless";
+    FsManager with_path({h}, o);
+    CHECK_THROWS_WITH(with_path.create(nullptr), Contains("unable to apply cgroup configuration: mkdir /sys/kernel/kiln-unit-rootless"));
 
     o.rootless = false;
     FsManager root({h}, o);

@@ -1,4 +1,8 @@
 // Command-line helpers: Go flag syntax rewriting, globals, paths, quoting.
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include <catch2/catch.hpp>
 
 #include "../../src/cli/cli.hpp"
@@ -92,6 +96,21 @@ TEST_CASE("global options stop at the command name", "[cli]") {
     check_globals(g);
     CHECK(g.g.root == "/r");
     CHECK(g.g.rootless == "auto");
+}
+
+// runc's rule: root in the initial user namespace keeps /run/kiln even with
+// $XDG_RUNTIME_DIR set (sudo keeps the caller's); a user gets $XDG/kiln.
+TEST_CASE("the default state root", "[cli]") {
+    const char *old = std::getenv("XDG_RUNTIME_DIR");
+    std::string saved = old ? old : "";
+    ::setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+    GlobalArgs g = parse_globals({"list"});
+    check_globals(g);
+    if (::geteuid() == 0) CHECK(g.g.root == "/run/kiln");
+    g = parse_globals({"--root", "/r", "list"});
+    check_globals(g);
+    CHECK(g.g.root == "/r");
+    if (old) ::setenv("XDG_RUNTIME_DIR", saved.c_str(), 1); else ::unsetenv("XDG_RUNTIME_DIR");
 }
 
 TEST_CASE("global option values are checked", "[cli]") {

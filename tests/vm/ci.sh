@@ -8,6 +8,7 @@
 # the systemd root), fetches the kernel and builds the systemd root once
 # (cached in /var/cache/kiln-vm), then for each mode runs
 #   tests/vm/run.sh MODE -- tests/e2e/run.sh $E2E_VM_TESTS
+# (one tests/e2e/run.sh per ';'-separated group of E2E_VM_TESTS, in one VM)
 # with KILN=build/kiln of this repo (E2E_SYSTEMD=1 added in the systemd VM).
 # Prints "vm-MODE: N passed, N failed" per VM and ends with the total line
 # "N passed, N failed"; exit status 1 if a test failed or a VM did not finish.
@@ -17,9 +18,10 @@
 # Environment:
 #   KILN=build/kiln           the runtime under test (must be under this repo
 #                             for the systemd VM, which only sees the repo)
-#   E2E_VM_TESTS="..."        tests/e2e/run.sh arguments (files or tests);
-#                             default test_cgroups when that file exists,
-#                             else a lifecycle smoke set
+#   E2E_VM_TESTS="..."        tests/e2e/run.sh arguments (files or tests),
+#                             groups separated by ';'; default test_cgroups
+#                             when that file exists (else a lifecycle smoke
+#                             set) and test_rootless's cgroup tests
 #   KILN_VM_MODES="v2 systemd"
 #   KILN_SKIP_DEPS=1          do not apt-get install anything
 #   E2E_TEST_TIMEOUT=300 E2E_CMD_TIMEOUT=90   (the VM is emulated: slow)
@@ -67,7 +69,20 @@ if [ -z "${E2E_VM_TESTS:-}" ]; then
 	else
 		E2E_VM_TESTS="run_exit_status create_start kill_all delete_stopped exec_basics pause_resume_ps"
 	fi
+	# rootless with a delegated cgroup: a chowned subtree (v2) or systemd's
+	# Delegate=yes (systemd); without delegation (v2)
+	[ -f tests/e2e/test_rootless.sh ] &&
+		E2E_VM_TESTS+="; test_rootless rootless_cgroup_rules rootless_lifecycle rootless_build_step rootless_delegated_v2"
 fi
+# one tests/e2e/run.sh per group; the VM's status is the worst of them
+vm_cmd="" ngroups=0
+IFS=';' read -ra vm_groups <<<"$E2E_VM_TESTS"
+for g in "${vm_groups[@]}"; do
+	[ -n "${g// /}" ] || continue
+	vm_cmd+="bash tests/e2e/run.sh $g || rc=1; "
+	ngroups=$((ngroups + 1))
+done
+vm_cmd="rc=0; ${vm_cmd}exit \$rc"
 export E2E_TEST_TIMEOUT=${E2E_TEST_TIMEOUT:-300} E2E_CMD_TIMEOUT=${E2E_CMD_TIMEOUT:-90}
 
 total_pass=0 total_fail=0 lines=()
@@ -78,19 +93,18 @@ for mode in ${KILN_VM_MODES:-v2 systemd}; do
 	tm=$SECONDS
 	extra=()
 	[ "$mode" = systemd ] && extra=(E2E_SYSTEMD=1)
-	# shellcheck disable=SC2086
 	env KILN="$KILN_BIN" "${extra[@]}" bash "$VM_DIR/run.sh" "$mode" -- \
-		bash tests/e2e/run.sh $E2E_VM_TESTS 2>&1 | tee "$log"
+		bash -c "$vm_cmd" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n1 | tr -d '\r')
+	# one count line per group
+	counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tr -d '\r')
 	rm -f "$log"
-	if [ -n "$line" ]; then
-		p=${line%% passed*}
-		f=${line#*passed, }
-		f=${f%% failed*}
+	if [ "$(grep -c . <<<"$counts")" = "$ngroups" ]; then
+		p=$(awk '{s += $1} END {print s}' <<<"$counts")
+		f=$(awk '{s += $3} END {print s}' <<<"$counts")
 	else
-		echo "vm-$mode: the e2e run did not finish (run.sh exit $rc)"
-		p=0 f=1
+		echo "vm-$mode: the e2e runs did not finish (run.sh exit $rc)"
+		p=$(awk '{s += $1} END {print s + 0}' <<<"$counts") f=1
 	fi
 	[ "$rc" = 0 ] || [ "$f" -gt 0 ] || f=1
 	lines+=("vm-$mode: $p passed, $f failed ($((SECONDS - tm)) s)")

@@ -6,8 +6,10 @@
 # Built once into $VM_CACHE/sysroot-<hash of the package list> (~1-3 min,
 # ~300 MB) from the host's apt sources; later runs reuse it.
 
+# libpam-systemd: user sessions (user@UID.service needs pam_systemd for its
+# XDG_RUNTIME_DIR); uidmap: newuidmap/newgidmap for the rootless tests.
 VM_SYSROOT_PKGS="systemd systemd-sysv dbus bash python3 busybox-static iproute2 util-linux
- procps kmod libyajl2 libmnl0 libseccomp2 libcap2 libcap2-bin libsystemd0 ${KILN_VM_SYSROOT_PKGS:-}"
+ procps kmod libyajl2 libmnl0 libseccomp2 libcap2 libcap2-bin libsystemd0 libpam-systemd uidmap ${KILN_VM_SYSROOT_PKGS:-}"
 
 # vm_sysroot: prints the sysroot's path, building it when missing.
 vm_sysroot() {
