@@ -48,11 +48,11 @@ const RlimitName kRlimits[] = {
 // /proc/sys/kernel/cap_last_cap is whatever the container made it, and a
 // small fake value would leave the bounding set undropped (CVE-2025-52881).
 cap_value_t last_cap() {
+    if (unsafe::off("cve-2025-52881")) {  // the file, read where it is used
+        std::string v;
+        if (try_read_file("/proc/sys/kernel/cap_last_cap", v)) return static_cast<cap_value_t>(std::stoi(v));
+    }
     static const cap_value_t last = [] {
-        if (unsafe::off("cve-2025-52881")) {
-            std::string v;
-            if (try_read_file("/proc/sys/kernel/cap_last_cap", v)) return static_cast<cap_value_t>(std::stoi(v));
-        }
         // PR_CAPBSET_READ fails with EINVAL past the last capability.
         auto known = [](int c) { return ::prctl(PR_CAPBSET_READ, c, 0, 0, 0) >= 0; };
         int c = CAP_LAST_CAP;
