@@ -562,6 +562,10 @@ eng_containerd_start() {
 	mkdir -p "$d/root" "$d/state" "$d/opt" "$W/fifo"
 	# the shims' sockets live under /run/containerd/s whatever the state dir
 	eng_note_dirs /run/containerd/s /run/containerd/fifo /run/containerd
+	# the runc shim puts a container without a cgroup path under
+	# /<namespace>/<id>: the namespace's cgroup dirs are ours to remove
+	local h
+	for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do eng_note_dirs "$h$1"; done
 	{
 		printf 'version = 2\nroot = "%s"\nstate = "%s"\n' "$d/root" "$d/state"
 		[ -n "${2:-}" ] || printf 'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
