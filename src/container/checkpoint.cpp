@@ -13,6 +13,7 @@
 #include "cgroups/fs.hpp"
 #include "container/criu_common.hpp"
 #include "container/hooks.hpp"
+#include "container/container.hpp"
 #include "container/state.hpp"
 #include "handlers/handler.hpp"
 #include "handlers/km_snapshot.hpp"
@@ -239,7 +240,7 @@ void checkpoint(const Globals &g, const CheckpointOptions &o) {
     {
         StateDir dir = StateDir::open(g.root, o.id);
         StoredState st = dir.load();
-        std::string status = status_of(st, dir.path());
+        std::string status = to_string(status_of(st, dir.path()));
         if (status == "created" || status == "stopped")
             throw Error("Container cannot be checkpointed in " + status + " state");
         mkdir_all(o.image_path, 0700);

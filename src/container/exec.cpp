@@ -14,7 +14,8 @@
 #include <cstring>
 
 #include "cgroups/cgroup.hpp"
-#include "container/runner.hpp"
+#include "container/container.hpp"
+#include "container/supervise.hpp"
 #include "container/seccomp_agent.hpp"
 #include "container/state.hpp"
 #include "handlers/handler.hpp"
@@ -375,7 +376,7 @@ struct ChildArgs {
 int exec(const Globals &g, const ExecOptions &o) {
     validate_id(o.id);
     StoredState st = load_state(g.root, o.id);
-    std::string status = status_of(st, g.root + "/" + o.id);
+    std::string status = to_string(status_of(st, g.root + "/" + o.id));
     if (status == "stopped") throw Error("cannot exec in a stopped container");
     if (status == "paused" && !o.ignore_paused)
         throw Error("cannot exec in a paused container (use --ignore-paused to override)");

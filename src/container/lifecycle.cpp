@@ -1,5 +1,6 @@
-// Container lifecycle on the runtime's side: create, start, run, kill,
-// delete, state and list. The init side lives in src/linux/init.cpp.
+// The parent side of creation: create, start and run (the Launch
+// transaction, id maps, socket activation). The init side lives in
+// src/linux/init.cpp; the commands on an existing container in container.cpp.
 #include <dirent.h>
 #include <poll.h>
 #include <pwd.h>
@@ -21,9 +22,10 @@
 #include "cgroups/cgroup.hpp"
 #include "container/hooks.hpp"
 #include "container/notify_socket.hpp"
-#include "container/runner.hpp"
+#include "container/container.hpp"
 #include "container/seccomp_agent.hpp"
 #include "container/state.hpp"
+#include "container/supervise.hpp"
 #include "handlers/handler.hpp"
 #include "kiln/log.hpp"
 #include "kiln/container.hpp"
@@ -42,8 +44,6 @@
 
 namespace kiln {
 namespace {
-
-int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 // A live container init as the runtime's parent process sees it during
 // create/run. Its destructor undoes everything unless commit() was called.
@@ -219,10 +219,6 @@ void move_net_devices(const spec::Spec &spec, pid_t pid, unsigned long clone_fla
     UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!ns) throw_errno("open network namespace " + path);
     for (auto &[name, dev] : spec.linux->netDevices) netlink::move_device(name, dev.name, ns.get(), path);
-}
-
-std::string hook_state(const StoredState &st, const char *status, int pid) {
-    return spec::hook_state_json(st.ociVersion, st.id, status, pid, st.bundle, st.annotations);
 }
 
 void send_tag(Launch &l, char tag, const std::string &text = {}) {
@@ -437,198 +433,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     return l;
 }
 
-// Tells the waiting init to go: connect to its start socket and say "S".
-// It answers kAck, then the connection closes when the payload is exec'd
-// (close-on-exec), or carries "E..." when that failed (a startContainer
-// hook, the exec). Returns false when the init was gone before it started.
-bool release_init(const StateDir &dir) {
-    UniqueFd conn(dir.connect_start_socket());
-    if (!conn) {
-        if (errno == ENOENT) throw Error("cannot start an already running container");
-        if (errno == ECONNREFUSED) return false;  // nobody listens: the init died
-        throw_errno("connect " + dir.start_socket_path());
-    }
-    if (::send(conn.get(), &linux_init::kStart, 1, MSG_NOSIGNAL) != 1) return false;
-    bool started = false;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::recv(conn.get(), buf, sizeof buf, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return started;
-        if (buf[0] == linux_init::kAck) started = true;
-        if (buf[0] == linux_init::kError)
-            throw Error("unable to start container process: " + std::string(buf + 1, static_cast<size_t>(n - 1)));
-    }
-}
-
-bool wait_gone(pid_t pid, int timeout_ms) {
-    UniqueFd pidfd(pidfd_open(pid));
-    if (!pidfd) return errno == ESRCH;
-    struct pollfd p = {pidfd.get(), POLLIN, 0};
-    return ::poll(&p, 1, timeout_ms) == 1;
-}
-
-bool same_file(const std::string &a, const struct stat &b) {
-    struct stat st;
-    return ::stat(a.c_str(), &st) == 0 && st.st_ino == b.st_ino && st.st_dev == b.st_dev;
-}
-
-// A rootless container without a cgroup (nothing delegated): its processes
-// are those in its pid namespace, which the init must still own.
-std::vector<pid_t> pid_ns_members(const StoredState &st) {
-    std::vector<pid_t> out;
-    struct stat ns;
-    std::string init_ns = "/proc/" + std::to_string(st.pid) + "/ns/pid";
-    if (::stat(init_ns.c_str(), &ns) < 0 || process_start_time(st.pid) != st.start_time) return out;
-    DIR *d = ::opendir("/proc");
-    if (!d) return out;
-    while (auto *e = ::readdir(d)) {
-        char *end;
-        long pid = std::strtol(e->d_name, &end, 10);
-        if (pid > 0 && !*end && same_file(std::string("/proc/") + e->d_name + "/ns/pid", ns))
-            out.push_back(static_cast<pid_t>(pid));
-    }
-    ::closedir(d);
-    return out;
-}
-
-std::vector<pid_t> container_pids(const StoredState &st) {
-    if (st.cgroup_dirs.empty() && st.cgroup_unit.empty() && st.own_pid_ns) return pid_ns_members(st);
-    return cgroups::open(st.cgroup_dirs, st.cgroup_unit)->pids();
-}
-
-void signal_all(const StoredState &st, int sig) {
-    if (st.cgroup_dirs.empty() && st.cgroup_unit.empty() && st.own_pid_ns) {
-        for (pid_t p : pid_ns_members(st)) ::kill(p, sig);
-        return;
-    }
-    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->kill_all(sig);
-}
-
-// Sends sig to the init, guarding against the pid having been reused.
-void signal_init(const StoredState &st, int sig) {
-    UniqueFd pidfd(pidfd_open(st.pid));
-    if (!pidfd || process_start_time(st.pid) != st.start_time) throw Error("container not running");
-    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0) {
-        if (errno == ESRCH) throw Error("container not running");
-        throw_errno("kill container init");
-    }
-}
-
-// runc makes a failing poststart hook fatal; the runtime-spec says warn
-// and go on, and kiln follows the spec here.
-void run_poststart(const StoredState &st) {
-    if (st.hooks.empty()) return;
-    hooks::run_warn_only(spec::parse_hooks(st.hooks).poststart, "poststart", hook_state(st, "running", st.pid),
-                         st.bundle);
-}
-
-// A cgroup that cannot be removed keeps the record (and poststop waits):
-// a later `delete` tries again. poststop failures only warn (runtime-spec);
-// a create that died before its init was ready (pid 0) ran no container
-// and gets no poststop, as a failed create does.
-void destroy(StateDir &dir, const StoredState &st) {
-    cgroups::destroy(st.cgroup_dirs, st.cgroup_unit);
-    // Made by a create killed there, or there before it: only an empty one goes.
-    for (auto &d : st.cgroup_planned) ::rmdir(d.c_str());
-    resctrl::destroy(st.rdt);
-    if (st.pid > 0 && !st.hooks.empty())
-        hooks::run_warn_only(spec::parse_hooks(st.hooks).poststop, "poststop", hook_state(st, "stopped", 0),
-                             st.bundle);
-    dir.remove();
-}
-
-// The end of a foreground run, under the lock again: a `delete` from
-// elsewhere may have removed the container meanwhile, and a new container
-// may have taken its id since; only our own is torn down.
-void teardown_own(const Globals &g, const StoredState &ours) {
-    StateDir dir;
-    StoredState st;
-    try {
-        dir = StateDir::open(g.root, ours.id);
-        st = dir.load();
-    } catch (const Error &e) {
-        if (e.code() == ENOENT) return;
-        throw;
-    }
-    if (st.pid != ours.pid || st.start_time != ours.start_time) return;
-    signal_all(st, SIGKILL);
-    destroy(dir, st);
-}
-
-
-struct SignalName {
-    const char *name;
-    int number;
-};
-
-const SignalName kSignals[] = {
-    {"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"BUS", SIGBUS},       {"CHLD", SIGCHLD}, {"CLD", SIGCHLD},
-    {"CONT", SIGCONT}, {"FPE", SIGFPE},   {"HUP", SIGHUP},       {"ILL", SIGILL},   {"INT", SIGINT},
-    {"IO", SIGIO},     {"IOT", SIGIOT},   {"KILL", SIGKILL},     {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},
-    {"PROF", SIGPROF}, {"PWR", SIGPWR},   {"QUIT", SIGQUIT},     {"SEGV", SIGSEGV}, {"STKFLT", SIGSTKFLT},
-    {"STOP", SIGSTOP}, {"SYS", SIGSYS},   {"TERM", SIGTERM},     {"TRAP", SIGTRAP}, {"TSTP", SIGTSTP},
-    {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU}, {"URG", SIGURG},       {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
-    {"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH}, {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
-};
-
-ContainerState to_public(const StoredState &st, std::string status) {
-    ContainerState cs;
-    cs.ociVersion = st.ociVersion;
-    cs.id = st.id;
-    cs.status = std::move(status);
-    cs.pid = cs.status == "stopped" ? 0 : st.pid;
-    cs.bundle = st.bundle;
-    cs.rootfs = st.rootfs;
-    cs.created = st.created;
-    cs.annotations = st.annotations;
-    return cs;
-}
-
 }  // namespace
-
-void write_pid_file(const std::string &path, pid_t pid) {
-    if (path.empty()) return;
-    // runc: ".<name>" next to it, O_EXCL, then rename over the target.
-    auto slash = path.find_last_of('/');
-    std::string tmp = path.substr(0, slash + 1) + "." + path.substr(slash + 1);
-    UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
-    if (!fd) throw_errno("open " + tmp);
-    std::string text = std::to_string(pid);
-    if (!write_all(fd.get(), text)) {
-        ::unlink(tmp.c_str());
-        throw_errno("write " + tmp);
-    }
-    fd.reset();
-    if (::rename(tmp.c_str(), path.c_str()) < 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        throw_errno("rename " + path, err);
-    }
-}
-
-void validate_id(const std::string &id) {
-    if (id.empty()) throw Error("container id cannot be empty");
-    for (char c : id)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '.' || c == '-'))
-            throw Error("invalid container ID format");
-    if (id == "." || id == "..") throw Error("invalid container ID format");
-}
-
-int parse_signal(const std::string &s) {
-    if (!s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-        long n = std::strtol(s.c_str(), nullptr, 10);
-        if (n >= 0 && n <= 64) return static_cast<int>(n);
-        throw Error("unknown signal \"" + s + "\"");
-    }
-    std::string up;
-    for (char c : s) up += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    std::string_view name = up;
-    if (name.substr(0, 3) == "SIG") name.remove_prefix(3);
-    for (auto &sig : kSignals)
-        if (name == sig.name) return sig.number;
-    throw Error("unknown signal \"" + s + "\"");
-}
 
 void create(const Globals &g, const CreateOptions &o) {
     auto l = launch(g, o, true, true);
@@ -639,7 +444,7 @@ void start(const Globals &g, const std::string &id) {
     validate_id(id);
     StateDir dir = StateDir::open(g.root, id);
     StoredState st = dir.load();
-    std::string status = status_at(st, dir.fd(), ".");
+    std::string status = to_string(status_at(st, dir.fd(), "."));
     if (status == "stopped") throw Error("cannot start a container that has stopped");
     if (status == "running") throw Error("cannot start an already running container");
     if (status != "created") throw Error("cannot start a container in the " + status + " state");
@@ -698,172 +503,6 @@ int run(const Globals &g, const RunOptions &o) {
     }
     if (!o.keep) teardown_own(g, l->st);
     return status;
-}
-
-// Only "stopped or not" matters here: no start socket or freezer lookup.
-void kill(const Globals &g, const std::string &id, int signal, bool all) {
-    validate_id(id);
-    StoredState st = load_state(g.root, id);
-    // Without its own pid namespace, killing the init leaves the rest running.
-    if (all || (signal == SIGKILL && !st.own_pid_ns)) {
-        if (!alive(st)) {
-            if (all) return;
-            throw Error("container not running");
-        }
-        signal_all(st, signal);
-        return;
-    }
-    // "container not running" when stopped: checked on the pinned pidfd.
-    signal_init(st, signal);
-}
-
-void remove(const Globals &g, const std::string &id, bool force) {
-    validate_id(id);
-    StateDir::sweep(g.root);
-    StateDir dir;
-    try {
-        dir = StateDir::open(g.root, id);
-    } catch (const Error &e) {
-        if (force && e.code() == ENOENT) return;
-        throw;
-    }
-    StoredState st;
-    try {
-        st = dir.load();
-    } catch (const Error &e) {
-        // A state.json that cannot be read may still name processes and
-        // cgroups: keep it (runc does). Only a dir without one goes (runc's
-        // aborted create; kiln's creates always write one first).
-        if (e.code() != ENOENT) throw;
-        dir.remove();
-        if (force) return;
-        throw;
-    }
-    std::string status = status_at(st, dir.fd(), ".");
-    if (status == "running" || status == "paused") {
-        if (!force) throw Error("cannot delete container " + id + " that is not stopped: " + status);
-    }
-    if (status != "stopped") {
-        signal_all(st, SIGKILL);
-        // A frozen task cannot die: thaw after queueing the kill.
-        if (status == "paused") cgroups::open(st.cgroup_dirs, st.cgroup_unit)->freeze(false);
-        ::kill(st.pid, SIGKILL);
-        wait_gone(st.pid, 10000);
-    } else if (st.pid <= 0 || (!st.own_pid_ns && force)) {
-        // pid 0: a create killed before its init was ready (we hold the
-        // lock it held): what is in its cgroup is what it left.
-        signal_all(st, SIGKILL);
-    }
-    destroy(dir, st);
-}
-
-void pause(const Globals &g, const std::string &id) {
-    validate_id(id);
-    StateDir dir = StateDir::open(g.root, id);
-    StoredState st = dir.load();
-    std::string status = status_of(st, dir.path());
-    // runc freezes created and running containers; anything else is "not running".
-    if (status != "running" && status != "created") throw Error("container not running");
-    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->freeze(true);
-}
-
-void resume(const Globals &g, const std::string &id) {
-    validate_id(id);
-    StateDir dir = StateDir::open(g.root, id);
-    StoredState st = dir.load();
-    if (status_of(st, dir.path()) != "paused") throw Error("container not paused");
-    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->freeze(false);
-}
-
-void update(const Globals &g, const std::string &id, const spec::Resources &r) {
-    validate_id(id);
-    StateDir dir = StateDir::open(g.root, id);
-    StoredState st = dir.load();
-    if (status_of(st, dir.path()) == "stopped") throw Error("container not running");
-    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->update(r);
-}
-
-void update_rdt(const Globals &g, const std::string &id, const std::string &l3, const std::string &mb) {
-    validate_id(id);
-    StateDir dir = StateDir::open(g.root, id);
-    StoredState st = dir.load();
-    if (status_of(st, dir.path()) == "stopped") throw Error("container not running");
-    resctrl::update(resctrl::root(), st.rdt, l3, mb);
-}
-
-std::string stats_event(const Globals &g, const std::string &id) {
-    validate_id(id);
-    StoredState st = load_state(g.root, id);
-    if (status_of(st, g.root + "/" + id) == "stopped") throw Error("container with id " + id + " is not running");
-    json::Writer w;
-    w.begin_object().key("type").string("stats").key("id").string(id).key("data");
-    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->stats(w, st.pid);
-    w.end_object();
-    return w.str();
-}
-
-unsigned long long oom_kills(const Globals &g, const std::string &id) {
-    validate_id(id);
-    StoredState st = load_state(g.root, id);
-    return cgroups::open(st.cgroup_dirs, st.cgroup_unit)->oom_kills();
-}
-
-std::vector<int> pids(const Globals &g, const std::string &id) {
-    validate_id(id);
-    StoredState st = load_state(g.root, id);
-    auto v = container_pids(st);
-    return std::vector<int>(v.begin(), v.end());
-}
-
-ContainerState state(const Globals &g, const std::string &id) {
-    validate_id(id);
-    StoredState st = load_state(g.root, id);
-    return to_public(st, status_of(st, g.root + "/" + id));
-}
-
-namespace {
-
-// The OWNER column: one passwd lookup per distinct uid (glibc does not cache
-// getpwuid, and every lookup reads /etc/passwd again).
-const std::string &owner_name(std::map<uid_t, std::string> &cache, uid_t uid) {
-    auto it = cache.find(uid);
-    if (it != cache.end()) return it->second;
-    struct passwd *pw = ::getpwuid(uid);
-    return cache[uid] = pw ? pw->pw_name : "#" + std::to_string(uid);
-}
-
-}  // namespace
-
-// Reads per container only what is printed: state.json, the init's
-// /proc/PID/stat (pid reuse), the start socket's presence, and the freezer
-// only for a running one; every path is relative to the root's fd.
-std::vector<ContainerState> list(const Globals &g) {
-    std::vector<ContainerState> out;
-    check_root(g.root);
-    DIR *d = ::opendir(g.root.c_str());
-    if (!d) {
-        if (errno == ENOENT) return out;
-        throw_errno("open " + g.root);
-    }
-    int root = ::dirfd(d);
-    std::map<uid_t, std::string> owners;
-    while (auto *e = ::readdir(d)) {
-        if (e->d_name[0] == '.') continue;
-        if (e->d_type != DT_DIR && e->d_type != DT_LNK && e->d_type != DT_UNKNOWN) continue;
-        std::string id = e->d_name;
-        struct stat sb;
-        if (::fstatat(root, e->d_name, &sb, 0) < 0 || !S_ISDIR(sb.st_mode)) continue;
-        try {
-            StoredState st = load_state_at(root, id, g.root + "/" + id);
-            ContainerState cs = to_public(st, status_at(st, root, id));
-            cs.owner = owner_name(owners, sb.st_uid);
-            out.push_back(std::move(cs));
-        } catch (const std::exception &ex) {
-            std::fprintf(stderr, "load container %s: %s\n", id.c_str(), ex.what());
-        }
-    }
-    ::closedir(d);
-    return out;
 }
 
 }  // namespace kiln

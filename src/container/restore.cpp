@@ -17,7 +17,7 @@
 #include "cgroups/cgroup.hpp"
 #include "container/criu_common.hpp"
 #include "container/hooks.hpp"
-#include "container/runner.hpp"
+#include "container/supervise.hpp"
 #include "container/state.hpp"
 #include "handlers/km_snapshot.hpp"
 #include "kiln/checkpoint.hpp"

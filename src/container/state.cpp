@@ -1,6 +1,7 @@
 #include "container/state.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/file.h>
@@ -11,11 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
-#include "cgroups/cgroup.hpp"
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
 #include "util/unsafe.hpp"
@@ -268,12 +269,13 @@ StoredState StateDir::load() const {
 
 // The files kiln keeps there by name; anything else (a temporary file of a
 // create that died, checkpoint leftovers) by walking the directory.
-void StateDir::remove() {
+bool StateDir::remove() {
     for (const char *f : {"state.json", "config.json", kStartSocket}) ::unlinkat(fd_.get(), f, 0);
-    if (::rmdir(path_.c_str()) == 0 || (errno != ENOTEMPTY && errno != EEXIST)) return;
+    if (::rmdir(path_.c_str()) == 0 || errno == ENOENT) return true;
+    if (errno != ENOTEMPTY && errno != EEXIST) return false;
     int dup = ::fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0);
     if (dup >= 0) remove_tree_at(dup);
-    ::rmdir(path_.c_str());
+    return ::rmdir(path_.c_str()) == 0 || errno == ENOENT;
 }
 
 StoredState load_state(const std::string &root, const std::string &id, bool check) {
@@ -313,13 +315,36 @@ unsigned long long process_start_time(pid_t pid) {
 
 bool alive(const StoredState &s) { return s.pid > 0 && process_start_time(s.pid) == s.start_time; }
 
-std::string status_of(const StoredState &s, const std::string &state_dir) { return status_at(s, AT_FDCWD, state_dir); }
+std::string hook_state(const StoredState &st, const char *status, int pid) {
+    return spec::hook_state_json(st.ociVersion, st.id, status, pid, st.bundle, st.annotations);
+}
 
-std::string status_at(const StoredState &s, int dirfd, const std::string &dir) {
-    if (!alive(s)) return "stopped";
-    if (::faccessat(dirfd, (dir + "/" + StateDir::kStartSocket).c_str(), F_OK, 0) == 0) return "created";
-    if (cgroups::open(s.cgroup_dirs, s.cgroup_unit)->frozen()) return "paused";
-    return "running";
+void validate_id(const std::string &id) {
+    if (id.empty()) throw Error("container id cannot be empty");
+    for (char c : id)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '+' || c == '.' || c == '-'))
+            throw Error("invalid container ID format");
+    if (id == "." || id == "..") throw Error("invalid container ID format");
+}
+
+void write_pid_file(const std::string &path, pid_t pid) {
+    if (path.empty()) return;
+    // runc: ".<name>" next to it, O_EXCL, then rename over the target.
+    auto slash = path.find_last_of('/');
+    std::string tmp = path.substr(0, slash + 1) + "." + path.substr(slash + 1);
+    UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666));
+    if (!fd) throw_errno("open " + tmp);
+    std::string text = std::to_string(pid);
+    if (!write_all(fd.get(), text)) {
+        ::unlink(tmp.c_str());
+        throw_errno("write " + tmp);
+    }
+    fd.reset();
+    if (::rename(tmp.c_str(), path.c_str()) < 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        throw_errno("rename " + path, err);
+    }
 }
 
 std::string now_rfc3339nano() {

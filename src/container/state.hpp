@@ -1,6 +1,8 @@
 // The state store: <root>/<id>/state.json (kiln-private format, written
 // atomically), the start socket (exec.sock) between create and start, and a per-container
 // lock (flock on the directory) so concurrent commands on one id are safe.
+// Also the names it keeps (validate_id) and runc's pid file. What a status
+// is and what can be done to a container: container.hpp.
 #pragma once
 
 #include <sys/types.h>
@@ -66,8 +68,9 @@ public:
     // Reads state.json through the locked dir (one removed while we waited
     // for the lock reads as "container does not exist").
     StoredState load() const;
-    // Removes the directory and everything in it.
-    void remove();
+    // Removes the directory and everything in it; false (errno set) when
+    // the directory is still there.
+    bool remove();
     // Drops the fd (and so the lock) without removing anything: the init
     // must not hold the lock while it waits for `start`.
     void close() { fd_.reset(); }
@@ -93,15 +96,19 @@ StoredState load_state_at(int dirfd, const std::string &dir, const std::string &
 // The text of a state.json as load_state reads it (also the fuzz entry point).
 StoredState parse_state(const std::string &text, const std::string &file);
 
-// created | running | paused | stopped, computed from the process and the start socket.
-std::string status_of(const StoredState &s, const std::string &state_dir);
-// The same for the state directory dir relative to dirfd.
-std::string status_at(const StoredState &s, int dirfd, const std::string &dir);
 // The init still runs (not a zombie, not a reused pid): status != stopped.
 bool alive(const StoredState &s);
 
 // Start time of a live (non-zombie) process; 0 when it is gone.
 unsigned long long process_start_time(pid_t pid);
+
+// The runtime-spec state JSON hooks (and a seccomp agent) get on stdin.
+std::string hook_state(const StoredState &st, const char *status, int pid);
+
+// runc's pid file: ".<name>" beside it (O_EXCL), decimal pid, no newline,
+// renamed over the target; a relative path is relative to the cwd. No-op
+// for an empty path.
+void write_pid_file(const std::string &path, pid_t pid);
 
 // RFC3339Nano UTC "2026-11-23T08:45:05.824214735Z".
 std::string now_rfc3339nano();

@@ -14,7 +14,7 @@
 #include <cstring>
 
 #include "container/notify_socket.hpp"
-#include "container/runner.hpp"
+#include "container/supervise.hpp"
 #include "kiln/error.hpp"
 #include "kiln/log.hpp"
 #include "util/fd.hpp"
