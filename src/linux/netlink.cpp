@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kiln/error.hpp"
+#include "linux/kernel.hpp"
 #include "linux/process.hpp"
 #include "util/fd.hpp"
 
@@ -130,10 +131,10 @@ void add_address(mnl_socket *nl, int index, const Address &a, const std::string 
 class NetnsVisit {
 public:
     NetnsVisit(int target, const std::string &what) : home_(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) {
-        if (!home_ || ::setns(target, CLONE_NEWNET) < 0) throw_errno(what);
+        if (!home_ || kernel::get().setns(target, CLONE_NEWNET) < 0) throw_errno(what);
     }
     ~NetnsVisit() {
-        if (::setns(home_.get(), CLONE_NEWNET) < 0) ::abort();  // never go on in the wrong namespace
+        if (kernel::get().setns(home_.get(), CLONE_NEWNET) < 0) ::abort();  // never go on in the wrong namespace
     }
 
 private:
