@@ -1,0 +1,235 @@
+// The src/linux files behind the kernel seam, without root: keyring,
+// sealed, procfs, procfs_pidns, idmap, userns, attrs, netlink, kernel
+// itself. What would change the system is recorded (recording_kernel.hpp).
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <linux/mempolicy.h>
+#include <sys/personality.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "kiln/error.hpp"
+#include "kiln/spec.hpp"
+#include "linux/kernel.hpp"
+#include "linux/keyring.hpp"
+#include "linux/process.hpp"
+#include "linux/procfs.hpp"
+#include "linux/rootfs.hpp"
+#include "linux/sealed.hpp"
+#include "linux/userns.hpp"
+#include "recording_kernel.hpp"
+#include "scratch_dir.hpp"
+
+using kiln::test::RecordingKernel;
+using kiln::test::ScratchDir;
+namespace spec = kiln::spec;
+using Calls = std::vector<std::string>;
+
+TEST_CASE("kernel: the fake is used while it lives, the real kernel again after") {
+    kiln::kernel::Kernel *real = &kiln::kernel::get();
+    {
+        RecordingKernel k("");
+        CHECK(&kiln::kernel::get() == &k);
+        CHECK(kiln::kernel::get().mount("a", "/b", "tmpfs", MS_NOSUID, nullptr) == 0);
+        CHECK(k.calls == Calls{"mount a /b tmpfs MS_NOSUID"});
+    }
+    CHECK(&kiln::kernel::get() == real);
+}
+
+TEST_CASE("keyring: the session keyring _ses.<id> is joined and made searchable") {
+    RecordingKernel k("");
+    kiln::keyring::join_session("c1", false, false);
+    CHECK(k.calls == Calls{"keyctl join _ses.c1"});
+    k.calls.clear();
+    k.key_description = "keyring;0;0;3f010000;_ses.c1";
+    kiln::keyring::join_session("c1", true, false);
+    CHECK(k.calls == Calls{"keyctl join _ses.c1", "keyctl describe 42", "keyctl setperm 42 0x3f090000"});
+    k.calls.clear();
+    kiln::keyring::join_session("c1", true, true);  // user namespace: search for others
+    CHECK(k.calls.back() == "keyctl setperm 42 0x3f010008");
+}
+
+TEST_CASE("keyring: no keyrings in the kernel is no error; other failures are") {
+    RecordingKernel k("");
+    k.fail_when("keyctl join", ENOSYS);
+    CHECK_NOTHROW(kiln::keyring::join_session("c2", true, false));
+    k.fail_when("keyctl join", EDQUOT);
+    CHECK_THROWS_WITH(kiln::keyring::join_session("c2", true, false), Catch::Contains("unable to join session keyring"));
+    k.key_description = "garbage";
+    CHECK_THROWS_WITH(kiln::keyring::join_session("c2", true, false), Catch::Contains("unexpected key description"));
+}
+
+TEST_CASE("sealed: a read-only view is a read-only, nosuid, nodev clone of the file") {
+    ScratchDir dir;
+    std::ofstream(dir.path + "/exe") << "binary";
+    kiln::UniqueFd fd(::open((dir.path + "/exe").c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(fd);
+    RecordingKernel k("");
+    auto view = kiln::sealed::readonly_view(fd.get(), "exe");
+    CHECK(view);
+    CHECK(k.calls == Calls{"open_tree " + dir.path + "/exe", "mount_setattr tree:" + dir.path + "/exe set=RDONLY|NOSUID|NODEV"});
+}
+
+TEST_CASE("sealed: without mount privilege the view is a sealed copy") {
+    ScratchDir dir;
+    std::ofstream(dir.path + "/exe") << "binary";
+    kiln::UniqueFd fd(::open((dir.path + "/exe").c_str(), O_RDONLY | O_CLOEXEC));
+    RecordingKernel k("");
+    k.fail_when("open_tree", EPERM);
+    auto view = kiln::sealed::readonly_view(fd.get(), "exe");
+    REQUIRE(view);
+    CHECK(kiln::sealed::is_readonly(view.get()));
+    char buf[16] = {};
+    CHECK(::pread(view.get(), buf, sizeof buf, 0) == 6);
+    CHECK(std::string(buf) == "binary");
+    CHECK(k.only("mount_setattr").empty());
+}
+
+TEST_CASE("procfs: only the root of a real procfs is taken") {
+    CHECK(kiln::procfs::open_root("/proc"));
+    ScratchDir dir;
+    CHECK_THROWS_WITH(kiln::procfs::open_root(dir.path.c_str()), Catch::Contains("is not the root of a procfs mount"));
+    CHECK_THROWS_WITH(kiln::procfs::open_root("/proc/sys"), Catch::Contains("is not the root of a procfs mount"));
+}
+
+TEST_CASE("procfs: writes go beneath the handle, through no symlink") {
+    auto root = kiln::procfs::open_root("/proc");
+    std::string comm = "/proc/" + std::to_string(::getpid()) + "/comm", before;
+    std::getline(std::ifstream(comm), before);
+    std::string rel = std::to_string(::getpid()) + "/comm";
+    kiln::procfs::write(root.get(), rel, "kiln-seam-test");
+    std::string after;
+    std::getline(std::ifstream(comm), after);
+    CHECK(after == "kiln-seam-test");
+    kiln::procfs::write(root.get(), rel, before);
+    // "self" is a symlink: refused for writes, followed (within procfs) for opens.
+    CHECK_THROWS_WITH(kiln::procfs::write(root.get(), "self/comm", "x"), Catch::Contains("not a plain procfs file"));
+    CHECK(kiln::procfs::open_file(root.get(), "self/status", O_RDONLY));
+    CHECK_THROWS_WITH(kiln::procfs::open_file(root.get(), "../etc/passwd", O_RDONLY), Catch::Contains("/proc/../etc/passwd"));
+}
+
+TEST_CASE("procfs_pidns: a detached procfs for another pid namespace, options one by one") {
+    ScratchDir dir;
+    std::ofstream(dir.path + "/ns");
+    kiln::UniqueFd ns(::open((dir.path + "/ns").c_str(), O_RDONLY | O_CLOEXEC));
+    RecordingKernel k("");
+    CHECK(kiln::procfs::can_mount_for_pidns(ns.get()));
+    k.calls.clear();
+    auto mnt = kiln::procfs::new_for_pidns(ns.get(), MS_RDONLY | MS_NOSUID | MS_NODEV, "hidepid=2,subset=pid", "/proc");
+    CHECK(mnt);
+    CHECK(k.calls == Calls{"fsopen proc", "fsconfig fs:proc pidns=" + dir.path + "/ns", "fsconfig fs:proc hidepid=2",
+                           "fsconfig fs:proc subset=pid", "fsconfig fs:proc create", "fsmount fs:proc RDONLY|NOSUID|NODEV"});
+    k.fail_when("pidns", EINVAL);  // a kernel without the pidns option
+    CHECK_FALSE(kiln::procfs::can_mount_for_pidns(ns.get()));
+    k.fail_when("fsconfig fs:proc bogus", EINVAL);
+    CHECK_THROWS_WITH(kiln::procfs::new_for_pidns(ns.get(), 0, "bogus", "/proc"), Catch::Contains("option bogus"));
+}
+
+TEST_CASE("idmap: an idmap mount joining the container's user namespace by path") {
+    ScratchDir src, root;
+    auto s = spec::parse_config(R"({"linux": {"namespaces": [{"type": "user", "path": "/proc/self/ns/user"}]},
+        "mounts": [{"destination": "/m", "type": "bind", "source": ")" + src.path + R"(", "options": ["rbind", "idmap", "ro"]},
+                   {"destination": "/n", "type": "tmpfs", "source": "tmpfs"}]})");
+    CHECK(kiln::rootfs::is_idmapped(s.mounts[0]));
+    CHECK_FALSE(kiln::rootfs::is_idmapped(s.mounts[1]));
+    RecordingKernel k(root.path);
+    auto fds = kiln::rootfs::mount_sources(s);
+    REQUIRE(fds.size() == 1);
+    CHECK(k.calls == Calls{"open_tree " + src.path + " AT_RECURSIVE", "mount_setattr tree:" + src.path + " set=RDONLY|IDMAP"});
+    k.calls.clear();
+    kiln::UniqueFd root_fd(::open(root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    kiln::rootfs::attach_idmapped(root_fd.get(), s.mounts[0], fds[0].get());
+    CHECK(k.calls == Calls{"mkdir /m", "move_mount tree:" + src.path + " -> /m"});
+}
+
+TEST_CASE("idmap: a refused mount_setattr names the mount") {
+    ScratchDir src;
+    auto s = spec::parse_config(R"({"mounts": [{"destination": "/m", "type": "bind", "source": ")" + src.path +
+                                R"(", "options": ["bind"], "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+                                "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]})");
+    RecordingKernel k("");
+    k.fail_when("open_tree", ENOENT);
+    CHECK_THROWS_WITH(kiln::rootfs::mount_sources(s), Catch::Contains("mounts[0] (/m)"));
+}
+
+TEST_CASE("userns: map_text is one line per mapping") {
+    CHECK(kiln::userns::map_text({}).empty());
+    CHECK(kiln::userns::map_text({{0, 1000, 1}, {1, 100000, 65536}}) == "0 1000 1\n1 100000 65536\n");
+}
+
+TEST_CASE("userns: a rootless caller needs a user namespace, maps, and mapped uid=/gid= options") {
+    using kiln::userns::validate_rootless;
+    CHECK_THROWS_WITH(validate_rootless(spec::parse_config("{}")), "rootless container requires user namespaces");
+    auto user = [](const std::string &rest) {
+        return spec::parse_config(R"({"linux": {"namespaces": [{"type": "user"}])" + rest + "}}");
+    };
+    CHECK_THROWS_WITH(validate_rootless(user("")), "rootless containers requires at least one UID mapping");
+    std::string maps = R"(, "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 10}],
+                          "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 10}])";
+    CHECK_NOTHROW(validate_rootless(user(maps)));
+    auto with_opt = [&](const std::string &opt) {
+        auto s = user(maps);
+        s.mounts.push_back(spec::Mount{});
+        s.mounts.back().options = {opt};
+        return s;
+    };
+    CHECK_NOTHROW(validate_rootless(with_opt("uid=9")));
+    CHECK_THROWS_WITH(validate_rootless(with_opt("uid=10")), Catch::Contains("unmapped uid"));
+    CHECK_THROWS_WITH(validate_rootless(with_opt("gid=4000")), Catch::Contains("unmapped gid"));
+    CHECK_NOTHROW(validate_rootless(with_opt("uid=abc")));  // not a number: the filesystem's business
+    // A joined user namespace has its maps already.
+    CHECK_NOTHROW(validate_rootless(spec::parse_config(R"({"linux": {"namespaces": [{"type": "user", "path": "/x"}]}})")));
+}
+
+TEST_CASE("attrs: scheduler, I/O priority, personality and memory policy, one call each") {
+    RecordingKernel k("");
+    spec::Scheduler sch;
+    sch.policy = "SCHED_FIFO";
+    sch.priority = 10;
+    sch.flags = {"SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_UTIL_CLAMP_MAX"};
+    kiln::process::set_scheduler(sch);
+    spec::IOPriority io;
+    io.klass = "IOPRIO_CLASS_BE";
+    io.priority = 4;
+    kiln::process::set_io_priority(io);
+    spec::Personality per;
+    per.domain = "LINUX32";
+    kiln::process::set_personality(per);
+    spec::MemoryPolicy mp;
+    mp.mode = "MPOL_BIND";
+    mp.nodes = "0-1,3";
+    kiln::process::set_memory_policy(mp);
+    CHECK(k.calls == Calls{"sched_setattr policy=1 flags=65 nice=0 priority=10", "ioprio_set 1 0 class=2 level=4",
+                           "personality " + std::to_string(PER_LINUX32),
+                           "set_mempolicy mode=" + std::to_string(MPOL_BIND) + " mask=11 maxnode=65"});
+}
+
+TEST_CASE("attrs: unknown names are refused before any call; a refused call names the field") {
+    RecordingKernel k("");
+    spec::Scheduler sch;
+    sch.policy = "SCHED_FAST";
+    CHECK_THROWS_WITH(kiln::process::set_scheduler(sch), Catch::Contains("process.scheduler.policy"));
+    sch.policy = "SCHED_OTHER";
+    sch.flags = {"SCHED_FLAG_NOPE"};
+    CHECK_THROWS_WITH(kiln::process::set_scheduler(sch), Catch::Contains("process.scheduler.flags"));
+    spec::IOPriority io;
+    io.klass = "IOPRIO_CLASS_FAST";
+    CHECK_THROWS_WITH(kiln::process::set_io_priority(io), Catch::Contains("process.ioPriority.class"));
+    CHECK(k.calls.empty());
+    k.fail_when("sched_setattr", EPERM);
+    sch.flags.clear();
+    CHECK_THROWS_WITH(kiln::process::set_scheduler(sch), Catch::Contains("process.scheduler: sched_setattr"));
+    k.fail_when("ioprio_set", EPERM);
+    io.klass = "IOPRIO_CLASS_IDLE";
+    CHECK_THROWS_WITH(kiln::process::set_io_priority(io), Catch::Contains("process.ioPriority: ioprio_set"));
+}
+
+TEST_CASE("netlink: a netDevice the host does not have is named in the error, nothing is sent") {
+    RecordingKernel k("");
+    CHECK_THROWS_WITH(kiln::netlink::move_device("kiln-nosuch0", "", -1, "/proc/1/ns/net"),
+                      Catch::Contains("link not found for interface kiln-nosuch0 on runtime namespace"));
+    CHECK(k.calls.empty());
+}
