@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "linux/kernel.hpp"
+#include "scratch_dir.hpp"
 
 namespace kiln::test {
 
@@ -114,7 +115,7 @@ public:
         // A real fd for the clone, so that fstat on it works.
         int fd = *path ? RealKernel::openat(dirfd, rebase(path).c_str(), O_PATH | O_CLOEXEC, 0)
                        : ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-        if (fd < 0) fd = RealKernel::open("/", O_PATH | O_CLOEXEC, 0);
+        if (fd < 0) fd = new_mount_dir();
         return label(fd, "tree:" + what);
     }
     int move_mount(int from_dirfd, const char *from, int to_dirfd, const char *to, unsigned) override {
@@ -132,7 +133,7 @@ public:
     }
     int fsopen(const char *fs, unsigned) override {
         if (record(std::string("fsopen ") + fs) < 0) return -1;
-        return label(RealKernel::open("/", O_PATH | O_CLOEXEC, 0), std::string("fs:") + fs);
+        return label(new_mount_dir(), std::string("fs:") + fs);
     }
     int fsconfig(int fd, unsigned cmd, const char *key, const void *value, int aux) override {
         std::string line = "fsconfig " + name(fd);
@@ -145,7 +146,7 @@ public:
     int fsmount(int fs_fd, unsigned, unsigned attr_flags) override {
         std::string fs = name(fs_fd);
         if (record("fsmount " + fs + " " + attr_flags_of(attr_flags)) < 0) return -1;
-        return label(RealKernel::open("/", O_PATH | O_CLOEXEC, 0), "mnt:" + fs.substr(fs.find(':') + 1));
+        return label(new_mount_dir(), "mnt:" + fs.substr(fs.find(':') + 1));
     }
     int pivot_root(const char *new_root, const char *put_old) override {
         int rc = record(std::string("pivot_root ") + new_root + " " + put_old);
@@ -280,7 +281,17 @@ private:
         return fd;
     }
 
+    // A new empty directory standing for a mount the fake made: what the
+    // code makes in it (cgroup v1 directories) lands there, not on the host.
+    int new_mount_dir() {
+        std::string dir = mounts_.path + "/" + std::to_string(++mount_dirs_);
+        RealKernel::mkdirat(AT_FDCWD, dir.c_str(), 0755);
+        return RealKernel::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    }
+
     std::string root_;
+    ScratchDir mounts_;
+    int mount_dirs_ = 0;
     kernel::Kernel *previous_;
     std::map<int, std::string> labels_;
     std::vector<std::pair<std::string, int>> failures_;

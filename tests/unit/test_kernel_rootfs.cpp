@@ -4,6 +4,7 @@
 // mounts; without root (nothing is mounted).
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sys/mount.h>
 
 #include <algorithm>
@@ -335,4 +336,108 @@ TEST_CASE("rootfs plan: nothing but procfs on /proc, nothing inside it but lxcfs
     k.calls.clear();
     rootfs::prepare(bind_at("/proc/meminfo"), root.path, {}, false);
     CHECK(has(k.calls, "move_mount tree:" + src.path + "/f -> /proc/meminfo"));
+}
+
+TEST_CASE("rootfs plan: a new filesystem with propagation is made detached, propagation on its fd") {
+    ScratchDir root;
+    RecordingKernel k(root.path);
+    auto s = spec::parse_config(R"({"mounts": [{"destination": "/t", "type": "tmpfs", "source": "tmpfs",
+                                                "options": ["rshared", "size=1k", "noexec"]}]})");
+    rootfs::prepare(s, root.path, {}, false);
+    auto plan = from(k.calls, "fsopen tmpfs");
+    std::vector<std::string> want = {"fsopen tmpfs",           "fsconfig fs:tmpfs source=tmpfs",
+                                     "fsconfig fs:tmpfs size=1k", "fsconfig fs:tmpfs create",
+                                     "fsmount fs:tmpfs NOEXEC", "move_mount mnt:tmpfs -> /t",
+                                     "mount - mnt:tmpfs - MS_REC|MS_SHARED"};
+    REQUIRE(plan.size() >= want.size());
+    CHECK(std::vector<std::string>(plan.begin(), plan.begin() + static_cast<long>(want.size())) == want);
+}
+
+TEST_CASE("rootfs plan: procfs of a shared pid namespace is made for that namespace") {
+    ScratchDir root, ns;
+    std::ofstream(ns.path + "/pid");
+    kiln::UniqueFd pidns(::open((ns.path + "/pid").c_str(), O_RDONLY | O_CLOEXEC));
+    RecordingKernel k(root.path);
+    auto s = spec::parse_config(R"({"mounts": [{"destination": "/proc", "type": "proc", "source": "proc",
+                                                "options": ["nosuid"]}]})");
+    rootfs::prepare(s, root.path, {}, false, {}, pidns.get());
+    CHECK(k.only("mount proc").empty());
+    auto plan = from(k.calls, "fsopen proc");
+    REQUIRE(plan.size() >= 5);
+    CHECK(plan[1] == "fsconfig fs:proc pidns=" + ns.path + "/pid");
+    CHECK(plan[3] == "fsmount fs:proc NOSUID");
+    CHECK(plan[4] == "move_mount mnt:proc -> /proc");
+}
+
+TEST_CASE("rootfs plan: a bind source cloned by the runtime is attached, not looked up again") {
+    ScratchDir root, src;
+    kiln::UniqueFd tree(::open(src.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    RecordingKernel k(root.path);
+    auto s = spec::parse_config(R"({"mounts": [{"destination": "/data", "type": "bind", "source": "/nonexistent",
+                                                "options": ["rbind", "nodev"]}]})");
+    rootfs::prepare(s, root.path, {}, true, {tree.get()});
+    CHECK(k.only("open_tree").empty());
+    CHECK(has(k.calls, "mount_setattr " + src.path + " set=NODEV"));
+    CHECK(has(k.calls, "move_mount " + src.path + " -> /data"));
+}
+
+TEST_CASE("rootfs plan: linux.devices are made where they are, with their modes and owners") {
+    ScratchDir root;
+    RecordingKernel k(root.path);
+    auto s = spec::parse_config(R"({"linux": {"devices": [
+        {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 384, "uid": 1, "gid": 2},
+        {"path": "/dev/net/tun", "type": "c", "major": 10, "minor": 200},
+        {"path": "/dev/loop0", "type": "b", "major": 7, "minor": 0},
+        {"path": "/dev/ptmx", "type": "c", "major": 5, "minor": 2}]}})");
+    rootfs::prepare(s, root.path, {}, false);
+    CHECK(has(k.calls, "mknod /dev/fuse c 10:229 0600"));
+    CHECK(has(k.calls, "chown /dev/fuse 1:2"));
+    CHECK(index_of(k.calls, "mkdir /dev/net") < index_of(k.calls, "mknod /dev/net/tun c 10:200 0666"));
+    CHECK(has(k.calls, "mknod /dev/loop0 b 7:0 0666"));
+    // /dev/ptmx stays the pts/ptmx link.
+    CHECK(k.only("mknod /dev/ptmx").empty());
+    CHECK(has(k.calls, "symlink /dev/ptmx -> pts/ptmx"));
+}
+
+TEST_CASE("rootfs plan: a /dev bound from the host gets no default nodes") {
+    ScratchDir root;
+    RecordingKernel k(root.path);
+    auto s = spec::parse_config(R"({"mounts": [{"destination": "/dev", "type": "bind", "source": "/dev",
+                                                "options": ["rbind"]}]})");
+    rootfs::prepare(s, root.path, {}, false);
+    CHECK(has(k.calls, "open_tree /dev AT_RECURSIVE"));
+    CHECK(has(k.calls, "move_mount tree:/dev -> /dev"));
+    CHECK(k.only("mknod").empty());
+    CHECK(k.only("symlink").empty());
+}
+
+TEST_CASE("rootfs plan: cgroup v1 hierarchies are bound under a tmpfs, each read-only with the mount") {
+    auto &hs = kiln::cgroups::hierarchies();
+    if (hs.size() == 1 && hs[0].v2) {
+        WARN("skipped: a pure cgroup v2 host");
+        return;
+    }
+    ScratchDir root, cg;
+    std::vector<std::string> dirs;
+    for (size_t i = 0; i < hs.size(); i++) {
+        dirs.push_back(cg.path + "/" + std::to_string(i));
+        std::filesystem::create_directories(dirs.back());
+    }
+    RecordingKernel k(root.path);
+    auto s = spec::parse_config(R"({"mounts": [{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                                                "options": ["ro", "nosuid"]}]})");
+    rootfs::prepare(s, root.path, dirs, false);
+    for (size_t i = 0; i < hs.size(); i++) {
+        std::string name = hs[i].mount.substr(hs[i].mount.find_last_of('/') + 1);
+        std::string at = "/sys/fs/cgroup/" + name;
+        CAPTURE(at);
+        // The directory is made in the new tmpfs (its fd), the container's cgroup bound onto it.
+        CHECK(has(k.calls, "mkdir mnt:tmpfs/" + name));
+        CHECK(has(k.calls, "open_tree " + dirs[i] + " AT_RECURSIVE"));
+        CHECK(has(k.calls, "mount_setattr tree:" + dirs[i] + " set=RDONLY|NOSUID|NODEV|NOEXEC"));
+    }
+    // The tmpfs itself read-only after the binds into it.
+    auto binds = k.only("move_mount");
+    CHECK(index_of(k.calls, "mount_setattr mnt:tmpfs set=RDONLY") > index_of(k.calls, binds.back()));
+    CHECK(index_of(k.calls, "mount_setattr mnt:tmpfs set=RDONLY") < k.calls.size());
 }

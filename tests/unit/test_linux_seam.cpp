@@ -4,17 +4,23 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <linux/mempolicy.h>
 #include <sys/personality.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "kiln/error.hpp"
 #include "kiln/spec.hpp"
 #include "linux/kernel.hpp"
 #include "linux/keyring.hpp"
+#include "linux/netlink.hpp"
 #include "linux/process.hpp"
 #include "linux/procfs.hpp"
 #include "linux/rootfs.hpp"
@@ -232,4 +238,84 @@ TEST_CASE("netlink: a netDevice the host does not have is named in the error, no
     CHECK_THROWS_WITH(kiln::netlink::move_device("kiln-nosuch0", "", -1, "/proc/1/ns/net"),
                       Catch::Contains("link not found for interface kiln-nosuch0 on runtime namespace"));
     CHECK(k.calls.empty());
+}
+
+TEST_CASE("netlink: a link request sets the flags under the change mask") {
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    nlmsghdr *nlh = kiln::netlink::link_request(buf.data(), 7, IFF_UP, IFF_UP);
+    CHECK(nlh->nlmsg_type == RTM_NEWLINK);
+    CHECK(nlh->nlmsg_flags == (NLM_F_REQUEST | NLM_F_ACK));
+    CHECK(nlh->nlmsg_len == mnl_nlmsg_size(sizeof(ifinfomsg)));
+    auto *ifm = static_cast<ifinfomsg *>(mnl_nlmsg_get_payload(nlh));
+    CHECK(ifm->ifi_family == AF_UNSPEC);
+    CHECK(ifm->ifi_index == 7);
+    CHECK(ifm->ifi_flags == IFF_UP);
+    CHECK(ifm->ifi_change == IFF_UP);
+}
+
+namespace {
+
+// The attributes of an RTM_*ADDR message, by type.
+std::map<int, std::vector<char>> addr_attrs(const nlmsghdr *nlh) {
+    std::map<int, std::vector<char>> out;
+    auto *tail = static_cast<const char *>(mnl_nlmsg_get_payload_tail(nlh));
+    for (auto *a = static_cast<const nlattr *>(mnl_nlmsg_get_payload_offset(nlh, sizeof(ifaddrmsg)));
+         mnl_attr_ok(a, static_cast<int>(tail - reinterpret_cast<const char *>(a))); a = mnl_attr_next(a)) {
+        auto *p = static_cast<const char *>(mnl_attr_get_payload(a));
+        out[mnl_attr_get_type(a)] = std::vector<char>(p, p + mnl_attr_get_payload_len(a));
+    }
+    return out;
+}
+
+// An address as a dump reports it.
+nlmsghdr *dumped(char *buf, int index, unsigned char scope, uint32_t flags, const std::vector<char> &local) {
+    auto *nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_NEWADDR;
+    auto *ifa = static_cast<ifaddrmsg *>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+    ifa->ifa_family = AF_INET;
+    ifa->ifa_prefixlen = 24;
+    ifa->ifa_scope = scope;
+    ifa->ifa_index = static_cast<unsigned>(index);
+    mnl_attr_put_u32(nlh, IFA_FLAGS, flags);
+    if (!local.empty()) mnl_attr_put(nlh, IFA_LOCAL, local.size(), local.data());
+    return nlh;
+}
+
+}  // namespace
+
+TEST_CASE("netlink: an address request carries the address as local and address, and the broadcast") {
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    kiln::netlink::Address a;
+    a.family = AF_INET;
+    a.prefixlen = 24;
+    a.local = {10, 0, 0, 2};
+    a.broadcast = {10, 0, 0, static_cast<char>(255)};
+    nlmsghdr *nlh = kiln::netlink::address_request(buf.data(), 3, a);
+    CHECK(nlh->nlmsg_type == RTM_NEWADDR);
+    CHECK(nlh->nlmsg_flags == (NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL));
+    auto *ifa = static_cast<ifaddrmsg *>(mnl_nlmsg_get_payload(nlh));
+    CHECK(ifa->ifa_family == AF_INET);
+    CHECK(ifa->ifa_prefixlen == 24);
+    CHECK(ifa->ifa_scope == RT_SCOPE_UNIVERSE);
+    CHECK(ifa->ifa_index == 3);
+    auto attrs = addr_attrs(nlh);
+    CHECK(attrs[IFA_LOCAL] == a.local);
+    CHECK(attrs[IFA_ADDRESS] == a.local);
+    CHECK(attrs[IFA_BROADCAST] == a.broadcast);
+    a.broadcast.clear();
+    CHECK(addr_attrs(kiln::netlink::address_request(buf.data(), 3, a)).count(IFA_BROADCAST) == 0);
+}
+
+TEST_CASE("netlink: only permanent global addresses of the device move with it") {
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    std::vector<char> ip = {10, 1, 2, 3};
+    auto kept = kiln::netlink::kept_address(dumped(buf.data(), 5, RT_SCOPE_UNIVERSE, IFA_F_PERMANENT, ip), 5);
+    REQUIRE(kept);
+    CHECK(kept->family == AF_INET);
+    CHECK(kept->prefixlen == 24);
+    CHECK(kept->local == ip);
+    CHECK_FALSE(kiln::netlink::kept_address(dumped(buf.data(), 6, RT_SCOPE_UNIVERSE, IFA_F_PERMANENT, ip), 5));
+    CHECK_FALSE(kiln::netlink::kept_address(dumped(buf.data(), 5, RT_SCOPE_HOST, IFA_F_PERMANENT, ip), 5));
+    CHECK_FALSE(kiln::netlink::kept_address(dumped(buf.data(), 5, RT_SCOPE_UNIVERSE, 0, ip), 5));  // dynamic (DHCP)
+    CHECK_FALSE(kiln::netlink::kept_address(dumped(buf.data(), 5, RT_SCOPE_UNIVERSE, IFA_F_PERMANENT, {}), 5));
 }
