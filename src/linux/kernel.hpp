@@ -17,6 +17,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/personality.h>
 #include <sys/stat.h>
@@ -56,8 +57,12 @@ public:
     virtual int unlinkat(int dirfd, const char *path, int flags) = 0;
     virtual int fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags) = 0;
     virtual int symlinkat(const char *target, int dirfd, const char *path) = 0;
-    // Namespaces and keyrings.
+    // Namespaces, signals and keyrings.
     virtual int setns(int fd, int nstype) = 0;
+    virtual int unshare(int flags) = 0;
+    virtual int kill(pid_t pid, int sig) = 0;
+    virtual int pidfd_open(pid_t pid, unsigned flags) = 0;
+    virtual int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned flags) = 0;
     virtual long keyctl(int op, unsigned long a, unsigned long b, unsigned long c) = 0;
     // Attributes of the calling process (attrs.cpp).
     virtual int sched_setattr(const void *attr) = 0;
@@ -108,6 +113,12 @@ public:
     }
     int symlinkat(const char *target, int dirfd, const char *path) override { return ::symlinkat(target, dirfd, path); }
     int setns(int fd, int nstype) override { return ::setns(fd, nstype); }
+    int unshare(int flags) override { return ::unshare(flags); }
+    int kill(pid_t pid, int sig) override { return ::kill(pid, sig); }
+    int pidfd_open(pid_t pid, unsigned flags) override { return static_cast<int>(::syscall(SYS_pidfd_open, pid, flags)); }
+    int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned flags) override {
+        return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, info, flags));
+    }
     long keyctl(int op, unsigned long a, unsigned long b, unsigned long c) override {
         return ::syscall(SYS_keyctl, op, a, b, c, 0);
     }

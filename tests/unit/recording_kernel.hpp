@@ -192,6 +192,16 @@ public:
         return RealKernel::symlinkat(t, dirfd, path);
     }
     int setns(int fd, int nstype) override { return record("setns " + name(fd) + " " + std::to_string(nstype)); }
+    int unshare(int flags) override { return record("unshare " + std::to_string(flags)); }
+    int kill(pid_t pid, int sig) override { return record("kill " + std::to_string(pid) + " " + std::to_string(sig)); }
+    // A pidfd is a real fd (of a scratch directory) named "pidfd:<pid>".
+    int pidfd_open(pid_t pid, unsigned) override {
+        if (record("pidfd_open " + std::to_string(pid)) < 0) return -1;
+        return label(new_mount_dir(), "pidfd:" + std::to_string(pid));
+    }
+    int pidfd_send_signal(int pidfd, int sig, siginfo_t *, unsigned) override {
+        return record("pidfd_send_signal " + name(pidfd) + " " + std::to_string(sig));
+    }
     // Keyrings: a join gets key_serial; a describe answers key_description.
     long key_serial = 42;
     std::string key_description = "keyring;0;0;3f010000;_ses";

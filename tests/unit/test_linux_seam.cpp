@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
@@ -43,6 +44,21 @@ TEST_CASE("kernel: the fake is used while it lives, the real kernel again after"
         CHECK(k.calls == Calls{"mount a /b tmpfs MS_NOSUID"});
     }
     CHECK(&kiln::kernel::get() == real);
+}
+
+TEST_CASE("kernel: signals through the fake are recorded, not sent") {
+    RecordingKernel k("");
+    auto &kern = kiln::kernel::get();
+    CHECK(kern.kill(::getpid(), SIGKILL) == 0);
+    int pidfd = kern.pidfd_open(::getpid(), 0);
+    REQUIRE(pidfd >= 0);
+    CHECK(kern.pidfd_send_signal(pidfd, SIGTERM, nullptr, 0) == 0);
+    ::close(pidfd);
+    k.fail_when("kill", ESRCH);
+    CHECK(kern.kill(12345, 0) == -1);
+    CHECK(errno == ESRCH);
+    CHECK(k.calls == Calls{"kill " + std::to_string(::getpid()) + " 9", "pidfd_open " + std::to_string(::getpid()),
+                           "pidfd_send_signal pidfd:" + std::to_string(::getpid()) + " 15", "kill 12345 0 = " + std::string(std::strerror(ESRCH))});
 }
 
 TEST_CASE("keyring: the session keyring _ses.<id> is joined and made searchable") {
