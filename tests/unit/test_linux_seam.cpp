@@ -20,6 +20,7 @@
 #include "kiln/error.hpp"
 #include "kiln/spec.hpp"
 #include "linux/kernel.hpp"
+#include "linux/inroot.hpp"
 #include "linux/keyring.hpp"
 #include "linux/netlink.hpp"
 #include "linux/process.hpp"
@@ -334,4 +335,19 @@ TEST_CASE("netlink: only permanent global addresses of the device move with it")
     CHECK_FALSE(kiln::netlink::kept_address(dumped(buf.data(), 5, RT_SCOPE_HOST, IFA_F_PERMANENT, ip), 5));
     CHECK_FALSE(kiln::netlink::kept_address(dumped(buf.data(), 5, RT_SCOPE_UNIVERSE, 0, ip), 5));  // dynamic (DHCP)
     CHECK_FALSE(kiln::netlink::kept_address(dumped(buf.data(), 5, RT_SCOPE_UNIVERSE, IFA_F_PERMANENT, {}), 5));
+}
+
+TEST_CASE("inroot: make_dirs makes each missing step once, below the root, through the seam") {
+    ScratchDir root;
+    std::filesystem::create_directories(root.path + "/a");
+    std::filesystem::create_symlink("/a", root.path + "/link");
+    kiln::UniqueFd root_fd(::open(root.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    RecordingKernel k(root.path);
+    CHECK(kiln::inroot::make_dirs(root_fd.get(), "/link/b/c"));
+    // The symlink is resolved in the root: /a/b, not the host's /a/b.
+    CHECK(k.calls == Calls{"mkdir /a/b", "mkdir /a/b/c"});
+    CHECK(std::filesystem::is_directory(root.path + "/a/b/c"));
+    k.calls.clear();
+    CHECK(kiln::inroot::make_dirs(root_fd.get(), "/link/b/c"));
+    CHECK(k.calls.empty());
 }
