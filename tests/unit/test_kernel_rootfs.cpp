@@ -66,6 +66,7 @@ TEST_CASE("rootfs plan: the default config's mounts, in order, with their flags"
     // directory per v1 hierarchy), read-only and nosuid/nodev/noexec either way.
     auto &hs = kiln::cgroups::hierarchies();
     if (hs.size() == 1 && hs[0].v2) {
+        REQUIRE(mounts.size() >= 9);
         CHECK(mounts[8] == "mount cgroup2 /sys/fs/cgroup cgroup2 MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC|MS_RELATIME");
     } else {
         auto cg = from(k.calls, "fsopen tmpfs");
@@ -438,6 +439,7 @@ TEST_CASE("rootfs plan: cgroup v1 hierarchies are bound under a tmpfs, each read
     }
     // The tmpfs itself read-only after the binds into it.
     auto binds = k.only("move_mount");
+    REQUIRE(!binds.empty());
     CHECK(index_of(k.calls, "mount_setattr mnt:tmpfs set=RDONLY") > index_of(k.calls, binds.back()));
     CHECK(index_of(k.calls, "mount_setattr mnt:tmpfs set=RDONLY") < k.calls.size());
 }
