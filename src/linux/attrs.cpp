@@ -11,6 +11,7 @@
 
 #include "kiln/error.hpp"
 #include "kiln/log.hpp"
+#include "linux/kernel.hpp"
 #include "linux/process.hpp"
 
 namespace kiln::process {
@@ -57,14 +58,14 @@ void set_scheduler(const spec::Scheduler &s) {
     attr.sched_runtime = s.runtime;
     attr.sched_deadline = s.deadline;
     attr.sched_period = s.period;
-    if (::syscall(SYS_sched_setattr, 0, &attr, 0) < 0) throw_errno("process.scheduler: sched_setattr");
+    if (kernel::get().sched_setattr(&attr) < 0) throw_errno("process.scheduler: sched_setattr");
 }
 
 void set_io_priority(const spec::IOPriority &p) {
     int klass = p.klass == "IOPRIO_CLASS_RT" ? 1 : p.klass == "IOPRIO_CLASS_BE" ? 2 : p.klass == "IOPRIO_CLASS_IDLE" ? 3 : 0;
     if (klass == 0) throw Error("process.ioPriority.class: unknown class \"" + p.klass + "\"");
     constexpr int kWhoProcess = 1, kClassShift = 13;
-    if (::syscall(SYS_ioprio_set, kWhoProcess, 0, (klass << kClassShift) | p.priority) < 0)
+    if (kernel::get().ioprio_set(kWhoProcess, 0, (klass << kClassShift) | p.priority) < 0)
         throw_errno("process.ioPriority: ioprio_set");
 }
 
@@ -74,7 +75,7 @@ void set_memory_policy(const spec::MemoryPolicy &m) {
     std::vector<uint64_t> mask = spec::parse_list(m.nodes, "linux.memoryPolicy.nodes");
     if (mask.empty()) mask.push_back(0);
     unsigned long maxnode = mask.size() * 64 + 1;
-    if (::syscall(SYS_set_mempolicy, spec::memory_policy_mode(m), mask.data(), maxnode) < 0)
+    if (kernel::get().set_mempolicy(static_cast<int>(spec::memory_policy_mode(m)), reinterpret_cast<const unsigned long *>(mask.data()), maxnode) < 0)
         throw_errno("linux.memoryPolicy: set_mempolicy " + m.mode + (m.nodes.empty() ? "" : " nodes " + m.nodes));
 }
 
@@ -94,7 +95,7 @@ void reset_affinity(pid_t pid) {
 // runc sets only the domain; the spec defines no flag values yet.
 void set_personality(const spec::Personality &p) {
     unsigned long domain = p.domain == "LINUX32" ? PER_LINUX32 : PER_LINUX;
-    if (::personality(domain) < 0) throw_errno("linux.personality: personality");
+    if (kernel::get().personality(domain) < 0) throw_errno("linux.personality: personality");
 }
 
 }  // namespace kiln::process

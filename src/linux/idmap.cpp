@@ -17,6 +17,7 @@
 #include <cerrno>
 
 #include "kiln/error.hpp"
+#include "linux/kernel.hpp"
 #include "linux/rootfs.hpp"
 #include "linux/userns.hpp"
 
@@ -79,7 +80,7 @@ UniqueFd idmapped_tree(const spec::Spec &spec, const spec::Mount &m, size_t inde
     std::string where = "mounts[" + std::to_string(index) + "] (" + m.destination + ")";
     bool recursive = has_option(m, "ridmap");
     unsigned clone_flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (has_option(m, "rbind") ? AT_RECURSIVE : 0);
-    UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, m.source.c_str(), clone_flags)));
+    UniqueFd tree(static_cast<int>(kernel::get().open_tree(AT_FDCWD, m.source.c_str(), clone_flags)));
     if (!tree) throw_errno("open_tree " + m.source + " for " + where);
     UniqueFd ns = mount_userns(spec, m);
     MountOptions o = parse_options(m.options);
@@ -88,7 +89,7 @@ UniqueFd idmapped_tree(const spec::Spec &spec, const spec::Mount &m, size_t inde
     attr.attr_clr |= o.attr_clr;
     attr.userns_fd = static_cast<uint64_t>(ns.get());
     unsigned at = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
-    if (::syscall(SYS_mount_setattr, tree.get(), "", at, &attr, sizeof attr) < 0)
+    if (kernel::get().mount_setattr(tree.get(), "", at, &attr, sizeof attr) < 0)
         throw_errno("id-mapped mount " + where + ": mount_setattr");
     return tree;
 }
@@ -112,7 +113,7 @@ UniqueFd bind_source(const spec::Spec &spec, const spec::Mount &m, size_t index)
     bool bind = m.type == "bind" || has_option(m, "bind") || has_option(m, "rbind");
     if (!userns || !bind || m.source.empty()) return UniqueFd();
     unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (has_option(m, "rbind") ? AT_RECURSIVE : 0);
-    UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, m.source.c_str(), flags)));
+    UniqueFd tree(static_cast<int>(kernel::get().open_tree(AT_FDCWD, m.source.c_str(), flags)));
     if (!tree) throw_errno("mounts[" + std::to_string(index) + "] (" + m.destination + "): open_tree " + m.source);
     return tree;
 }
@@ -133,7 +134,7 @@ void attach_idmapped(int root_fd, const spec::Mount &m, int tree_fd) {
     struct stat st;
     if (::fstat(tree_fd, &st) < 0) throw_errno("stat id-mapped source " + m.source);
     auto dst = open_in_root(root_fd, m.destination, true, !S_ISDIR(st.st_mode));
-    if (::syscall(SYS_move_mount, tree_fd, "", dst.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    if (kernel::get().move_mount(tree_fd, "", dst.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
         throw_errno("move_mount id-mapped " + m.destination);
 }
 

@@ -7,12 +7,13 @@
 #include <cerrno>
 
 #include "kiln/error.hpp"
+#include "linux/kernel.hpp"
 
 namespace kiln::inroot {
 
 int openat2(int dirfd, const char *path, struct open_how *how) {
     for (int tries = 0;; tries++) {
-        int fd = static_cast<int>(::syscall(SYS_openat2, dirfd, path, how, sizeof *how));
+        int fd = kernel::get().openat2(dirfd, path, how, sizeof *how);
         if (fd >= 0 || errno != EAGAIN || tries == 100) return fd;
     }
 }
@@ -64,7 +65,7 @@ UniqueFd make_dirs(int root_fd, const std::string &path) {
         if (!next && errno == ENOENT) {
             UniqueFd parent(::openat(dir.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
             if (!parent) fail(errno);
-            if (::mkdirat(parent.get(), name.c_str(), 0755) < 0 && errno != EEXIST) fail(errno);
+            if (kernel::get().mkdirat(parent.get(), name.c_str(), 0755) < 0 && errno != EEXIST) fail(errno);
             next.reset(open(root_fd, so_far, O_PATH | O_DIRECTORY));
         }
         if (!next) fail(errno);

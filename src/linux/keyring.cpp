@@ -10,12 +10,13 @@
 #include <cstring>
 
 #include "kiln/error.hpp"
+#include "linux/kernel.hpp"
 
 namespace kiln::keyring {
 namespace {
 
 long keyctl(int op, unsigned long a, unsigned long b = 0, unsigned long c = 0) {
-    return ::syscall(SYS_keyctl, op, a, b, c, 0);
+    return kernel::get().keyctl(op, a, b, c);
 }
 
 // KEYCTL_DESCRIBE says "type;uid;gid;perm;description", perm in hex.

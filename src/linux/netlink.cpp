@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "kiln/error.hpp"
+#include "linux/kernel.hpp"
+#include "linux/netlink.hpp"
 #include "linux/process.hpp"
 #include "util/fd.hpp"
 
@@ -45,6 +47,8 @@ void talk(mnl_socket *nl, nlmsghdr *req, const std::string &what, mnl_cb_t cb = 
     }
 }
 
+}  // namespace
+
 nlmsghdr *link_request(char *buf, int index, unsigned flags, unsigned change) {
     auto *nlh = mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = RTM_NEWLINK;
@@ -57,27 +61,26 @@ nlmsghdr *link_request(char *buf, int index, unsigned flags, unsigned change) {
     return nlh;
 }
 
-void set_up(mnl_socket *nl, int index, bool up, const std::string &what) {
-    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-    talk(nl, link_request(buf.data(), index, up ? IFF_UP : 0, IFF_UP), what);
+nlmsghdr *address_request(char *buf, int index, const Address &a) {
+    auto *nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_NEWADDR;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+    auto *ifa = static_cast<ifaddrmsg *>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+    ifa->ifa_family = a.family;
+    ifa->ifa_prefixlen = a.prefixlen;
+    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+    ifa->ifa_index = static_cast<unsigned>(index);
+    mnl_attr_put(nlh, IFA_LOCAL, a.local.size(), a.local.data());
+    mnl_attr_put(nlh, IFA_ADDRESS, a.local.size(), a.local.data());
+    if (!a.broadcast.empty()) mnl_attr_put(nlh, IFA_BROADCAST, a.broadcast.size(), a.broadcast.data());
+    return nlh;
 }
-
-struct Address {
-    unsigned char family = 0, prefixlen = 0;
-    std::vector<char> local, broadcast;
-};
-
-struct AddrDump {
-    int index;
-    std::vector<Address> kept;
-};
 
 // What the runtime-spec says moves with the device: permanent addresses
 // (IFA_F_PERMANENT) of global scope.
-int collect_address(const nlmsghdr *nlh, void *data) {
-    auto *d = static_cast<AddrDump *>(data);
+std::optional<Address> kept_address(const nlmsghdr *nlh, int index) {
     auto *ifa = static_cast<const ifaddrmsg *>(mnl_nlmsg_get_payload(nlh));
-    if (static_cast<int>(ifa->ifa_index) != d->index || ifa->ifa_scope != RT_SCOPE_UNIVERSE) return MNL_CB_OK;
+    if (static_cast<int>(ifa->ifa_index) != index || ifa->ifa_scope != RT_SCOPE_UNIVERSE) return std::nullopt;
     uint32_t flags = ifa->ifa_flags;
     Address a;
     a.family = ifa->ifa_family;
@@ -94,7 +97,25 @@ int collect_address(const nlmsghdr *nlh, void *data) {
         case IFA_BROADCAST: a.broadcast = value; break;
         }
     }
-    if ((flags & IFA_F_PERMANENT) && !a.local.empty()) d->kept.push_back(a);
+    if ((flags & IFA_F_PERMANENT) && !a.local.empty()) return a;
+    return std::nullopt;
+}
+
+namespace {
+
+void set_up(mnl_socket *nl, int index, bool up, const std::string &what) {
+    std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
+    talk(nl, link_request(buf.data(), index, up ? IFF_UP : 0, IFF_UP), what);
+}
+
+struct AddrDump {
+    int index;
+    std::vector<Address> kept;
+};
+
+int collect_address(const nlmsghdr *nlh, void *data) {
+    auto *d = static_cast<AddrDump *>(data);
+    if (auto a = kept_address(nlh, d->index)) d->kept.push_back(std::move(*a));
     return MNL_CB_OK;
 }
 
@@ -112,28 +133,17 @@ std::vector<Address> global_addresses(mnl_socket *nl, int index, const std::stri
 
 void add_address(mnl_socket *nl, int index, const Address &a, const std::string &what) {
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-    auto *nlh = mnl_nlmsg_put_header(buf.data());
-    nlh->nlmsg_type = RTM_NEWADDR;
-    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-    auto *ifa = static_cast<ifaddrmsg *>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
-    ifa->ifa_family = a.family;
-    ifa->ifa_prefixlen = a.prefixlen;
-    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-    ifa->ifa_index = static_cast<unsigned>(index);
-    mnl_attr_put(nlh, IFA_LOCAL, a.local.size(), a.local.data());
-    mnl_attr_put(nlh, IFA_ADDRESS, a.local.size(), a.local.data());
-    if (!a.broadcast.empty()) mnl_attr_put(nlh, IFA_BROADCAST, a.broadcast.size(), a.broadcast.data());
-    talk(nl, nlh, what);
+    talk(nl, address_request(buf.data(), index, a), what);
 }
 
 // Back to the runtime's own network namespace on every path.
 class NetnsVisit {
 public:
     NetnsVisit(int target, const std::string &what) : home_(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) {
-        if (!home_ || ::setns(target, CLONE_NEWNET) < 0) throw_errno(what);
+        if (!home_ || kernel::get().setns(target, CLONE_NEWNET) < 0) throw_errno(what);
     }
     ~NetnsVisit() {
-        if (::setns(home_.get(), CLONE_NEWNET) < 0) ::abort();  // never go on in the wrong namespace
+        if (kernel::get().setns(home_.get(), CLONE_NEWNET) < 0) ::abort();  // never go on in the wrong namespace
     }
 
 private:

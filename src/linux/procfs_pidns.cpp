@@ -12,6 +12,7 @@
 #include <cerrno>
 
 #include "kiln/error.hpp"
+#include "linux/kernel.hpp"
 
 #ifndef FSCONFIG_SET_FD
 #define FSCONFIG_SET_FD 5
@@ -21,12 +22,12 @@ namespace kiln::procfs {
 namespace {
 
 int fs_config(int fd, unsigned cmd, const char *key, const void *value, int aux) {
-    return static_cast<int>(::syscall(SYS_fsconfig, fd, cmd, key, value, aux));
+    return static_cast<int>(kernel::get().fsconfig(fd, cmd, key, value, aux));
 }
 
 // An unconfigured procfs context that will show pidns_fd's namespace.
 UniqueFd proc_context(int pidns_fd) {
-    UniqueFd ctx(static_cast<int>(::syscall(SYS_fsopen, "proc", FSOPEN_CLOEXEC)));
+    UniqueFd ctx(static_cast<int>(kernel::get().fsopen("proc", FSOPEN_CLOEXEC)));
     if (!ctx) return ctx;
     if (fs_config(ctx.get(), FSCONFIG_SET_FD, "pidns", nullptr, pidns_fd) < 0) return UniqueFd();
     return ctx;
@@ -65,7 +66,7 @@ UniqueFd new_for_pidns(int pidns_fd, unsigned long ms_flags, const std::string &
         if (rc < 0) throw_errno("mount " + what + ": option " + opt);
     }
     if (fs_config(ctx.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) throw_errno("mount " + what);
-    UniqueFd mnt(static_cast<int>(::syscall(SYS_fsmount, ctx.get(), FSMOUNT_CLOEXEC, attrs_of(ms_flags))));
+    UniqueFd mnt(static_cast<int>(kernel::get().fsmount(ctx.get(), FSMOUNT_CLOEXEC, attrs_of(ms_flags))));
     if (!mnt) throw_errno("mount " + what);
     return mnt;
 }

@@ -21,11 +21,14 @@
 #include "cgroups/cgroup.hpp"
 #include "kiln/error.hpp"
 #include "linux/inroot.hpp"
+#include "linux/kernel.hpp"
 #include "linux/procfs.hpp"
 #include "util/unsafe.hpp"
 
 namespace kiln::rootfs {
 namespace {
+
+kernel::Kernel &K() { return kernel::get(); }
 
 struct FlagOption {
     const char *name;
@@ -105,7 +108,7 @@ std::string mount_target(int fd) {
 
 void do_mount(const char *src, const std::string &dst, const char *type, unsigned long flags, const char *data,
               const std::string &what) {
-    if (::mount(src, dst.c_str(), type, flags, data) < 0) throw_errno("mount " + what);
+    if (K().mount(src, dst.c_str(), type, flags, data) < 0) throw_errno("mount " + what);
 }
 
 // Per-mount flags of an existing mount, as MS_* for a bind remount.
@@ -132,7 +135,7 @@ constexpr unsigned long kPerMountFlags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_N
 // A bind mount's source tree, cloned and detached (open_tree).
 UniqueFd clone_tree(int dirfd, const char *path, bool recursive, const std::string &what) {
     unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0) | (*path ? 0 : AT_EMPTY_PATH);
-    UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, dirfd, path, flags)));
+    UniqueFd tree(static_cast<int>(K().open_tree(dirfd, path, flags)));
     if (!tree) throw_errno("mount " + what);
     return tree;
 }
@@ -141,10 +144,10 @@ UniqueFd clone_tree(int dirfd, const char *path, bool recursive, const std::stri
 void attach(int tree, int dst_fd, const std::string &what) {
     int rc;
     if (unsafe::off("cve-2021-30465"))  // the resolved path as a string (runc < 1.0.0-rc95)
-        rc = static_cast<int>(::syscall(SYS_move_mount, tree, "", AT_FDCWD, mount_target(dst_fd).c_str(),
+        rc = static_cast<int>(K().move_mount(tree, "", AT_FDCWD, mount_target(dst_fd).c_str(),
                                         MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS));
     else
-        rc = static_cast<int>(::syscall(SYS_move_mount, tree, "", dst_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+        rc = static_cast<int>(K().move_mount(tree, "", dst_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
     if (rc < 0) throw_errno("mount " + what);
 }
 
@@ -152,7 +155,7 @@ void attach(int tree, int dst_fd, const std::string &what) {
 bool setattr(int fd, const struct mount_attr &a, bool recursive, const std::string &what) {
     if (!a.attr_set && !a.attr_clr && !a.propagation) return true;
     unsigned at = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
-    if (::syscall(SYS_mount_setattr, fd, "", at, &a, sizeof a) == 0) return true;
+    if (K().mount_setattr(fd, "", at, &a, sizeof a) == 0) return true;
     if (errno == ENOSYS) return false;
     throw_errno("mount_setattr " + what);
 }
@@ -188,10 +191,10 @@ void set_recursive_attrs(int tree, const MountOptions &o, const std::string &wha
 // splits its data), fsmount with the per-mount flags from the start.
 UniqueFd new_fs(const std::string &type, const std::string &source, const std::vector<std::string> &data,
                 unsigned long flags, const std::string &what) {
-    UniqueFd fs(static_cast<int>(::syscall(SYS_fsopen, type.c_str(), FSOPEN_CLOEXEC)));
+    UniqueFd fs(static_cast<int>(K().fsopen(type.c_str(), FSOPEN_CLOEXEC)));
     if (!fs) throw_errno("mount " + what);
     auto config = [&](unsigned cmd, const std::string &key, const char *value) {
-        if (::syscall(SYS_fsconfig, fs.get(), cmd, key.empty() ? nullptr : key.c_str(), value, 0) < 0)
+        if (K().fsconfig(fs.get(), cmd, key.empty() ? nullptr : key.c_str(), value, 0) < 0)
             throw_errno("mount " + what);
     };
     config(FSCONFIG_SET_STRING, "source", source.c_str());
@@ -205,7 +208,7 @@ UniqueFd new_fs(const std::string &type, const std::string &source, const std::v
         else config(FSCONFIG_SET_STRING, opt.substr(0, eq), opt.c_str() + eq + 1);
     }
     config(FSCONFIG_CMD_CREATE, "", nullptr);
-    UniqueFd mnt(static_cast<int>(::syscall(SYS_fsmount, fs.get(), FSMOUNT_CLOEXEC, mount_attrs(flags, 0).attr_set)));
+    UniqueFd mnt(static_cast<int>(K().fsmount(fs.get(), FSMOUNT_CLOEXEC, mount_attrs(flags, 0).attr_set)));
     if (!mnt) throw_errno("mount " + what);
     return mnt;
 }
@@ -217,7 +220,7 @@ UniqueFd new_fs(const std::string &type, const std::string &source, const std::v
 void mask_file(const std::string &p, int fd, UniqueFd &null) {
     if (unsafe::off("cve-2025-31133")) return do_mount("/dev/null", p, nullptr, MS_BIND, nullptr, p);
     if (!null) {
-        null.reset(::open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        null.reset(K().open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC));
         struct stat st;
         if (!null || ::fstat(null.get(), &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
             throw Error("maskedPaths: /dev/null in the container is not the null device (1:3), cannot mask " + p);
@@ -244,8 +247,8 @@ void mount_cgroups_v1(const spec::Mount &m, const MountOptions &o, int dst_fd,
     auto &hs = cgroups::hierarchies();
     for (size_t i = 0; i < hs.size() && i < cgroup_dirs.size(); i++) {
         std::string name = hs[i].mount.substr(hs[i].mount.find_last_of('/') + 1), what = m.destination + "/" + name;
-        if (::mkdirat(tmpfs.get(), name.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("mkdir " + what);
-        UniqueFd sub(::openat(tmpfs.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (K().mkdirat(tmpfs.get(), name.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("mkdir " + what);
+        UniqueFd sub(K().openat(tmpfs.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!sub) throw_errno("open " + what);
         UniqueFd tree = clone_tree(AT_FDCWD, cgroup_dirs[i].c_str(), true, what);
         attach_with_flags(tree.get(), sub.get(), hard | (o.flags & MS_RDONLY), 0, what);
@@ -262,7 +265,7 @@ void mount_cgroup(const spec::Mount &m, const MountOptions &o, int dst_fd, const
     bool pure_v2 = hs.size() == 1 && hs[0].v2;
     if (!pure_v2) return mount_cgroups_v1(m, o, dst_fd, cgroup_dirs);
     unsigned long flags = (o.flags & ~(MS_BIND | MS_REC)) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-    if (::mount("cgroup2", mount_target(dst_fd).c_str(), "cgroup2", flags, nullptr) == 0) return;
+    if (K().mount("cgroup2", mount_target(dst_fd).c_str(), "cgroup2", flags, nullptr) == 0) return;
     // Without a cgroup namespace the kernel refuses; show our own cgroup instead.
     UniqueFd tree = clone_tree(AT_FDCWD, cgroup_dirs.empty() ? "/sys/fs/cgroup" : cgroup_dirs[0].c_str(), true, m.destination);
     attach_with_flags(tree.get(), dst_fd, flags, 0, m.destination);
@@ -401,7 +404,7 @@ const DefaultDevice kDefaultDevices[] = {{"null", 1, 3},    {"zero", 1, 5},    {
 // root once, as a real directory fd the nodes and links are made in.
 UniqueFd open_dir_in_root(int root_fd, const std::string &dir) {
     auto dir_fd = open_in_root(root_fd, dir.empty() ? "/" : dir, true, false);
-    UniqueFd real_dir(::openat(dir_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd real_dir(K().openat(dir_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!real_dir) throw_errno("open " + dir);
     return real_dir;
 }
@@ -413,19 +416,19 @@ void make_device_at(int dir_fd, const std::string &path, mode_t type, unsigned m
                     uid_t uid, gid_t gid, bool in_user_ns) {
     const char *base = path.c_str() + path.find_last_of('/') + 1;
     if (!in_user_ns) {
-        int rc = ::mknodat(dir_fd, base, type | perm, makedev(major, minor));
+        int rc = K().mknodat(dir_fd, base, type | perm, makedev(major, minor));
         if (rc < 0 && errno == EEXIST) {
-            ::unlinkat(dir_fd, base, 0);
-            rc = ::mknodat(dir_fd, base, type | perm, makedev(major, minor));
+            K().unlinkat(dir_fd, base, 0);
+            rc = K().mknodat(dir_fd, base, type | perm, makedev(major, minor));
         }
         if (rc < 0) throw_errno("mknod " + path);
-        if (::fchownat(dir_fd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("chown " + path);
+        if (K().fchownat(dir_fd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("chown " + path);
         return;
     }
     // mknod is not allowed in a user namespace: bind the host's node. An
     // existing node is removed first: opening it O_WRONLY would open the device.
-    ::unlinkat(dir_fd, base, 0);
-    UniqueFd f(::openat(dir_fd, base, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
+    K().unlinkat(dir_fd, base, 0);
+    UniqueFd f(K().openat(dir_fd, base, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (!f) throw_errno("create " + path);
     do_mount(path.c_str(), fd_path(f.get()), nullptr, MS_BIND, nullptr, path);
 }
@@ -437,7 +440,7 @@ void make_device(int root_fd, const std::string &path, mode_t type, unsigned maj
 }
 
 void symlink_at(int dir_fd, const char *target, const std::string &path) {
-    if (::symlinkat(target, dir_fd, path.c_str() + path.find_last_of('/') + 1) < 0 && errno != EEXIST)
+    if (K().symlinkat(target, dir_fd, path.c_str() + path.find_last_of('/') + 1) < 0 && errno != EEXIST)
         throw_errno("symlink " + path);
 }
 
@@ -495,11 +498,11 @@ void hide_host_proc_sys(const std::string &rootfs_path) {
     }
     for (auto &p : targets) {
         // The unmount must not propagate to the host.
-        if (::mount(nullptr, p.c_str(), nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {
+        if (K().mount(nullptr, p.c_str(), nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {
             if (errno == ENOENT) continue;  // under one already detached
             throw_errno("make " + p + " a slave mount");
         }
-        if (::umount2(p.c_str(), MNT_DETACH) == 0) continue;
+        if (K().umount2(p.c_str(), MNT_DETACH) == 0) continue;
         if (errno != EINVAL && errno != EPERM) throw_errno("unmount " + p);
         do_mount("tmpfs", p, "tmpfs", 0, nullptr, p + " (cover)");
     }
@@ -620,10 +623,10 @@ struct mount_attr mount_attrs(unsigned long set, unsigned long clear) {
 
 void bind_fd(int src_fd, int dst_fd, const std::string &dst, const std::string &what) {
     UniqueFd tree(static_cast<int>(
-        ::syscall(SYS_open_tree, src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH)));
+        K().open_tree(src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH)));
     if (!tree) throw_errno("bind mount " + what + " (open_tree)");
     unsigned flags = MOVE_MOUNT_F_EMPTY_PATH | (dst.empty() ? MOVE_MOUNT_T_EMPTY_PATH : MOVE_MOUNT_T_SYMLINKS);
-    if (::syscall(SYS_move_mount, tree.get(), "", dst.empty() ? dst_fd : AT_FDCWD, dst.c_str(), flags) < 0)
+    if (K().move_mount(tree.get(), "", dst.empty() ? dst_fd : AT_FDCWD, dst.c_str(), flags) < 0)
         throw_errno("bind mount " + what);
 }
 
@@ -645,7 +648,7 @@ UniqueFd open_in_root_at(int root_fd, const std::string &path, bool create, bool
     auto slash = p.find_last_of('/');
     std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
     auto parent = open_in_root_at(root_fd, slash == std::string::npos ? "/" : p.substr(0, slash), true, false, resolve, links);
-    UniqueFd dir(::openat(parent.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd dir(K().openat(parent.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir) throw_errno("open " + path + " in container root");
     // A symlink to a path that does not exist yet (/etc/resolv.conf ->
     // /run/resolv.conf): its target is made, inside the root, as runc and
@@ -660,9 +663,9 @@ UniqueFd open_in_root_at(int root_fd, const std::string &path, bool create, bool
         return open_in_root_at(root_fd, path, false, false, resolve, links);
     }
     if (make_file) {
-        UniqueFd f(::openat(dir.get(), base.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
+        UniqueFd f(K().openat(dir.get(), base.c_str(), O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
         if (!f && errno != EEXIST) throw_errno("create " + path);
-    } else if (::mkdirat(dir.get(), base.c_str(), 0755) < 0 && errno != EEXIST) {
+    } else if (K().mkdirat(dir.get(), base.c_str(), 0755) < 0 && errno != EEXIST) {
         throw_errno("mkdir " + path);
     }
     return open_in_root_at(root_fd, path, false, false, resolve, links);
@@ -683,7 +686,7 @@ void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vecto
     // pivot_root needs the new root to be a mount point.
     do_mount(rootfs.c_str(), rootfs, nullptr, MS_BIND | MS_REC, nullptr, "rootfs " + rootfs);
 
-    UniqueFd root_fd(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd root_fd(K().open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root_fd) throw_errno("open " + rootfs);
     for (size_t i = 0; i < spec.mounts.size(); i++) {
         if (i < idmapped.size() && idmapped[i] >= 0 && is_idmapped(spec.mounts[i])) {
@@ -702,23 +705,23 @@ void prepare(const spec::Spec &spec, const std::string &rootfs, const std::vecto
 }
 
 void pivot(const std::string &rootfs, bool no_pivot) {
-    if (::chdir(rootfs.c_str()) < 0) throw_errno("chdir " + rootfs);
+    if (K().chdir(rootfs.c_str()) < 0) throw_errno("chdir " + rootfs);
     if (no_pivot) {
         hide_host_proc_sys(rootfs);
         do_mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr, "rootfs (move)");
-        if (::chroot(".") < 0) throw_errno("chroot");
-        if (::chdir("/") < 0) throw_errno("chdir /");
+        if (K().chroot(".") < 0) throw_errno("chroot");
+        if (K().chdir("/") < 0) throw_errno("chdir /");
         return;
     }
-    UniqueFd old_root(::open("/", O_DIRECTORY | O_PATH | O_CLOEXEC));
+    UniqueFd old_root(K().open("/", O_DIRECTORY | O_PATH | O_CLOEXEC));
     if (!old_root) throw_errno("open /");
-    if (::syscall(SYS_pivot_root, ".", ".") < 0) throw_errno("pivot_root");
+    if (K().pivot_root(".", ".") < 0) throw_errno("pivot_root");
     // The old root is now stacked under ".": detach it without letting the
     // unmount propagate back to the host.
-    if (::fchdir(old_root.get()) < 0) throw_errno("fchdir old root");
+    if (K().fchdir(old_root.get()) < 0) throw_errno("fchdir old root");
     do_mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr, "old root (propagation)");
-    if (::umount2(".", MNT_DETACH) < 0) throw_errno("unmount old root");
-    if (::chdir("/") < 0) throw_errno("chdir /");
+    if (K().umount2(".", MNT_DETACH) < 0) throw_errno("unmount old root");
+    if (K().chdir("/") < 0) throw_errno("chdir /");
 }
 
 void finish(const spec::Spec &spec) {
@@ -726,7 +729,7 @@ void finish(const spec::Spec &spec) {
         // Each path looked up once; the mount goes on that fd, by fd: after
         // pivot_root a /proc/self/fd path would go through the container's /proc.
         for (auto &p : spec.linux->readonlyPaths) {
-            UniqueFd fd(::open(p.c_str(), O_PATH | O_CLOEXEC));
+            UniqueFd fd(K().open(p.c_str(), O_PATH | O_CLOEXEC));
             if (!fd) continue;
             UniqueFd tree = clone_tree(fd.get(), "", true, p);
             attach_with_flags(tree.get(), fd.get(), MS_RDONLY, 0, p, p.c_str());
@@ -735,7 +738,7 @@ void finish(const spec::Spec &spec) {
         // first, bound (from its attached mount) onto the others.
         UniqueFd null, empty;
         for (auto &p : spec.linux->maskedPaths) {
-            UniqueFd fd(::open(p.c_str(), O_PATH | O_CLOEXEC));
+            UniqueFd fd(K().open(p.c_str(), O_PATH | O_CLOEXEC));
             struct stat st;
             if (!fd || ::fstat(fd.get(), &st) < 0) continue;
             if (!S_ISDIR(st.st_mode)) {

@@ -1,5 +1,9 @@
 // Building the container's filesystem view: the config's mounts, default
-// devices, pivot_root, masked and read-only paths.
+// devices, pivot_root, masked and read-only paths. Every call that changes
+// the system goes through the kernel seam (kernel.hpp), so the plan (which
+// mounts, in which order, with which flags) is computed without doing it by
+// running prepare/pivot/finish against the recording fake
+// (tests/unit/test_kernel_rootfs.cpp).
 #pragma once
 
 #include <string>

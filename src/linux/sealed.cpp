@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "kiln/error.hpp"
+#include "linux/kernel.hpp"
 #include "util/sha256.hpp"
 #include "util/unsafe.hpp"
 
@@ -70,11 +71,11 @@ UniqueFd memfd_copy(int fd, const char *name, Sha256 *hash, size_t max) {
 
 UniqueFd readonly_view(int fd, const char *name) {
     UniqueFd tree(static_cast<int>(
-        ::syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH)));
+        kernel::get().open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH)));
     if (tree) {
         struct mount_attr attr{};
         attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-        if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) == 0) return tree;
+        if (kernel::get().mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) == 0) return tree;
     }
     // No mount privilege (rootless), or a kernel without the new mount API.
     UniqueFd readable(::open(("/proc/self/fd/" + std::to_string(fd)).c_str(), O_RDONLY | O_CLOEXEC));
