@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <string>
 
 #include <catch2/catch.hpp>
 
@@ -103,14 +104,20 @@ TEST_CASE("global options stop at the command name", "[cli]") {
 TEST_CASE("the default state root", "[cli]") {
     const char *old = std::getenv("XDG_RUNTIME_DIR");
     std::string saved = old ? old : "";
-    ::setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+    // A directory of our own: as a user, check_globals makes $XDG/kiln.
+    char xdg[] = "/tmp/kiln-unit-xdg-XXXXXX";
+    REQUIRE(::mkdtemp(xdg) != nullptr);
+    ::setenv("XDG_RUNTIME_DIR", xdg, 1);
     GlobalArgs g = parse_globals({"list"});
     check_globals(g);
     if (::geteuid() == 0) CHECK(g.g.root == "/run/kiln");
+    else CHECK(g.g.root == std::string(xdg) + "/kiln");
     g = parse_globals({"--root", "/r", "list"});
     check_globals(g);
     CHECK(g.g.root == "/r");
     if (old) ::setenv("XDG_RUNTIME_DIR", saved.c_str(), 1); else ::unsetenv("XDG_RUNTIME_DIR");
+    ::rmdir((std::string(xdg) + "/kiln").c_str());
+    ::rmdir(xdg);
 }
 
 TEST_CASE("global option values are checked", "[cli]") {
