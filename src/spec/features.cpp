@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "handlers/handler.hpp"
 #include "kiln/json.hpp"
 #include "kiln/spec.hpp"
 #include "linux/process.hpp"
@@ -105,7 +106,7 @@ std::string features_json(const std::string &criu_version) {
     w.key("org.opencontainers.runc.checkpoint.enabled").string(cr);
     w.key("io.kiln.checkpoint.enabled").string(cr);
     if (!criu_version.empty()) w.key("io.kiln.checkpoint.criu.version").string(criu_version);
-    w.key("io.kiln.handlers").string("default,km");
+    w.key("io.kiln.handlers").string(handlers::names(","));
     w.end_object();
     string_array(w, "potentiallyUnsafeConfigAnnotations", names::kUnsafeAnnotations);
     w.end_object();
