@@ -54,10 +54,6 @@ inline constexpr std::array<std::string_view, 4> kUnsafeAnnotations = {
     "run.oci.handler", "bundle", "org.systemd.property.", "org.criu.config",
 };
 
-inline constexpr std::array<std::string_view, 8> kPropagations = {
-    "shared", "slave", "private", "unbindable", "rshared", "rslave", "rprivate", "runbindable",
-};
-
 template <size_t N>
 const Named *find(const std::array<Named, N> &list, std::string_view name) {
     for (auto &n : list)

@@ -6,6 +6,7 @@
 
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 
 #include <array>
@@ -119,5 +120,55 @@ inline constexpr std::array<SeccompFlag, 4> kSeccompFlags = {{
     {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW, SCMP_FLTATR_CTL_SSB, "SCMP_FLTATR_CTL_SSB", 4},
     {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, 0, "", 0},
 }};
+
+// mounts[].options -> mount(2) flags: what each option sets, or (clear)
+// clears, in MountOptions (src/linux/rootfs.cpp).
+struct MountFlag {
+    std::string_view name;
+    bool clear;  // "rw", "suid": clears the flag
+    unsigned long flag;
+};
+inline constexpr std::array<MountFlag, 33> kMountFlags = {{
+    {"defaults", false, 0},          {"ro", false, MS_RDONLY},         {"rw", true, MS_RDONLY},
+    {"suid", true, MS_NOSUID},       {"nosuid", false, MS_NOSUID},     {"dev", true, MS_NODEV},
+    {"nodev", false, MS_NODEV},      {"exec", true, MS_NOEXEC},        {"noexec", false, MS_NOEXEC},
+    {"sync", false, MS_SYNCHRONOUS}, {"async", true, MS_SYNCHRONOUS},  {"dirsync", false, MS_DIRSYNC},
+    {"remount", false, MS_REMOUNT},  {"mand", false, MS_MANDLOCK},     {"nomand", true, MS_MANDLOCK},
+    {"atime", true, MS_NOATIME},     {"noatime", false, MS_NOATIME},   {"diratime", true, MS_NODIRATIME},
+    {"nodiratime", false, MS_NODIRATIME}, {"bind", false, MS_BIND},    {"rbind", false, MS_BIND | MS_REC},
+    {"relatime", false, MS_RELATIME}, {"norelatime", true, MS_RELATIME}, {"strictatime", false, MS_STRICTATIME},
+    {"nostrictatime", true, MS_STRICTATIME}, {"lazytime", false, MS_LAZYTIME}, {"nolazytime", true, MS_LAZYTIME},
+    {"iversion", false, MS_I_VERSION}, {"noiversion", true, MS_I_VERSION}, {"silent", false, MS_SILENT},
+    {"loud", true, MS_SILENT},       {"nosymfollow", false, MS_NOSYMFOLLOW}, {"symfollow", true, MS_NOSYMFOLLOW},
+}};
+
+// mounts[].options and linux.rootfsPropagation -> MS_* propagation.
+inline constexpr std::array<MountFlag, 8> kPropagations = {{
+    {"private", false, MS_PRIVATE},      {"rprivate", false, MS_PRIVATE | MS_REC},
+    {"shared", false, MS_SHARED},        {"rshared", false, MS_SHARED | MS_REC},
+    {"slave", false, MS_SLAVE},          {"rslave", false, MS_SLAVE | MS_REC},
+    {"unbindable", false, MS_UNBINDABLE}, {"runbindable", false, MS_UNBINDABLE | MS_REC},
+}};
+
+// mounts[].options "r*" -> mount_setattr(2) MOUNT_ATTR_* (recursive).
+struct MountAttr {
+    std::string_view name;
+    bool clear;
+    unsigned long long attr;
+};
+inline constexpr std::array<MountAttr, 18> kRecursiveMountAttrs = {{
+    {"rro", false, MOUNT_ATTR_RDONLY},     {"rrw", true, MOUNT_ATTR_RDONLY},
+    {"rnosuid", false, MOUNT_ATTR_NOSUID}, {"rsuid", true, MOUNT_ATTR_NOSUID},
+    {"rnodev", false, MOUNT_ATTR_NODEV},   {"rdev", true, MOUNT_ATTR_NODEV},
+    {"rnoexec", false, MOUNT_ATTR_NOEXEC}, {"rexec", true, MOUNT_ATTR_NOEXEC},
+    {"rnoatime", false, MOUNT_ATTR_NOATIME}, {"ratime", true, MOUNT_ATTR_NOATIME},
+    {"rnodiratime", false, MOUNT_ATTR_NODIRATIME}, {"rdiratime", true, MOUNT_ATTR_NODIRATIME},
+    {"rrelatime", false, MOUNT_ATTR_RELATIME}, {"rnorelatime", true, MOUNT_ATTR_RELATIME},
+    {"rstrictatime", false, MOUNT_ATTR_STRICTATIME}, {"rnostrictatime", true, MOUNT_ATTR_STRICTATIME},
+    {"rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW}, {"rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW},
+}};
+
+// mounts[].options that are not mount(2) flags: runc's extensions.
+inline constexpr std::array<std::string_view, 3> kMountExtensions = {"tmpcopyup", "idmap", "ridmap"};
 
 }  // namespace kiln::spec::tables

@@ -274,7 +274,7 @@ void check_sysctl(const Linux &l) {
 
 void check_linux_misc(const Linux &l) {
     check_sysctl(l);
-    if (!l.rootfsPropagation.empty() && !names::known(names::kPropagations, l.rootfsPropagation))
+    if (!l.rootfsPropagation.empty() && !tables::find(tables::kPropagations, l.rootfsPropagation))
         fail("linux.rootfsPropagation", "unknown propagation " + quoted(l.rootfsPropagation));
     if (l.personality && l.personality->domain != "LINUX" && l.personality->domain != "LINUX32")
         fail("linux.personality.domain", "unknown domain " + quoted(l.personality->domain));

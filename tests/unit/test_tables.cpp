@@ -17,6 +17,7 @@
 #include "kiln/json.hpp"
 #include "kiln/spec.hpp"
 #include "linux/process.hpp"
+#include "linux/rootfs.hpp"
 #include "spec/tables.hpp"
 #include "test_data.hpp"
 
@@ -225,4 +226,33 @@ TEST_CASE("tables: the runtime-spec's names are all there", "[tables]") {
     has_all(names_of(tables::kSchedPolicies), {"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_ISO",
                                                "SCHED_IDLE", "SCHED_DEADLINE"});
     has_all(names_of(tables::kIoPrioClasses), {"IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE"});
+}
+
+TEST_CASE("tables: mount options and propagations reach the mount code and validation", "[tables]") {
+    for (auto &f : tables::kMountFlags) {
+        INFO(f.name);
+        auto o = rootfs::parse_options({std::string(f.name)});
+        CHECK(o.data.empty());
+        CHECK(((f.clear ? o.clear : o.flags) & f.flag) == f.flag);
+    }
+    for (auto &p : tables::kPropagations) {
+        INFO(p.name);
+        CHECK(rootfs::parse_options({std::string(p.name)}).propagation == p.flag);
+        spec::Spec s = base();
+        s.linux->rootfsPropagation = std::string(p.name);
+        CHECK(validation_error(s) == "");
+    }
+    for (auto &a : tables::kRecursiveMountAttrs) {
+        INFO(a.name);
+        auto o = rootfs::parse_options({std::string(a.name)});
+        CHECK(o.data.empty());
+        CHECK(((a.clear ? o.attr_clr : o.attr_set) | o.attr_clr) != 0);
+    }
+    for (auto &e : tables::kMountExtensions) CHECK(rootfs::parse_options({std::string(e)}).data.empty());
+    auto names = rootfs::option_names();
+    CHECK(names.size() == tables::kMountFlags.size() + tables::kPropagations.size() +
+                               tables::kRecursiveMountAttrs.size() + tables::kMountExtensions.size());
+    spec::Spec s = base();
+    s.linux->rootfsPropagation = "rshared-ish";
+    CHECK(validation_error(s) != "");
 }
