@@ -59,7 +59,7 @@ void seccomp_section(Writer &w) {
 
 void linux_section(Writer &w) {
     w.key("linux").begin_object();
-    string_array(w, "namespaces", names::kNamespaces);
+    table_names(w, "namespaces", tables::kNamespaces);
     string_array(w, "capabilities", names::kCapabilities);
     w.key("cgroup").begin_object();
     w.key("v1").boolean(true).key("v2").boolean(true).key("systemd").boolean(true);

@@ -8,10 +8,7 @@
 
 namespace kiln::spec::names {
 
-// linux.namespaces[].type, in the order `kiln features` lists them.
-inline constexpr std::array<std::string_view, 8> kNamespaces = {
-    "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts",
-};
+// Namespace types, with their clone(2) flags: tables.hpp.
 
 // Every capability up to CAP_CHECKPOINT_RESTORE (40), in kernel number order.
 inline constexpr std::array<std::string_view, 41> kCapabilities = {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -13,6 +14,9 @@
 #include <cstdint>
 #include <string_view>
 
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
@@ -31,6 +35,12 @@ const T *find(const std::array<T, N> &table, std::string_view name) {
         if (e.name == name) return &e;
     return nullptr;
 }
+
+// linux.namespaces[].type -> the clone(2) flag, in the order `kiln features` lists them.
+inline constexpr std::array<Entry, 8> kNamespaces = {{
+    {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"mount", CLONE_NEWNS},   {"network", CLONE_NEWNET},
+    {"pid", CLONE_NEWPID},       {"time", CLONE_NEWTIME}, {"user", CLONE_NEWUSER}, {"uts", CLONE_NEWUTS},
+}};
 
 // process.rlimits[].type -> the setrlimit(2) resource.
 inline constexpr std::array<Entry, 16> kRlimits = {{

@@ -127,7 +127,7 @@ void check_namespaces(const Linux &l) {
     std::set<std::string_view> seen;
     for (size_t i = 0; i < l.namespaces.size(); ++i) {
         const Namespace &ns = l.namespaces[i];
-        if (!names::known(names::kNamespaces, ns.type))
+        if (!tables::find(tables::kNamespaces, ns.type))
             fail(at("linux.namespaces", i) + ".type", "unknown namespace type " + quoted(ns.type));
         if (!seen.insert(ns.type).second) fail("linux.namespaces", "duplicate namespace " + quoted(ns.type));
         if (!ns.path.empty() && !absolute(ns.path))

@@ -17,6 +17,7 @@
 #include "kiln/json.hpp"
 #include "kiln/spec.hpp"
 #include "linux/process.hpp"
+#include "linux/namespaces.hpp"
 #include "linux/rootfs.hpp"
 #include "spec/tables.hpp"
 #include "test_data.hpp"
@@ -254,5 +255,21 @@ TEST_CASE("tables: mount options and propagations reach the mount code and valid
                                tables::kRecursiveMountAttrs.size() + tables::kMountExtensions.size());
     spec::Spec s = base();
     s.linux->rootfsPropagation = "rshared-ish";
+    CHECK(validation_error(s) != "");
+}
+
+TEST_CASE("tables: namespaces: features, validation and the clone flags", "[tables]") {
+    CHECK(features_array({"linux", "namespaces"}) == names_of(tables::kNamespaces));
+    CHECK(ns::flag_of("network") == CLONE_NEWNET);
+    CHECK(ns::flag_of("mount") == CLONE_NEWNS);
+    CHECK(ns::flag_of("user") == CLONE_NEWUSER);
+    CHECK(ns::flag_of("time") == 0x80);
+    CHECK(ns::flag_of("net") == 0);
+    unsigned long all = 0;
+    for (auto &n : tables::kNamespaces) all |= ns::flag_of(std::string(n.name));
+    CHECK(all == (CLONE_NEWCGROUP | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | 0x80 | CLONE_NEWUSER |
+                  CLONE_NEWUTS));
+    spec::Spec s = base();
+    s.linux->namespaces = {{"net", ""}};
     CHECK(validation_error(s) != "");
 }
