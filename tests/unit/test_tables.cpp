@@ -102,7 +102,11 @@ TEST_CASE("tables: every seccomp action validates and builds; others are refused
 }
 
 TEST_CASE("tables: seccomp action values are libseccomp's", "[tables]") {
-    auto value = [](std::string_view n) { return static_cast<uint32_t>(tables::find(tables::kSeccompActions, n)->value); };
+    auto value = [](std::string_view n) {
+        const tables::Entry *e = tables::find(tables::kSeccompActions, n);
+        REQUIRE(e);
+        return static_cast<uint32_t>(e->value);
+    };
     CHECK(value("SCMP_ACT_ALLOW") == SCMP_ACT_ALLOW);
     CHECK(value("SCMP_ACT_KILL") == SCMP_ACT_KILL);
     CHECK(value("SCMP_ACT_KILL_PROCESS") == SCMP_ACT_KILL_PROCESS);
