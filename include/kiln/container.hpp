@@ -16,15 +16,14 @@ struct Globals {
     bool debug = false;
     bool systemd_cgroup = false;
     std::string rootless = "auto";  // true|false|auto
-    // Payload handler (src/handlers): "km" runs every container under the KM
-    // monitor (kiln-km, --km), "km-label" only those annotated
-    // app.kontain.version=1 (kiln-km-label); "" leaves it to the annotations.
+    // Payload handler (src/handlers): a name or mode the handlers' own
+    // global flags and argv[0] aliases set ("km", "km-label"); "" leaves
+    // it to the handlers' triggers (annotations, config files).
     std::string handler;
-    std::string km_config;  // --km-config; "" = /etc/kiln/km.json
-    std::string criu;       // --criu: the criu binary of checkpoint/restore; "" = criu in PATH
-    // restore of a KM snapshot: the snapshot file (host path) km resumes
-    // instead of the config's process; "" otherwise.
-    std::string km_resume;
+    std::string criu;  // --criu: the criu binary of checkpoint/restore; "" = criu in PATH
+    // The handlers' settings from their global flags (flag name -> value),
+    // see handlers::GlobalFlag; read only by the handler that owns them.
+    std::map<std::string, std::string> handler_options;
 };
 
 struct CreateOptions {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli.hpp"
+#include "handlers/handler.hpp"
 #include "kiln/error.hpp"
 #include "linux/userns.hpp"
 #include "util/fd.hpp"
@@ -132,10 +133,12 @@ std::string absolute_path(std::string_view p, std::string_view base) {
 namespace {
 
 FlagInfo global_flag(std::string_view n) {
-    if (n == "debug" || n == "systemd-cgroup" || n == "km" || n == "km-label") return {FlagKind::boolean, std::string(n)};
+    if (n == "debug" || n == "systemd-cgroup") return {FlagKind::boolean, std::string(n)};
     if (n == "version" || n == "v") return {FlagKind::boolean, "version"};
-    if (n == "log" || n == "log-format" || n == "root" || n == "criu" || n == "rootless" || n == "km-config")
+    if (n == "log" || n == "log-format" || n == "root" || n == "criu" || n == "rootless")
         return {FlagKind::value, std::string(n)};
+    if (const handlers::GlobalFlag *f = handlers::global_flag(n))
+        return {f->boolean ? FlagKind::boolean : FlagKind::value, std::string(n)};
     return {};
 }
 
@@ -194,9 +197,7 @@ void apply_global(GlobalArgs &g, std::string_view tok, bool &root_set) {
     else if (name == "log") g.log_path = value;
     else if (name == "log-format") g.log_format = value;
     else if (name == "rootless") g.g.rootless = value;
-    else if (name == "km" && value == "true") g.g.handler = "km";  // KM handler (src/handlers/km.cpp)
-    else if (name == "km-label" && value == "true" && g.g.handler.empty()) g.g.handler = "km-label";
-    else if (name == "km-config") g.g.km_config = value;
+    else if (const handlers::GlobalFlag *f = handlers::global_flag(name)) f->apply(g.g, value);  // src/handlers
     else if (name == "criu") g.g.criu = value;  // checkpoint/restore only
     else if (name == "root") {
         g.g.root = value.empty() ? "." : value;

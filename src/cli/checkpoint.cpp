@@ -1,4 +1,4 @@
-// kiln checkpoint [options] <container-id>: CRIU (or a KM snapshot), see
+// kiln checkpoint [options] <container-id>: CRIU (or a handler's snapshot), see
 // src/container/checkpoint.cpp.
 
 #include "cli.hpp"

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "handlers/handler.hpp"
 #include "kiln/error.hpp"
 #include "kiln/log.hpp"
 #include "kiln/spec.hpp"
@@ -57,9 +58,19 @@ std::string version_text(const Globals &g) {
     std::string s = std::string("kiln version ") + kVersion + "\ncommit: " + KILN_COMMIT + "\nspec: " +
                     spec::kSpecVersion + "\nlibseccomp: ";
     if (v) s += std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
-    s += "\nhandlers: default, km";
+    s += "\nhandlers: " + handlers::names(", ");
     if (!g.handler.empty()) s += " (this invocation: " + g.handler + ")";
     return s + "\n";
+}
+
+// The handlers' global flags, in the help's two columns.
+std::string handler_flags_help() {
+    std::string s;
+    for (const handlers::GlobalFlag *f : handlers::global_flags()) {
+        std::string flag = "--" + std::string(f->name) + (f->boolean ? "" : " value");
+        s += "   " + flag + std::string(flag.size() < 20 ? 20 - flag.size() : 1, ' ') + f->help + "\n";
+    }
+    return s;
 }
 
 std::string app_help() {
@@ -85,9 +96,7 @@ std::string app_help() {
            "   --systemd-cgroup    enable systemd cgroup support, expects cgroupsPath to be of form "
            "\"slice:prefix:name\" for e.g. \"system.slice:kiln:434234\"\n"
            "   --rootless value    ignore cgroup permission errors ('true', 'false', or 'auto') (default: \"auto\")\n"
-           "   --km                run every container under the Kontain km monitor (as when invoked as kiln-km)\n"
-           "   --km-label          km only for containers annotated app.kontain.version=1 or with /.kontain (as kiln-km-label)\n"
-           "   --km-config value   km handler config file (default: \"/etc/kiln/km.json\")\n"
+           + handler_flags_help() +
            "   --help, -h          show help\n"
            "   --version, -v       print the version\n";
 }
@@ -117,14 +126,10 @@ int dispatch(GlobalArgs &ga) {
     return e->fn(c);
 }
 
-// Invoked through a link named kiln-km / kiln-km-label: the KM handler
-// (krun used its argv[0] the same way).
-std::string handler_of_name(const char *argv0) {
+// argv[0]'s file name: a handler may take it as its trigger (a link named after it).
+std::string_view program_name(const char *argv0) {
     const char *slash = std::strrchr(argv0, '/');
-    std::string_view name = slash ? slash + 1 : argv0;
-    if (name == "kiln-km") return "km";
-    if (name == "kiln-km-label") return "km-label";
-    return "";
+    return slash ? slash + 1 : argv0;
 }
 
 // The commands whose processes enter a container (see linux/sealed.hpp).
@@ -137,7 +142,7 @@ int run_main(const std::vector<std::string> &args, char **argv) {
     GlobalArgs ga;
     try {
         ga = parse_globals(args);
-        if (std::string h = handler_of_name(argv0); !h.empty() && ga.g.handler != "km") ga.g.handler = h;
+        handlers::apply_alias(program_name(argv0), ga.g);
     } catch (const UsageError &e) {
         out("Incorrect Usage. " + std::string(e.what()) + "\n\n" + app_help());
         log::error(e.what());

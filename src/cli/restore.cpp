@@ -1,4 +1,4 @@
-// kiln restore [options] <container-id>: CRIU (or a KM snapshot), see
+// kiln restore [options] <container-id>: CRIU (or a handler's snapshot), see
 // src/container/restore.cpp. Exits with the container's status.
 
 #include "cli.hpp"

@@ -1,6 +1,6 @@
 // kiln checkpoint: CRIU's dump of the container's process tree (runc
-// 1.1.5's libcontainer Checkpoint is the model), or, for a container under
-// the km handler, KM's own snapshot (handlers/km_snapshot.cpp).
+// 1.1.5's libcontainer Checkpoint is the model), or a payload handler's own
+// snapshot where the container's handler takes it (handlers::checkpoint).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,7 +16,6 @@
 #include "container/container.hpp"
 #include "container/state.hpp"
 #include "handlers/handler.hpp"
-#include "handlers/km_snapshot.hpp"
 #include "kiln/checkpoint.hpp"
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
@@ -245,11 +244,7 @@ void checkpoint(const Globals &g, const CheckpointOptions &o) {
             throw Error("Container cannot be checkpointed in " + status + " state");
         mkdir_all(o.image_path, 0700);
         check_parent_path(o);
-        auto h = st.annotations.find(handlers::kHandlerAnnotation);
-        if (h != st.annotations.end() && h->second == "km")
-            handlers::km::snapshot_checkpoint(st, o, status == "paused");
-        else
-            Dump(g, st, o).run();
+        if (!handlers::checkpoint(st, o, status == "paused")) Dump(g, st, o).run();  // else the handler's snapshot
     }
     // As runc: the checkpointed container is gone (CRIU has killed its
     // processes); poststop hooks run and the state goes. A failed dump

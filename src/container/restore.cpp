@@ -1,6 +1,6 @@
 // kiln restore: a new container from CRIU images (runc 1.1.5's
-// libcontainer Restore is the model), or, from a KM snapshot, a new
-// container whose km resumes the snapshot. Either way the result is an
+// libcontainer Restore is the model), or, from a payload handler's snapshot
+// image, a new container that resumes it (handlers::restore). Either way the result is an
 // ordinary kiln container: state.json as create/run write it.
 #include <fcntl.h>
 #include <sched.h>
@@ -19,7 +19,7 @@
 #include "container/hooks.hpp"
 #include "container/supervise.hpp"
 #include "container/state.hpp"
-#include "handlers/km_snapshot.hpp"
+#include "handlers/handler.hpp"
 #include "kiln/checkpoint.hpp"
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
@@ -359,7 +359,7 @@ int finish(const Globals &g, const RestoreOptions &o, Restored &r) {
 int restore(const Globals &g, const RestoreOptions &o) {
     validate_id(o.id);
     mkdir_all(o.image_path, 0700);
-    if (handlers::km::is_snapshot_image(o.image_path)) return handlers::km::snapshot_restore(g, o);
+    if (int status = 0; handlers::restore(g, o, status)) return status;  // a handler's snapshot image
     // Foreground: signals are blocked from before criu forks the tree (the
     // restored init is our child, see restore-sibling), as for run.
     sigset_t all;

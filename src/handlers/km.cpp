@@ -31,6 +31,7 @@
 #include <functional>
 #include <cstring>
 
+#include "container/state.hpp"
 #include "handlers/handler.hpp"
 #include "handlers/km_snapshot.hpp"
 #include "kiln/error.hpp"
@@ -522,7 +523,15 @@ Config load_km_config(const std::string &path, bool missing_ok) {
     return parse_config(read_fd(fd.get()), path);
 }
 
-std::string config_path(const Globals &g) { return g.km_config.empty() ? kDefaultConfig : g.km_config; }
+std::string option(const Globals &g, const char *key) {
+    auto it = g.handler_options.find(key);
+    return it == g.handler_options.end() ? std::string() : it->second;
+}
+
+std::string config_path(const Globals &g) {
+    std::string c = option(g, kConfigOption);
+    return c.empty() ? kDefaultConfig : c;
+}
 
 // Label mode's second trigger: /.kontain in the image (any type; a symlink
 // there is not followed). Looked for only in label mode.
@@ -534,38 +543,81 @@ bool has_kontain_marker(const spec::Spec &spec, const std::string &bundle) {
     return root && ::fstatat(root.get(), kKontainMarker, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-}  // namespace
+// --- the table entry
 
-std::unique_ptr<Handler> select(const Globals &g, const spec::Spec &spec, const std::string &id, bool create,
-                                const std::string &bundle) {
+// Triggers, see the top of the file; nullptr leaves the container to the default handler.
+std::unique_ptr<Handler> claim(const Globals &g, const spec::Spec &spec, const std::string &id, bool create,
+                               const std::string &bundle) {
     const auto &a = spec.annotations;
-    if (is_sandbox(a, id)) return std::make_unique<Handler>();
+    if (is_sandbox(a, id)) return nullptr;
+    bool explicit_config = !option(g, kConfigOption).empty();
     bool label = g.handler == "km-label" &&
                  (annotation(a, "app.kontain.version") == "1" || has_kontain_marker(spec, bundle));
     bool fired = g.handler == "km" || annotation(a, kHandlerAnnotation) == "km" || label;
     // An explicit --km-config must exist; the default one may be absent.
-    if (fired) return std::make_unique<KmHandler>(load_km_config(config_path(g), g.km_config.empty()), create, g.km_resume);
+    if (fired)
+        return std::make_unique<KmHandler>(load_km_config(config_path(g), !explicit_config), create,
+                                           option(g, kResumeOption));
     // Label mode: the label alone decides.
-    if (g.handler == "km-label") return std::make_unique<Handler>();
+    if (g.handler == "km-label") return nullptr;
     // The config file as a trigger: one open() that fails on hosts without km.
     std::string path = config_path(g);
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) {
-        if (errno == ENOENT && g.km_config.empty()) return std::make_unique<Handler>();
+        if (errno == ENOENT && !explicit_config) return nullptr;
         throw_errno("km config " + path);
     }
     Config c = parse_config(read_fd(fd.get()), path);
-    if (!c.all_containers) return std::make_unique<Handler>();
-    return std::make_unique<KmHandler>(std::move(c), create, g.km_resume);
+    if (!c.all_containers) return nullptr;
+    return std::make_unique<KmHandler>(std::move(c), create, option(g, kResumeOption));
 }
 
-std::unique_ptr<Handler> for_exec(const Globals &g, const std::string &id, const std::map<std::string, std::string> &a) {
-    if (is_sandbox(a, id) || annotation(a, kHandlerAnnotation) != "km") return std::make_unique<Handler>();
-    return std::make_unique<KmHandler>(load_km_config(config_path(g), g.km_config.empty()), false);
+std::unique_ptr<Handler> exec_handler(const Globals &g, const std::string &id, const Annotations &a) {
+    if (is_sandbox(a, id) || annotation(a, kHandlerAnnotation) != "km") return nullptr;
+    return std::make_unique<KmHandler>(load_km_config(config_path(g), option(g, kConfigOption).empty()), false);
 }
 
-int start_signal(const std::map<std::string, std::string> &a) {
+int release_signal(const Annotations &a) {
     return annotation(a, kHandlerAnnotation) == "km" && annotation(a, kPreloadAnnotation) == "true" ? SIGUSR1 : 0;
 }
+
+bool snapshot_if_km(const StoredState &st, const CheckpointOptions &o, bool paused) {
+    if (annotation(st.annotations, kHandlerAnnotation) != "km") return false;
+    snapshot_checkpoint(st, o, paused);
+    return true;
+}
+
+bool restore_if_snapshot(const Globals &g, const RestoreOptions &o, int &status) {
+    if (!is_snapshot_image(o.image_path)) return false;
+    status = snapshot_restore(g, o);
+    return true;
+}
+
+// Invoked through a link named kiln-km / kiln-km-label (krun used its
+// argv[0] the same way); an explicit --km wins over kiln-km-label.
+void argv0_alias(std::string_view name, Globals &g) {
+    if (name == "kiln-km") g.handler = "km";
+    if (name == "kiln-km-label" && g.handler != "km") g.handler = "km-label";
+}
+
+const GlobalFlag kFlags[] = {
+    {"km", true, "run every container under the Kontain km monitor (as when invoked as kiln-km)",
+     [](Globals &g, const std::string &v) {
+         if (v == "true") g.handler = "km";
+     }},
+    {"km-label", true, "km only for containers annotated app.kontain.version=1 or with /.kontain (as kiln-km-label)",
+     [](Globals &g, const std::string &v) {
+         if (v == "true" && g.handler.empty()) g.handler = "km-label";
+     }},
+    {"km-config", false, "km handler config file (default: \"/etc/kiln/km.json\")",
+     [](Globals &g, const std::string &v) { g.handler_options[kConfigOption] = v; }},
+    {nullptr, false, nullptr, nullptr},
+};
+
+}  // namespace
+
+namespace km {
+const Entry kEntry{"km", claim, exec_handler, release_signal, snapshot_if_km, restore_if_snapshot, argv0_alias, kFlags};
+}  // namespace km
 
 }  // namespace kiln::handlers

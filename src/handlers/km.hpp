@@ -8,10 +8,22 @@
 #include <string_view>
 #include <vector>
 
+namespace kiln::handlers {
+struct Entry;
+}
+
 namespace kiln::handlers::km {
+
+// The km handler's entry in the handler table (registry.cpp).
+extern const Entry kEntry;
 
 inline constexpr const char *kKmPath = "/opt/kontain/bin/km";  // inside the container
 inline constexpr const char *kDefaultConfig = "/etc/kiln/km.json";
+// Globals::handler_options keys: --km-config, and (restore of a KM
+// snapshot) the snapshot file on the host that km resumes instead of the
+// config's process.
+inline constexpr const char *kConfigOption = "km-config";
+inline constexpr const char *kResumeOption = "km-resume";
 // Kontain's krun reads its non-km exec allowlist from here; kiln takes it as
 // a second source (after native_exec), so a host keeps its krun set-up.
 inline constexpr const char *kKrunAllowlist = "/var/lib/krun/config";

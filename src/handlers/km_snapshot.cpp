@@ -18,6 +18,7 @@
 
 #include "container/state.hpp"
 #include "handlers/handler.hpp"
+#include "handlers/km.hpp"
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
 #include "util/child.hpp"
@@ -222,7 +223,7 @@ int snapshot_restore(const Globals &g, const RestoreOptions &o) {
     if (::access(snap.c_str(), R_OK) < 0) throw_errno("km handler: snapshot " + snap);
     Globals g2 = g;
     g2.handler = "km";
-    g2.km_resume = snap;
+    g2.handler_options[kResumeOption] = snap;
     RunOptions ro;
     ro.id = o.id;
     ro.bundle = o.bundle;

@@ -13,6 +13,7 @@
 #include "kiln/log.hpp"
 #include "linux/kernel.hpp"
 #include "linux/process.hpp"
+#include "spec/tables.hpp"
 
 namespace kiln::process {
 namespace {
@@ -29,20 +30,12 @@ struct SchedAttr {
 };
 
 int policy_of(const std::string &name) {
-    static const char *const names[] = {"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR",      "SCHED_BATCH",
-                                        "SCHED_ISO",   "SCHED_IDLE", "SCHED_DEADLINE"};
-    for (int i = 0; i < 7; i++)
-        if (name == names[i]) return i;
+    if (auto *p = spec::tables::find(spec::tables::kSchedPolicies, name)) return static_cast<int>(p->value);
     throw Error("process.scheduler.policy: unknown policy \"" + name + "\"");
 }
 
 uint64_t sched_flag_of(const std::string &name) {
-    static const std::pair<const char *, uint64_t> flags[] = {
-        {"SCHED_FLAG_RESET_ON_FORK", 0x01}, {"SCHED_FLAG_RECLAIM", 0x02},     {"SCHED_FLAG_DL_OVERRUN", 0x04},
-        {"SCHED_FLAG_KEEP_POLICY", 0x08},   {"SCHED_FLAG_KEEP_PARAMS", 0x10}, {"SCHED_FLAG_UTIL_CLAMP_MIN", 0x20},
-        {"SCHED_FLAG_UTIL_CLAMP_MAX", 0x40}};
-    for (auto &[n, v] : flags)
-        if (name == n) return v;
+    if (auto *f = spec::tables::find(spec::tables::kSchedFlags, name)) return f->value;
     throw Error("process.scheduler.flags: unknown flag \"" + name + "\"");
 }
 
@@ -62,7 +55,8 @@ void set_scheduler(const spec::Scheduler &s) {
 }
 
 void set_io_priority(const spec::IOPriority &p) {
-    int klass = p.klass == "IOPRIO_CLASS_RT" ? 1 : p.klass == "IOPRIO_CLASS_BE" ? 2 : p.klass == "IOPRIO_CLASS_IDLE" ? 3 : 0;
+    auto *c = spec::tables::find(spec::tables::kIoPrioClasses, p.klass);
+    int klass = c ? static_cast<int>(c->value) : 0;
     if (klass == 0) throw Error("process.ioPriority.class: unknown class \"" + p.klass + "\"");
     constexpr int kWhoProcess = 1, kClassShift = 13;
     if (kernel::get().ioprio_set(kWhoProcess, 0, (klass << kClassShift) | p.priority) < 0)

@@ -5,23 +5,14 @@
 
 #include <string>
 
+#include "spec/tables.hpp"
+
 namespace kiln::ns {
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-
-// 0 for an unknown type.
+// 0 for an unknown type (the table is spec/tables.hpp's, validation's too).
 inline unsigned long flag_of(const std::string &type) {
-    if (type == "pid") return CLONE_NEWPID;
-    if (type == "network") return CLONE_NEWNET;
-    if (type == "mount") return CLONE_NEWNS;
-    if (type == "ipc") return CLONE_NEWIPC;
-    if (type == "uts") return CLONE_NEWUTS;
-    if (type == "user") return CLONE_NEWUSER;
-    if (type == "cgroup") return CLONE_NEWCGROUP;
-    if (type == "time") return CLONE_NEWTIME;
-    return 0;
+    const spec::tables::Entry *e = spec::tables::find(spec::tables::kNamespaces, type);
+    return e ? e->value : 0;
 }
 
 // Joins the namespace at path (setns); throws Error naming the path.

@@ -19,27 +19,12 @@
 #include "kiln/error.hpp"
 #include "kiln/log.hpp"
 #include "linux/inroot.hpp"
+#include "spec/tables.hpp"
 #include "util/fd.hpp"
 #include "util/unsafe.hpp"
 
 namespace kiln::process {
 namespace {
-
-struct RlimitName {
-    const char *name;
-    int resource;
-};
-
-const RlimitName kRlimits[] = {
-    {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-    {"RLIMIT_DATA", RLIMIT_DATA},       {"RLIMIT_STACK", RLIMIT_STACK},
-    {"RLIMIT_CORE", RLIMIT_CORE},       {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_AS", RLIMIT_AS},
-    {"RLIMIT_LOCKS", RLIMIT_LOCKS},     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-};
 
 // Capability values of the names in a set; names this kernel or libcap
 // does not know are skipped, as runc does.
@@ -172,8 +157,7 @@ void warn_unknown_capabilities(const std::optional<spec::Capabilities> &caps) {
 void set_rlimits(const std::vector<spec::Rlimit> &rlimits) {
     for (auto &r : rlimits) {
         int res = -1;
-        for (auto &k : kRlimits)
-            if (r.type == k.name) res = k.resource;
+        if (auto *k = spec::tables::find(spec::tables::kRlimits, r.type)) res = static_cast<int>(k->value);
         if (res < 0) throw Error("config.json: process.rlimits: unknown rlimit type \"" + r.type + "\"");
         struct rlimit rl{r.soft, r.hard};
         if (::setrlimit(res, &rl) < 0) throw_errno("error setting rlimit type " + r.type);

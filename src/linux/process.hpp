@@ -45,6 +45,8 @@ void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd = -1);
 void set_seccomp_attr(void *ctx, int attr, uint32_t value, const char *name);
 // Whether this kernel takes SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (Linux 5.19).
 bool seccomp_wait_killable_supported();
+// Whether this kernel takes a SECCOMP_FILTER_FLAG_* with a listener (asked once per flag).
+bool seccomp_flag_supported(uint64_t flag);
 // The libseccomp filter load_seccomp loads, built but not loaded (the fuzz
 // harness exports it instead). Throws on an unknown action, operator or flag.
 using SeccompFilter = std::unique_ptr<void, void (*)(void *)>;

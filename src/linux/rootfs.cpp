@@ -23,6 +23,7 @@
 #include "linux/inroot.hpp"
 #include "linux/kernel.hpp"
 #include "linux/procfs.hpp"
+#include "spec/tables.hpp"
 #include "util/unsafe.hpp"
 
 namespace kiln::rootfs {
@@ -30,50 +31,11 @@ namespace {
 
 kernel::Kernel &K() { return kernel::get(); }
 
-struct FlagOption {
-    const char *name;
-    bool clear;  // "rw", "suid": clears the flag
-    unsigned long flag;
-};
-
-const FlagOption kFlagOptions[] = {
-    {"defaults", false, 0},          {"ro", false, MS_RDONLY},         {"rw", true, MS_RDONLY},
-    {"suid", true, MS_NOSUID},       {"nosuid", false, MS_NOSUID},     {"dev", true, MS_NODEV},
-    {"nodev", false, MS_NODEV},      {"exec", true, MS_NOEXEC},        {"noexec", false, MS_NOEXEC},
-    {"sync", false, MS_SYNCHRONOUS}, {"async", true, MS_SYNCHRONOUS},  {"dirsync", false, MS_DIRSYNC},
-    {"remount", false, MS_REMOUNT},  {"mand", false, MS_MANDLOCK},     {"nomand", true, MS_MANDLOCK},
-    {"atime", true, MS_NOATIME},     {"noatime", false, MS_NOATIME},   {"diratime", true, MS_NODIRATIME},
-    {"nodiratime", false, MS_NODIRATIME}, {"bind", false, MS_BIND},    {"rbind", false, MS_BIND | MS_REC},
-    {"relatime", false, MS_RELATIME}, {"norelatime", true, MS_RELATIME}, {"strictatime", false, MS_STRICTATIME},
-    {"nostrictatime", true, MS_STRICTATIME}, {"lazytime", false, MS_LAZYTIME}, {"nolazytime", true, MS_LAZYTIME},
-    {"iversion", false, MS_I_VERSION}, {"noiversion", true, MS_I_VERSION}, {"silent", false, MS_SILENT},
-    {"loud", true, MS_SILENT},       {"nosymfollow", false, MS_NOSYMFOLLOW}, {"symfollow", true, MS_NOSYMFOLLOW},
-};
-
-const FlagOption kPropagation[] = {
-    {"private", false, MS_PRIVATE},      {"rprivate", false, MS_PRIVATE | MS_REC},
-    {"shared", false, MS_SHARED},        {"rshared", false, MS_SHARED | MS_REC},
-    {"slave", false, MS_SLAVE},          {"rslave", false, MS_SLAVE | MS_REC},
-    {"unbindable", false, MS_UNBINDABLE}, {"runbindable", false, MS_UNBINDABLE | MS_REC},
-};
-
-struct AttrOption {
-    const char *name;
-    bool clear;
-    unsigned long long attr;
-};
-
-const AttrOption kRecursiveAttrs[] = {
-    {"rro", false, MOUNT_ATTR_RDONLY},     {"rrw", true, MOUNT_ATTR_RDONLY},
-    {"rnosuid", false, MOUNT_ATTR_NOSUID}, {"rsuid", true, MOUNT_ATTR_NOSUID},
-    {"rnodev", false, MOUNT_ATTR_NODEV},   {"rdev", true, MOUNT_ATTR_NODEV},
-    {"rnoexec", false, MOUNT_ATTR_NOEXEC}, {"rexec", true, MOUNT_ATTR_NOEXEC},
-    {"rnoatime", false, MOUNT_ATTR_NOATIME}, {"ratime", true, MOUNT_ATTR_NOATIME},
-    {"rnodiratime", false, MOUNT_ATTR_NODIRATIME}, {"rdiratime", true, MOUNT_ATTR_NODIRATIME},
-    {"rrelatime", false, MOUNT_ATTR_RELATIME}, {"rnorelatime", true, MOUNT_ATTR_RELATIME},
-    {"rstrictatime", false, MOUNT_ATTR_STRICTATIME}, {"rnostrictatime", true, MOUNT_ATTR_STRICTATIME},
-    {"rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW}, {"rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW},
-};
+// The option tables are spec/tables.hpp's (validation and features read them too).
+constexpr auto &kFlagOptions = spec::tables::kMountFlags;
+constexpr auto &kPropagation = spec::tables::kPropagations;
+constexpr auto &kRecursiveAttrs = spec::tables::kRecursiveMountAttrs;
+using AttrOption = spec::tables::MountAttr;
 
 // The atime modes are values inside MOUNT_ATTR__ATIME (MOUNT_ATTR_RELATIME is
 // 0), not bits: mount_setattr(2) changes the mode only with all of
@@ -547,8 +509,7 @@ void create_devices(int root_fd, const spec::Spec &spec, bool in_user_ns) {
     }
 }
 
-// Options that are not mount(2) flags: runc's extensions.
-constexpr std::string_view kExtensions[] = {"tmpcopyup", "idmap", "ridmap"};
+constexpr auto &kExtensions = spec::tables::kMountExtensions;
 bool is_extension(std::string_view opt) { return std::find(std::begin(kExtensions), std::end(kExtensions), opt) != std::end(kExtensions); }
 
 unsigned long root_propagation(const spec::Spec &spec) {

@@ -20,38 +20,26 @@
 #include "kiln/error.hpp"
 #include "linux/process.hpp"
 #include "linux/terminal.hpp"
+#include "spec/tables.hpp"
 #include "util/fd.hpp"
 
 namespace kiln::process {
 namespace {
 
-#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
-#endif
+namespace tables = spec::tables;
 constexpr unsigned long kWaitKillableRecv = SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
 
 uint32_t action_of(const std::string &name, const std::optional<uint32_t> &errno_ret) {
-    uint32_t ret = errno_ret.value_or(EPERM);
-    if (name == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
-    if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(ret);
-    if (name == "SCMP_ACT_KILL" || name == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL_THREAD;
-    if (name == "SCMP_ACT_KILL_PROCESS") return SCMP_ACT_KILL_PROCESS;
-    if (name == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
-    if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(ret);
-    if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
-    if (name == "SCMP_ACT_NOTIFY") return SCMP_ACT_NOTIFY;
-    throw Error("seccomp: unknown action \"" + name + "\"");
+    const tables::Entry *a = tables::find(tables::kSeccompActions, name);
+    if (!a) throw Error("seccomp: unknown action \"" + name + "\"");
+    uint32_t action = static_cast<uint32_t>(a->value);
+    return tables::action_takes_ret(action) ? action | (errno_ret.value_or(EPERM) & 0x0000ffffU) : action;
 }
 
 scmp_compare op_of(const std::string &op) {
-    if (op == "SCMP_CMP_NE") return SCMP_CMP_NE;
-    if (op == "SCMP_CMP_LT") return SCMP_CMP_LT;
-    if (op == "SCMP_CMP_LE") return SCMP_CMP_LE;
-    if (op == "SCMP_CMP_EQ") return SCMP_CMP_EQ;
-    if (op == "SCMP_CMP_GE") return SCMP_CMP_GE;
-    if (op == "SCMP_CMP_GT") return SCMP_CMP_GT;
-    if (op == "SCMP_CMP_MASKED_EQ") return SCMP_CMP_MASKED_EQ;
-    throw Error("seccomp: unknown operator \"" + op + "\"");
+    const tables::Entry *o = tables::find(tables::kSeccompOperators, op);
+    if (!o) throw Error("seccomp: unknown operator \"" + op + "\"");
+    return static_cast<scmp_compare>(o->value);
 }
 
 void add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const std::vector<scmp_arg_cmp> &args,
@@ -145,22 +133,28 @@ std::vector<struct sock_filter> enosys_stub(const std::map<uint32_t, ArchMax> &l
     return p;  // falls through into libseccomp's program
 }
 
-bool has_flag(const spec::Seccomp &s, const char *flag) {
+bool has_flag(const spec::Seccomp &s, std::string_view flag) {
     return std::find(s.flags.begin(), s.flags.end(), flag) != s.flags.end();
 }
 
-// The flags for seccomp(2). WAIT_KILLABLE_RECV has no libseccomp 2.5
-// attribute: it is why a filter may be loaded here rather than by
-// seccomp_load. A kernel older than 5.19 refuses it (EINVAL), never ignores it.
+// A flag libseccomp has no attribute for (WAIT_KILLABLE_RECV in 2.5): such
+// a filter is loaded here with seccomp(2) rather than by seccomp_load.
+bool has_kernel_only_flag(const spec::Seccomp &s) {
+    for (auto &f : s.flags)
+        if (const tables::SeccompFlag *t = tables::find(tables::kSeccompFlags, f); t && !t->attr) return true;
+    return false;
+}
+
+// The flags for seccomp(2). A kernel that does not know one refuses it
+// (EINVAL), never ignores it.
 unsigned filter_flags(const spec::Seccomp &s) {
     unsigned flags = uses_notify(s) ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+    for (auto &f : tables::kSeccompFlags)
+        if (has_flag(s, f.name)) flags |= static_cast<unsigned>(f.value);
     // With a listener, TSYNC is refused unless a thread that cannot sync
     // fails the call with ESRCH (libseccomp does the same).
-    if (has_flag(s, "SECCOMP_FILTER_FLAG_TSYNC"))
-        flags |= SECCOMP_FILTER_FLAG_TSYNC | (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER ? SECCOMP_FILTER_FLAG_TSYNC_ESRCH : 0);
-    if (has_flag(s, "SECCOMP_FILTER_FLAG_LOG")) flags |= SECCOMP_FILTER_FLAG_LOG;
-    if (has_flag(s, "SECCOMP_FILTER_FLAG_SPEC_ALLOW")) flags |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-    if (has_flag(s, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")) flags |= kWaitKillableRecv;
+    if ((flags & SECCOMP_FILTER_FLAG_TSYNC) && (flags & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+        flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
     return flags;
 }
 
@@ -190,11 +184,10 @@ int load_with_stub(scmp_filter_ctx ctx, const spec::Seccomp &s, const std::vecto
 }
 
 // arch_of: libseccomp's token for an "SCMP_ARCH_X86_64"-style name, 0 when
-// this libseccomp does not know it.
+// the name is not one of the table's.
 uint32_t arch_of(const std::string &a) {
-    std::string name = a.rfind("SCMP_ARCH_", 0) == 0 ? a.substr(10) : a;
-    for (auto &ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    return seccomp_arch_resolve_name(name.c_str());
+    const tables::Entry *e = tables::find(tables::kSeccompArchs, a);
+    return e ? static_cast<uint32_t>(e->value) : 0;
 }
 
 std::vector<uint32_t> known_arches(const spec::Seccomp &s) {
@@ -213,14 +206,15 @@ void set_seccomp_attr(void *ctx, int attr, uint32_t value, const char *name) {
 
 // The kernel checks the flags before it reads the program: valid ones get
 // EFAULT for a null program, unknown ones EINVAL (as libseccomp probes them).
-bool seccomp_wait_killable_supported() {
-    static const bool supported = [] {
-        long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-                            SECCOMP_FILTER_FLAG_NEW_LISTENER | kWaitKillableRecv, nullptr);
-        return rc < 0 && errno == EFAULT;
-    }();
-    return supported;
+bool seccomp_flag_supported(uint64_t flag) {
+    static std::map<uint64_t, bool> known;
+    auto it = known.find(flag);
+    if (it != known.end()) return it->second;
+    long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER | flag, nullptr);
+    return known[flag] = rc < 0 && errno == EFAULT;
 }
+
+bool seccomp_wait_killable_supported() { return seccomp_flag_supported(kWaitKillableRecv); }
 
 SeccompFilter build_seccomp(const spec::Seccomp &s, bool no_new_privs) {
     SeccompFilter ctx(seccomp_init(action_of(s.defaultAction, s.defaultErrnoRet)), seccomp_release);
@@ -235,11 +229,10 @@ SeccompFilter build_seccomp(const spec::Seccomp &s, bool no_new_privs) {
         if (rc < 0 && rc != -EEXIST) throw Error("seccomp: add architecture " + a + ": " + std::strerror(-rc));
     }
     for (auto &f : s.flags) {
-        if (f == "SECCOMP_FILTER_FLAG_TSYNC") set_seccomp_attr(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 1, "SCMP_FLTATR_CTL_TSYNC");
-        else if (f == "SECCOMP_FILTER_FLAG_LOG") set_seccomp_attr(ctx.get(), SCMP_FLTATR_CTL_LOG, 1, "SCMP_FLTATR_CTL_LOG");
-        else if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") set_seccomp_attr(ctx.get(), SCMP_FLTATR_CTL_SSB, 1, "SCMP_FLTATR_CTL_SSB");
-        else if (f == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") continue;  // seccomp(2)'s own: see filter_flags
-        else throw Error("seccomp: flag " + f + " is not supported");
+        const tables::SeccompFlag *t = tables::find(tables::kSeccompFlags, f);
+        if (!t) throw Error("seccomp: flag " + f + " is not supported");
+        // No attribute: seccomp(2)'s own, see filter_flags.
+        if (t->attr) set_seccomp_attr(ctx.get(), t->attr, 1, t->attr_name);
     }
     for (auto &rule : s.syscalls) {
         uint32_t action = action_of(rule.action, rule.errnoRet);
@@ -269,7 +262,7 @@ void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd) {
     SeccompFilter ctx = build_seccomp(s, no_new_privs);
     int fd = -1;
     bool stub = wants_enosys_stub(s);
-    if (stub || has_flag(s, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")) {
+    if (stub || has_kernel_only_flag(s)) {
         fd = load_with_stub(ctx.get(), s, known_arches(s), stub);
     } else {
         int rc = seccomp_load(ctx.get());

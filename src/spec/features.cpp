@@ -3,11 +3,13 @@
 
 #include <string>
 
+#include "handlers/handler.hpp"
 #include "kiln/json.hpp"
 #include "kiln/spec.hpp"
 #include "linux/process.hpp"
 #include "linux/rootfs.hpp"
 #include "names.hpp"
+#include "tables.hpp"
 
 namespace kiln::spec {
 namespace {
@@ -24,42 +26,40 @@ void string_array(Writer &w, const char *key, const List &values) {
     w.end_array();
 }
 
-template <size_t N>
-void name_array(Writer &w, const char *key, const std::array<names::Named, N> &values) {
+template <class T, size_t N>
+void table_names(Writer &w, const char *key, const std::array<T, N> &table) {
     w.key(key).begin_array();
-    for (auto &v : values) w.string(v.name);
+    for (auto &e : table) w.string(e.name);
     w.end_array();
 }
 
 void enabled(Writer &w, const char *key, bool on) { w.key(key).begin_object().key("enabled").boolean(on).end_object(); }
 
-// Flags this libseccomp and kernel can apply, by libseccomp API level
-// (see seccomp_api_get(3)).
+// Flags this libseccomp and kernel can apply: those libseccomp sets at its
+// API level (see seccomp_api_get(3)), and those kiln loads with seccomp(2)
+// itself where this kernel takes them.
 std::vector<std::string_view> supported_seccomp_flags() {
     unsigned api = seccomp_api_get();
     std::vector<std::string_view> out;
-    if (api >= 2) out.push_back("SECCOMP_FILTER_FLAG_TSYNC");
-    if (api >= 3) out.push_back("SECCOMP_FILTER_FLAG_LOG");
-    if (api >= 4) out.push_back("SECCOMP_FILTER_FLAG_SPEC_ALLOW");
-    // Not through libseccomp (2.5 lacks it): kiln loads such filters itself.
-    if (process::seccomp_wait_killable_supported()) out.push_back("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
+    for (auto &f : tables::kSeccompFlags)
+        if (f.attr ? api >= f.api : process::seccomp_flag_supported(f.value)) out.push_back(f.name);
     return out;
 }
 
 void seccomp_section(Writer &w) {
     w.key("seccomp").begin_object();
     w.key("enabled").boolean(true);
-    string_array(w, "actions", names::kSeccompActions);
-    string_array(w, "operators", names::kSeccompOperators);
-    string_array(w, "archs", names::kSeccompArchs);
-    string_array(w, "knownFlags", names::kSeccompFlags);
+    table_names(w, "actions", tables::kSeccompActions);
+    table_names(w, "operators", tables::kSeccompOperators);
+    table_names(w, "archs", tables::kSeccompArchs);
+    table_names(w, "knownFlags", tables::kSeccompFlags);
     string_array(w, "supportedFlags", supported_seccomp_flags());
     w.end_object();
 }
 
 void linux_section(Writer &w) {
     w.key("linux").begin_object();
-    string_array(w, "namespaces", names::kNamespaces);
+    table_names(w, "namespaces", tables::kNamespaces);
     string_array(w, "capabilities", names::kCapabilities);
     w.key("cgroup").begin_object();
     w.key("v1").boolean(true).key("v2").boolean(true).key("systemd").boolean(true);
@@ -73,8 +73,8 @@ void linux_section(Writer &w) {
     w.key("enabled").boolean(true).key("schemata").boolean(true).key("monitoring").boolean(true);
     w.end_object();
     w.key("memoryPolicy").begin_object();
-    name_array(w, "modes", names::kMemoryPolicyModes);
-    name_array(w, "flags", names::kMemoryPolicyFlags);
+    table_names(w, "modes", names::kMemoryPolicyModes);
+    table_names(w, "flags", names::kMemoryPolicyFlags);
     w.end_object();
     w.key("mountExtensions").begin_object();
     enabled(w, "idmap", true);
@@ -106,7 +106,7 @@ std::string features_json(const std::string &criu_version) {
     w.key("org.opencontainers.runc.checkpoint.enabled").string(cr);
     w.key("io.kiln.checkpoint.enabled").string(cr);
     if (!criu_version.empty()) w.key("io.kiln.checkpoint.criu.version").string(criu_version);
-    w.key("io.kiln.handlers").string("default,km");
+    w.key("io.kiln.handlers").string(handlers::names(","));
     w.end_object();
     string_array(w, "potentiallyUnsafeConfigAnnotations", names::kUnsafeAnnotations);
     w.end_object();

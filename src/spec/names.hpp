@@ -8,10 +8,7 @@
 
 namespace kiln::spec::names {
 
-// linux.namespaces[].type, in the order `kiln features` lists them.
-inline constexpr std::array<std::string_view, 8> kNamespaces = {
-    "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts",
-};
+// Namespace types, with their clone(2) flags: tables.hpp.
 
 // Every capability up to CAP_CHECKPOINT_RESTORE (40), in kernel number order.
 inline constexpr std::array<std::string_view, 41> kCapabilities = {
@@ -28,37 +25,8 @@ inline constexpr std::array<std::string_view, 41> kCapabilities = {
     "CAP_CHECKPOINT_RESTORE",
 };
 
-inline constexpr std::array<std::string_view, 16> kRlimits = {
-    "RLIMIT_AS",      "RLIMIT_CORE",   "RLIMIT_CPU",    "RLIMIT_DATA",   "RLIMIT_FSIZE",      "RLIMIT_LOCKS",
-    "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_NOFILE", "RLIMIT_NPROC",      "RLIMIT_RSS",
-    "RLIMIT_RTPRIO",  "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK",
-};
-
-inline constexpr std::array<std::string_view, 9> kSeccompActions = {
-    "SCMP_ACT_ALLOW",       "SCMP_ACT_ERRNO", "SCMP_ACT_KILL",   "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-    "SCMP_ACT_LOG",         "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
-};
-
-inline constexpr std::array<std::string_view, 7> kSeccompOperators = {
-    "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE",
-};
-
-// The architectures libseccomp 2.5 can build filters for.
-inline constexpr std::array<std::string_view, 19> kSeccompArchs = {
-    "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64",
-    "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32",
-    "SCMP_ARCH_PARISC", "SCMP_ARCH_PARISC64", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64",
-    "SCMP_ARCH_PPC64LE", "SCMP_ARCH_RISCV64", "SCMP_ARCH_S390", "SCMP_ARCH_S390X",
-    "SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64",
-};
-
-// linux.seccomp.flags values the runtime-spec defines.
-inline constexpr std::array<std::string_view, 4> kSeccompFlags = {
-    "SECCOMP_FILTER_FLAG_TSYNC",
-    "SECCOMP_FILTER_FLAG_LOG",
-    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
-};
+// rlimits, scheduler, I/O priority and seccomp names, with their values:
+// tables.hpp (src/linux reads them too).
 
 // linux.memoryPolicy.mode and .flags (set_mempolicy(2)), with the kernel's
 // values: the init maps names through these, `features` lists them.
@@ -81,10 +49,6 @@ inline constexpr std::array<Named, 3> kMemoryPolicyFlags = {{
 // handler switch, then runc's list ("org.systemd.property." is a prefix).
 inline constexpr std::array<std::string_view, 4> kUnsafeAnnotations = {
     "run.oci.handler", "bundle", "org.systemd.property.", "org.criu.config",
-};
-
-inline constexpr std::array<std::string_view, 8> kPropagations = {
-    "shared", "slave", "private", "unbindable", "rshared", "rslave", "rprivate", "runbindable",
 };
 
 template <size_t N>

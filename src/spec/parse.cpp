@@ -16,6 +16,7 @@
 #include "kiln/error.hpp"
 #include "kiln/spec.hpp"
 #include "names.hpp"
+#include "tables.hpp"
 #include "tree.hpp"
 
 namespace kiln::spec {
@@ -466,7 +467,7 @@ Namespace name_space(yajl_val v, const Path &p) {
     members(v, p, [&](std::string_view k, yajl_val x, const Path &xp) {
         if (k == "type") {
             n.type = str(x, xp);
-            if (!names::known(names::kNamespaces, n.type)) fail(xp, "unknown namespace type \"" + n.type + "\"");
+            if (!tables::find(tables::kNamespaces, n.type)) fail(xp, "unknown namespace type \"" + n.type + "\"");
         } else if (k == "path") {
             n.path = str(x, xp);
         }

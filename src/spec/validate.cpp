@@ -14,6 +14,7 @@
 #include "kiln/log.hpp"
 #include "kiln/spec.hpp"
 #include "names.hpp"
+#include "tables.hpp"
 #include "util/unsafe.hpp"
 
 namespace kiln::spec {
@@ -49,7 +50,7 @@ void check_rlimits(const std::vector<Rlimit> &rlimits) {
     std::set<std::string_view> seen;
     for (size_t i = 0; i < rlimits.size(); ++i) {
         const std::string &type = rlimits[i].type;
-        if (!names::known(names::kRlimits, type))
+        if (!tables::find(tables::kRlimits, type))
             fail(at("process.rlimits", i) + ".type", "unknown rlimit type " + quoted(type));
         if (!seen.insert(type).second) fail("process.rlimits", "duplicate rlimit type " + quoted(type));
     }
@@ -63,13 +64,13 @@ void check_cpu_affinity(const std::optional<ExecCPUAffinity> &a) {
 }
 
 void check_scheduling(const Process &p) {
-    static constexpr std::array<std::string_view, 7> policies = {
-        "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_ISO", "SCHED_IDLE", "SCHED_DEADLINE"};
-    static constexpr std::array<std::string_view, 3> classes = {"IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE",
-                                                                "IOPRIO_CLASS_IDLE"};
-    if (p.scheduler && !names::known(policies, p.scheduler->policy))
+    if (p.scheduler && !tables::find(tables::kSchedPolicies, p.scheduler->policy))
         fail("process.scheduler.policy", "unknown policy " + quoted(p.scheduler->policy));
-    if (p.ioPriority && !names::known(classes, p.ioPriority->klass))
+    if (p.scheduler)
+        for (size_t i = 0; i < p.scheduler->flags.size(); ++i)
+            if (!tables::find(tables::kSchedFlags, p.scheduler->flags[i]))
+                fail(at("process.scheduler.flags", i), "unknown flag " + quoted(p.scheduler->flags[i]));
+    if (p.ioPriority && !tables::find(tables::kIoPrioClasses, p.ioPriority->klass))
         fail("process.ioPriority.class", "unknown class " + quoted(p.ioPriority->klass));
 }
 
@@ -126,7 +127,7 @@ void check_namespaces(const Linux &l) {
     std::set<std::string_view> seen;
     for (size_t i = 0; i < l.namespaces.size(); ++i) {
         const Namespace &ns = l.namespaces[i];
-        if (!names::known(names::kNamespaces, ns.type))
+        if (!tables::find(tables::kNamespaces, ns.type))
             fail(at("linux.namespaces", i) + ".type", "unknown namespace type " + quoted(ns.type));
         if (!seen.insert(ns.type).second) fail("linux.namespaces", "duplicate namespace " + quoted(ns.type));
         if (!ns.path.empty() && !absolute(ns.path))
@@ -189,10 +190,10 @@ void check_seccomp_syscalls(const std::vector<SeccompSyscall> &syscalls) {
         const SeccompSyscall &s = syscalls[i];
         std::string where = at("linux.seccomp.syscalls", i);
         if (s.names.empty()) fail(where + ".names", "must not be empty");
-        if (!names::known(names::kSeccompActions, s.action))
+        if (!tables::find(tables::kSeccompActions, s.action))
             fail(where + ".action", "unknown action " + quoted(s.action));
         for (size_t j = 0; j < s.args.size(); ++j)
-            if (!names::known(names::kSeccompOperators, s.args[j].op))
+            if (!tables::find(tables::kSeccompOperators, s.args[j].op))
                 fail(at(where + ".args", j) + ".op", "unknown operator " + quoted(s.args[j].op));
     }
 }
@@ -223,13 +224,13 @@ void check_seccomp_notify(const Seccomp &s) {
 void check_seccomp(const std::optional<Seccomp> &s) {
     if (!s) return;
     if (s->defaultAction.empty()) fail("linux.seccomp.defaultAction", "must not be empty");
-    if (!names::known(names::kSeccompActions, s->defaultAction))
+    if (!tables::find(tables::kSeccompActions, s->defaultAction))
         fail("linux.seccomp.defaultAction", "unknown action " + quoted(s->defaultAction));
     for (size_t i = 0; i < s->architectures.size(); ++i)
-        if (!names::known(names::kSeccompArchs, s->architectures[i]))
+        if (!tables::find(tables::kSeccompArchs, s->architectures[i]))
             fail(at("linux.seccomp.architectures", i), "unknown architecture " + quoted(s->architectures[i]));
     for (size_t i = 0; i < s->flags.size(); ++i)
-        if (!names::known(names::kSeccompFlags, s->flags[i]))
+        if (!tables::find(tables::kSeccompFlags, s->flags[i]))
             fail(at("linux.seccomp.flags", i), "unknown flag " + quoted(s->flags[i]));
     check_seccomp_syscalls(s->syscalls);
     check_seccomp_notify(*s);
@@ -273,7 +274,7 @@ void check_sysctl(const Linux &l) {
 
 void check_linux_misc(const Linux &l) {
     check_sysctl(l);
-    if (!l.rootfsPropagation.empty() && !names::known(names::kPropagations, l.rootfsPropagation))
+    if (!l.rootfsPropagation.empty() && !tables::find(tables::kPropagations, l.rootfsPropagation))
         fail("linux.rootfsPropagation", "unknown propagation " + quoted(l.rootfsPropagation));
     if (l.personality && l.personality->domain != "LINUX" && l.personality->domain != "LINUX32")
         fail("linux.personality.domain", "unknown domain " + quoted(l.personality->domain));

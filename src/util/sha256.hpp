@@ -1,6 +1,6 @@
 // SHA-256 (FIPS 180-4), small and self-contained: the stack has no crypto
-// library. Used to check km and the natively run exec tools against the
-// digests in the host's km config.
+// library. Used by payload handlers to check the files they run against
+// the digests in their host config (src/handlers).
 #pragma once
 
 #include <array>

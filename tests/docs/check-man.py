@@ -87,13 +87,22 @@ def compare(flags, doc, where):
 
 
 def global_flags_in_source(srcdir):
-    """Names that argv.cpp's global_flag() accepts (n == "name")."""
+    """Names that argv.cpp's global_flag() accepts (n == "name"), and the
+    handlers' global flags it asks the handler table for."""
     path = os.path.join(srcdir, "src", "cli", "argv.cpp")
     text = open(path, encoding="utf-8").read()
     m = re.search(r"FlagInfo global_flag\(std::string_view n\) \{(.*?)\n\}", text, re.S)
     if not m:
         return None
-    return set(re.findall(r'n == "([\w-]+)"', m.group(1)))
+    names = set(re.findall(r'n == "([\w-]+)"', m.group(1)))
+    # The payload handlers' own global flags (handlers::GlobalFlag tables).
+    hdir = os.path.join(srcdir, "src", "handlers")
+    for f in sorted(os.listdir(hdir)):
+        if f.endswith(".cpp"):
+            h = open(os.path.join(hdir, f), encoding="utf-8").read()
+            for t in re.findall(r"const GlobalFlag \w+\[\] = \{(.*?)\n\};", h, re.S):
+                names |= set(re.findall(r'^\s*\{"([\w-]+)", (?:true|false),', t, re.M))
+    return names
 
 
 class Results:
