@@ -46,8 +46,9 @@ bool send_fds(int sock, Msg msg, const std::vector<int> &fds) noexcept {
 
 Message receive(int sock) {
     Message out;
-    out.text.resize(kMaxText + 1);
-    struct iovec iov{out.text.data(), out.text.size()};
+    // On the stack: a fresh child's heap would grow (brk) for a buffer this size.
+    char buf[kMaxText + 1];
+    struct iovec iov{buf, sizeof buf};
     alignas(struct cmsghdr) char control[CMSG_SPACE(kMaxFds * sizeof(int))];
     struct msghdr m{};
     m.msg_iov = &iov;
@@ -67,13 +68,11 @@ Message receive(int sock) {
         }
     }
     if (n < 1) {
-        out.text.clear();
         out.fds.clear();
         return out;
     }
-    out.msg = static_cast<Msg>(out.text[0]);
-    out.text.erase(static_cast<size_t>(n));
-    out.text.erase(0, 1);
+    out.msg = static_cast<Msg>(buf[0]);
+    out.text.assign(buf + 1, static_cast<size_t>(n - 1));
     return out;
 }
 
