@@ -22,6 +22,10 @@ namespace {
 // Where run() reports: this process's own copy (one thread: no race).
 int report_fd = -1;
 bool report_stderr = true;
+// Set in run(): we are a child of a checked fork and start no threads, so
+// our own forks need no check (nor a look at a /proc that may be the
+// container's by then).
+bool in_run = false;
 
 void report(const char *what) noexcept {
     if (!*what) what = "failed";
@@ -39,6 +43,7 @@ void report(const char *what) noexcept {
 }  // namespace
 
 void check_single_threaded() {
+    if (in_run) return;
     struct stat st;
     if (::stat("/proc/self/task", &st) < 0) return;  // no procfs (yet): nothing to tell
     if (st.st_nlink > 3)
@@ -65,6 +70,7 @@ void report_to(int fd, bool also_stderr) noexcept {
 }
 
 void run(int sync_fd, const std::function<void()> &fn) noexcept {
+    in_run = true;
     report_to(sync_fd, sync_fd < 0);
     try {
         fn();

@@ -128,3 +128,15 @@ TEST_CASE("check_single_threaded: refuses to fork beside another thread", "[chil
     t.join();
     CHECK_NOTHROW(child::check_single_threaded());
 }
+
+TEST_CASE("check_single_threaded: a child of child::run is not checked again", "[child]") {
+    // Inside run() the check passes at once, even beside another thread:
+    // only the runtime's own process could have started threads.
+    auto r = run_child([] {
+        std::thread t([] {});
+        child::check_single_threaded();
+        t.join();
+    });
+    CHECK(r.first.msg == ksync::Msg::None);
+    CHECK(WEXITSTATUS(r.status) == 0);
+}
