@@ -8,6 +8,7 @@
 
 #include "cli.hpp"
 #include "kiln/error.hpp"
+#include "util/child.hpp"
 #include "util/fd.hpp"
 
 namespace kiln::cli {
@@ -19,15 +20,16 @@ std::string run_ps(const std::vector<std::string> &args) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
     UniqueFd r(p[0]), w(p[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) throw_errno("fork");
+    pid_t pid = child::fork();
     if (pid == 0) {
-        ::dup2(w.get(), 1);
-        std::vector<char *> argv{const_cast<char *>("ps")};
-        for (auto &a : args) argv.push_back(const_cast<char *>(a.c_str()));
-        argv.push_back(nullptr);
-        ::execvp("ps", argv.data());
-        ::_exit(127);
+        child::run(-1, [&] {
+            ::dup2(w.get(), 1);
+            std::vector<char *> argv{const_cast<char *>("ps")};
+            for (auto &a : args) argv.push_back(const_cast<char *>(a.c_str()));
+            argv.push_back(nullptr);
+            ::execvp("ps", argv.data());
+            ::_exit(127);
+        });
     }
     w.reset();
     std::string out = read_fd(r.get());

@@ -12,7 +12,7 @@
 
 #include "cgroups/fs.hpp"
 #include "container/criu_common.hpp"
-#include "container/hooks.hpp"
+#include "linux/hooks.hpp"
 #include "container/container.hpp"
 #include "container/state.hpp"
 #include "handlers/handler.hpp"

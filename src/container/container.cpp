@@ -19,7 +19,7 @@
 #include <map>
 
 #include "cgroups/cgroup.hpp"
-#include "container/hooks.hpp"
+#include "linux/hooks.hpp"
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
 #include "kiln/log.hpp"

@@ -24,17 +24,15 @@
 #include "kiln/log.hpp"
 #include "kiln/spec.hpp"
 #include "linux/init.hpp"
-#include "linux/inroot.hpp"
 #include "linux/keyring.hpp"
 #include "linux/process.hpp"
 #include "linux/sealed.hpp"
+#include "linux/sync.hpp"
 #include "linux/terminal.hpp"
+#include "util/child.hpp"
 #include "util/fd.hpp"
 #include "util/unsafe.hpp"
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
@@ -224,36 +222,15 @@ void set_final_affinity(pid_t pid, const std::optional<spec::ExecCPUAffinity> &a
                           "error setting final CPU affinity");
 }
 
-void send_error(int fd, const std::string &msg) {
-    std::string m = "E" + msg;
-    (void)!::send(fd, m.data(), m.size(), MSG_NOSIGNAL);
-}
-
-// The pid the first child reports ("P<pid>"), once it has exited.
+// The pid the first child reports (Pid), once it has exited.
 pid_t receive_pid(int sync, pid_t mid) {
-    char buf[4096];
-    ssize_t n;
-    do n = ::recv(sync, buf, sizeof buf, 0);
-    while (n < 0 && errno == EINTR);
+    sync::Message m = sync::receive(sync);
     int status = 0;
     while (::waitpid(mid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (n > 1 && buf[0] == 'P') return static_cast<pid_t>(std::atoi(std::string(buf + 1, static_cast<size_t>(n - 1)).c_str()));
-    if (n > 0 && buf[0] == 'E') throw Error("unable to start container process: " + std::string(buf + 1, static_cast<size_t>(n - 1)));
+    if (m.msg == sync::Msg::Pid && !m.text.empty()) return static_cast<pid_t>(std::atoi(m.text.c_str()));
+    if (m.msg == sync::Msg::Error) throw Error("unable to start container process: " + m.text);
     throw Error("exec process exited unexpectedly");
-}
-
-// The process's cwd, resolved inside the container's root (no magic links:
-// nothing the container planted can lead out). exec does not create it.
-void enter_cwd(const std::string &cwd) {
-    const std::string what = "chdir to cwd (\"" + cwd + "\") set in config.json failed";
-    if (unsafe::off("in-root-lookups")) {
-        if (::chdir(cwd.empty() ? "/" : cwd.c_str()) < 0) throw_errno(what);
-        return;
-    }
-    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    UniqueFd dir(root ? inroot::open(root.get(), cwd.empty() ? "/" : cwd, O_PATH | O_DIRECTORY) : -1);
-    if (!dir || ::fchdir(dir.get()) < 0) throw_errno(what);
 }
 
 struct ChildArgs {
@@ -272,64 +249,52 @@ struct ChildArgs {
 
 // The exec'd process, born inside every namespace of the container (see
 // enter()): sets itself up and execs through the sealed stub.
-[[noreturn]] void child(const ChildArgs &a) {
+void child(const ChildArgs &a) {
     const spec::Process &p = *a.p;
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     // Not dumpable: the container's processes see us in their pid namespace
     // but must not ptrace us or open our /proc entries (CVE-2016-9962).
     if (!unsafe::off("cve-2016-9962")) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    try {
-        // Only stdio, the preserved fds and ours go in (CVE-2024-21626).
-        std::vector<int> keep = a.handler->init_fds();
-        keep.push_back(a.sync_fd);
-        keep.push_back(a.console_fd);
-        if (!unsafe::off("cve-2024-21626")) process::close_fds_except(3 + static_cast<int>(a.preserve_fds), keep);
-        process::ExecLabels labels;  // LSM attr files, opened for us by the runtime
-        // 'G' (go: cgroup joined), with the LSM attr files the runtime opened
-        // for us through the host's procfs: we were born inside the
-        // container, whose /proc could swallow the labels.
-        if (process::receive_exec_labels(a.sync_fd, p, labels) != 'G') ::_exit(1);
-        linux_init::debug(a.sync_fd, "child process in init()");
-        // The container's session keyring "_ses.<id>", as runc's setns init joins it.
-        if (!a.keyring_of.empty()) keyring::join_session(a.keyring_of, false, a.new_user_ns);
-        enter_cwd(p.cwd);
-        if (!unsafe::off("cve-2024-21626")) process::verify_cwd();
-        if (a.console_fd >= 0) {
-            terminal::setup(a.console_fd, p, false);
-            ::close(a.console_fd);
-        }
-        process::set_rlimits(p.rlimits);
-        if (a.personality) process::set_personality(*a.personality);
-        if (p.scheduler) process::set_scheduler(*p.scheduler);
-        if (p.ioPriority) process::set_io_priority(*p.ioPriority);
-        if (a.memory_policy) process::set_memory_policy(*a.memory_policy);
-        std::vector<std::string> env = p.env;
-        process::add_home(env, p.user.uid);
-        std::string exe = process::find_executable(p.args[0], env);
-        std::vector<std::string> args = p.args;
-        int exe_fd = -1;
-        a.handler->exec_process(exe, exe_fd, args, env);
-        if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
-        // From a read-only view of kiln no stub is needed: exec directly.
-        UniqueFd stub(sealed::running_readonly() ? -1 : process::sealed_stub());
-        process::set_exec_labels(labels);
-        if (a.filter && !p.noNewPrivileges) process::load_seccomp(*a.filter, p.noNewPrivileges, a.sync_fd);
-        process::set_user_and_caps(p, a.new_user_ns, a.rootless_euid);
-        if (a.filter && p.noNewPrivileges) process::load_seccomp(*a.filter, p.noNewPrivileges, a.sync_fd);
-        if (p.user.umask) ::umask(*p.user.umask);
-
-        auto argv = process::c_strings(args), envp = process::c_strings(env);
-        // `exec -d` returns at once: the process must outlive us.
-        ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-        linux_init::debug(a.sync_fd, "setns_init: about to exec");
-        // The sync socket is close-on-exec: the parent sees EOF once we exec.
-        if (!unsafe::off("cve-2024-21626")) ::syscall(SYS_close_range, 3 + a.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-        int err = process::exec_via_stub(stub.get(), process::StubWait{}, exe, exe_fd, argv.data(), envp.data());
-        throw_errno("exec " + exe, err);
-    } catch (const std::exception &e) {
-        send_error(a.sync_fd, e.what());
+    // Only stdio, the preserved fds and ours go in (CVE-2024-21626).
+    std::vector<int> keep = a.handler->init_fds();
+    keep.push_back(a.sync_fd);
+    keep.push_back(a.console_fd);
+    if (!unsafe::off("cve-2024-21626")) process::close_fds_except(3 + static_cast<int>(a.preserve_fds), keep);
+    process::ExecLabels labels;  // LSM attr files, opened for us by the runtime
+    // Go (cgroup joined), with the LSM attr files the runtime opened
+    // for us through the host's procfs: we were born inside the
+    // container, whose /proc could swallow the labels.
+    if (process::receive_exec_labels(a.sync_fd, p, labels) != sync::Msg::Go) ::_exit(1);
+    linux_init::debug(a.sync_fd, "child process in init()");
+    // The container's session keyring "_ses.<id>", as runc's setns init joins it.
+    if (!a.keyring_of.empty()) keyring::join_session(a.keyring_of, false, a.new_user_ns);
+    if (a.console_fd >= 0) {
+        terminal::setup(a.console_fd, p, false);
+        ::close(a.console_fd);
     }
-    ::_exit(1);
+    process::Payload payload;
+    payload.p = &p;
+    payload.filter = a.filter;
+    payload.personality = a.personality;
+    payload.memory_policy = a.memory_policy;
+    payload.sync_fd = a.sync_fd;
+    payload.in_user_ns = a.new_user_ns;
+    payload.rootless_euid = a.rootless_euid;
+    // runc's setns init: a missing cwd is an error, the umask stays the caller's unless set.
+    payload.create_cwd = false;
+    payload.default_umask = false;
+    // From a read-only view of kiln no stub is needed: exec directly.
+    payload.stub = !sealed::running_readonly();
+    payload.edit = [&](std::string &exe, int &exe_fd, std::vector<std::string> &args, std::vector<std::string> &env) {
+        a.handler->exec_process(exe, exe_fd, args, env);
+    };
+    process::Prepared prepared = process::prepare(payload, labels);
+    // `exec -d` returns at once: the process must outlive us.
+    ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    linux_init::debug(a.sync_fd, "setns_init: about to exec");
+    // The sync socket is close-on-exec: the parent sees EOF once we exec.
+    int err = process::exec_payload(prepared, process::StubWait{}, a.preserve_fds);
+    throw_errno("exec " + prepared.exe, err);
 }
 
 // The first child: still in the host's pid namespace, so no process of the
@@ -339,36 +304,21 @@ struct ChildArgs {
 // in the container's pid namespace with the container's root, as a child of
 // the runtime (CLONE_PARENT, as runc's nsexec does). It reports that pid and
 // exits.
-[[noreturn]] void enter(int init_pidfd, int flags, const ChildArgs &a) {
+void enter(int init_pidfd, int flags, const ChildArgs &a) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     // execCPUAffinity.initial: ours until the cgroup is joined, inherited by the process.
-    if (a.p->execCPUAffinity && !a.p->execCPUAffinity->initial.empty()) {
-        try {
-            process::set_affinity(0, spec::parse_list(a.p->execCPUAffinity->initial, "process.execCPUAffinity.initial"),
-                                  "error setting initial CPU affinity");
-        } catch (const std::exception &e) {
-            send_error(a.sync_fd, e.what());
-            ::_exit(1);
-        }
-    }
+    if (a.p->execCPUAffinity && !a.p->execCPUAffinity->initial.empty())
+        process::set_affinity(0, spec::parse_list(a.p->execCPUAffinity->initial, "process.execCPUAffinity.initial"),
+                              "error setting initial CPU affinity");
     if (!unsafe::off("cve-2016-9962")) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (flags && ::setns(init_pidfd, flags) < 0) {
-        send_error(a.sync_fd, std::string("join the container's namespaces: ") + std::strerror(errno));
-        ::_exit(1);
-    }
+    if (flags && ::setns(init_pidfd, flags) < 0) throw_errno("join the container's namespaces");
     ::close(init_pidfd);
-    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-    if (pid == 0) child(a);
-    if (pid < 0) {
-        send_error(a.sync_fd, std::string("clone: ") + std::strerror(errno));
-        ::_exit(1);
-    }
-    std::string msg = "P" + std::to_string(pid);
-    (void)!::send(a.sync_fd, msg.data(), msg.size(), MSG_NOSIGNAL);
-    ::_exit(0);
+    pid_t pid = child::clone(CLONE_PARENT);
+    if (pid == 0) child::run(a.sync_fd, [&] { child(a); });
+    sync::send(a.sync_fd, sync::Msg::Pid, std::to_string(pid));
 }
 
 }  // namespace
@@ -424,12 +374,11 @@ int exec(const Globals &g, const ExecOptions &o) {
     ca.rootless_euid = ::geteuid() != 0;
     if (!st.no_new_keyring && !unsafe::off("keyring")) ca.keyring_of = st.id;
     log::debug("nsexec container setup: forking the exec process");
-    pid_t mid = ::fork();
-    if (mid < 0) throw_errno("fork");
+    pid_t mid = child::fork();
     if (mid == 0) {
         parent_end.reset();
         relay.reset();
-        enter(init.get(), flags, ca);
+        child::run(ca.sync_fd, [&] { enter(init.get(), flags, ca); });
     }
     child_end.reset();
     init.reset();
@@ -439,24 +388,22 @@ int exec(const Globals &g, const ExecOptions &o) {
         cgroups::open(exec_cgroup_dirs(st, o.cgroups))->join(pid);
         resctrl::join(st.rdt, pid);
         set_final_affinity(pid, p.execCPUAffinity);
-        if (!process::send_exec_labels(parent_end.get(), 'G', process::open_exec_labels(p, pid)))
+        if (!process::send_exec_labels(parent_end.get(), sync::Msg::Go, process::open_exec_labels(p, pid)))
             throw Error("exec process exited unexpectedly");
-        char go = 'G';
-        char buf[4096];
-        ssize_t n;
-        UniqueFd notify_fd;  // SCMP_ACT_NOTIFY: the listener goes to the agent
-        while ((n = seccomp_agent::recv_msg(parent_end.get(), buf, sizeof buf, &notify_fd)) >= 1) {
-            if (buf[0] == linux_init::kDebug) {
-                log::debug(std::string_view(buf + 1, static_cast<size_t>(n - 1)));
+        sync::Message m;
+        while ((m = sync::receive(parent_end.get())).msg != sync::Msg::None) {
+            if (m.msg == sync::Msg::Debug) {
+                log::debug(m.text);
                 continue;
             }
-            if (buf[0] != process::kSeccompFdTag || !notify_fd) break;
-            seccomp_agent::hand_over(*filter, notify_fd.get(), pid,
+            // SCMP_ACT_NOTIFY: the listener goes to the agent
+            if (m.msg != sync::Msg::SeccompFd || m.fds.size() != 1) break;
+            seccomp_agent::hand_over(*filter, m.fds[0].get(), pid,
                                      spec::hook_state_json(st.ociVersion, st.id, "running", st.pid, st.bundle, st.annotations));
-            notify_fd.reset();
-            if (::send(parent_end.get(), &go, 1, MSG_NOSIGNAL) != 1) throw Error("exec process exited unexpectedly");
+            m.fds.clear();
+            if (!sync::send(parent_end.get(), sync::Msg::Go)) throw Error("exec process exited unexpectedly");
         }
-        if (n > 0 && buf[0] == 'E') throw Error("unable to start container process: " + std::string(buf + 1, n - 1));
+        if (m.msg == sync::Msg::Error) throw Error("unable to start container process: " + m.text);
         if (!o.pidfd_socket.empty()) terminal::send_pidfd(o.pidfd_socket, pid);
         write_pid_file(o.pid_file, pid);
     } catch (...) {

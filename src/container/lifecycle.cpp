@@ -20,7 +20,7 @@
 #include <memory>
 
 #include "cgroups/cgroup.hpp"
-#include "container/hooks.hpp"
+#include "linux/hooks.hpp"
 #include "container/notify_socket.hpp"
 #include "container/container.hpp"
 #include "container/seccomp_agent.hpp"
@@ -38,8 +38,10 @@
 #include "linux/procfs.hpp"
 #include "linux/resctrl.hpp"
 #include "linux/rootfs.hpp"
+#include "linux/sync.hpp"
 #include "linux/terminal.hpp"
 #include "linux/userns.hpp"
+#include "util/child.hpp"
 #include "util/unsafe.hpp"
 
 namespace kiln {
@@ -178,7 +180,7 @@ bool has_user_ns_path(const spec::Spec &spec) {
     return false;
 }
 
-// Whether the init stays dumpable from clone() until kGo (CVE-2016-9962
+// Whether the init stays dumpable from clone() until Go (CVE-2016-9962
 // otherwise demands it never is). A non-dumpable process's /proc/<pid>
 // files are owned by root, so an unprivileged runtime (euid != 0) could not
 // write its uid_map, gid_map, setgroups and oom_score_adj, and newuidmap
@@ -186,10 +188,10 @@ bool has_user_ns_path(const spec::Spec &spec) {
 // rootless podman's user namespace) needs no window, and a container
 // process running as root could use one.
 //
-// Why the window is safe: until kGo the init only closes inherited fds
+// Why the window is safe: until Go the init only closes inherited fds
 // (close_range) and waits on the sync socket. It has joined no namespace
 // yet (join_namespaces, the shared pid namespace and the unshare in a
-// joined user namespace all come after kGo), no container process exists
+// joined user namespace all come after Go), no container process exists
 // in the namespaces clone() made, it resolves no path, and its root, cwd and
 // fds (sync socket, console, bind sources, preserved fds) are the
 // unprivileged user's own objects. Who can ptrace it meanwhile must have
@@ -221,54 +223,48 @@ void move_net_devices(const spec::Spec &spec, pid_t pid, unsigned long clone_fla
     for (auto &[name, dev] : spec.linux->netDevices) netlink::move_device(name, dev.name, ns.get(), path);
 }
 
-void send_tag(Launch &l, char tag, const std::string &text = {}) {
-    std::string msg(1, tag);
-    msg += text;
-    if (::send(l.sync.get(), msg.data(), msg.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(msg.size()))
-        throw Error("container init exited unexpectedly");
+void send_msg(Launch &l, sync::Msg msg, const std::string &text = {}) {
+    if (!sync::send(l.sync.get(), msg, text)) throw Error("container init exited unexpectedly");
 }
 
-// The parent half of the sync protocol: wait for kReady or an error,
+// The parent half of the sync protocol: wait for Ready or an error,
 // running the runtime-side creation hooks when the init asks for them.
 void wait_ready(Launch &l, const spec::Spec &spec) {
-    char buf[4096];
-    ssize_t n;
+    sync::Message m;
     for (;;) {
-        UniqueFd notify_fd;
-        n = seccomp_agent::recv_msg(l.sync.get(), buf, sizeof buf, &notify_fd);
-        if (n >= 1 && buf[0] == process::kSeccompFdTag && notify_fd) {
-            seccomp_agent::hand_over(*spec.linux->seccomp, notify_fd.get(), l.pid, hook_state(l.st, "creating", l.pid));
-            notify_fd.reset();  // the agent has it now; the runtime keeps none
-            send_tag(l, linux_init::kGo);
+        m = sync::receive(l.sync.get());
+        if (m.msg == sync::Msg::SeccompFd && m.fds.size() == 1) {
+            seccomp_agent::hand_over(*spec.linux->seccomp, m.fds[0].get(), l.pid, hook_state(l.st, "creating", l.pid));
+            m.fds.clear();  // the agent has it now; the runtime keeps none
+            send_msg(l, sync::Msg::Go);
             continue;
         }
-        if (n >= 1 && buf[0] == linux_init::kDebug) {
-            log::debug(std::string_view(buf + 1, static_cast<size_t>(n - 1)));
+        if (m.msg == sync::Msg::Debug) {
+            log::debug(m.text);
             continue;
         }
-        if (n >= 1 && (buf[0] == linux_init::kPid || buf[0] == linux_init::kNewPid)) {
+        if (m.msg == sync::Msg::Pid || m.msg == sync::Msg::NewPid) {
             // The init forked the container process into the shared pid
             // namespace, or pid 1 into a new one made in a joined user
             // namespace (CLONE_PARENT: our child), and exits.
             pid_t first = l.pid;
-            l.pid = static_cast<pid_t>(std::atoi(std::string(buf + 1, static_cast<size_t>(n - 1)).c_str()));
+            l.pid = static_cast<pid_t>(std::atoi(m.text.c_str()));
             ::waitpid(first, nullptr, 0);
             // Born inside the container: its LSM attr files come from us.
-            if (buf[0] == linux_init::kPid && spec.process && process::wants_exec_labels(*spec.process) &&
-                !process::send_exec_labels(l.sync.get(), linux_init::kLabels,
+            if (m.msg == sync::Msg::Pid && spec.process && process::wants_exec_labels(*spec.process) &&
+                !process::send_exec_labels(l.sync.get(), sync::Msg::Labels,
                                            process::open_exec_labels(*spec.process, l.pid)))
                 throw Error("container init exited unexpectedly");
             continue;
         }
-        if (n < 1 || buf[0] != linux_init::kHooks) break;
+        if (m.msg != sync::Msg::Hooks) break;
         std::string state = hook_state(l.st, "creating", l.pid);
         hooks::run(spec.hooks->prestart, "prestart", state, l.st.bundle);
         hooks::run(spec.hooks->createRuntime, "createRuntime", state, l.st.bundle);
-        send_tag(l, linux_init::kGo);
+        send_msg(l, sync::Msg::Go);
     }
-    if (n >= 1 && buf[0] == linux_init::kReady) return;
-    if (n >= 1 && buf[0] == linux_init::kError)
-        throw Error("unable to start container process: " + std::string(buf + 1, static_cast<size_t>(n - 1)));
+    if (m.msg == sync::Msg::Ready) return;
+    if (m.msg == sync::Msg::Error) throw Error("unable to start container process: " + m.text);
     int status = 0;
     ::waitpid(l.pid, &status, 0);
     l.pid = -1;
@@ -394,8 +390,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     for (auto &fd : idmapped) args.idmapped.push_back(fd.get());
 
     log::debug("nsexec container setup: cloning the container init");
-    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, args.clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-    if (pid < 0) throw_errno("clone");
+    pid_t pid = child::clone(args.clone_flags);
     if (pid == 0) {
         l->sync.reset();
         l->console_relay.reset();
@@ -416,7 +411,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     if (args.clone_flags & CLONE_NEWUSER) userns::write_maps(pid, spec.linux->uidMappings, spec.linux->gidMappings);
     if (spec.process && spec.process->oomScoreAdj)
         write_file("/proc/" + std::to_string(pid) + "/oom_score_adj", std::to_string(*spec.process->oomScoreAdj));
-    send_tag(*l, linux_init::kGo, std::to_string(pid));
+    send_msg(*l, sync::Msg::Go, std::to_string(pid));
     wait_ready(*l, spec);
     // Joining a pid namespace, the init forked the container process into
     // it and left, or forked pid 1 into a new one made in a joined user
@@ -476,7 +471,7 @@ int run(const Globals &g, const RunOptions &o) {
     if (!o.detach) ::sigprocmask(SIG_BLOCK, &all, &old);
     if (!o.detach && !o.no_subreaper) ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     auto l = launch(g, o, false, o.detach);
-    send_tag(*l, linux_init::kStart);
+    send_msg(*l, sync::Msg::Start);
     l->sync.reset();
     run_poststart(l->st);
     l->committed = true;

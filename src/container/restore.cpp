@@ -16,7 +16,7 @@
 
 #include "cgroups/cgroup.hpp"
 #include "container/criu_common.hpp"
-#include "container/hooks.hpp"
+#include "linux/hooks.hpp"
 #include "container/supervise.hpp"
 #include "container/state.hpp"
 #include "handlers/handler.hpp"

@@ -1,36 +1,10 @@
 #include "container/seccomp_agent.hpp"
 
-#include <sys/socket.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
 #include "linux/terminal.hpp"
 
 namespace kiln::seccomp_agent {
-
-ssize_t recv_msg(int sock, char *buf, size_t len, UniqueFd *fd) {
-    struct iovec iov{buf, len};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n;
-    do n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
-    struct cmsghdr *c = n >= 0 ? CMSG_FIRSTHDR(&msg) : nullptr;
-    if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-        int got;
-        std::memcpy(&got, CMSG_DATA(c), sizeof got);
-        if (fd) fd->reset(got);
-        else ::close(got);
-    }
-    return n;
-}
 
 void hand_over(const spec::Seccomp &s, int notify_fd, pid_t pid, const std::string &state_json) {
     if (s.listenerPath.empty()) throw Error("seccomp: SCMP_ACT_NOTIFY without linux.seccomp.listenerPath");

@@ -13,9 +13,6 @@
 
 namespace kiln::seccomp_agent {
 
-// recv() of one sync message; an fd passed with it (SCM_RIGHTS) goes to *fd.
-ssize_t recv_msg(int sock, char *buf, size_t len, UniqueFd *fd);
-
 // Connects to s.listenerPath and sends {"ociVersion","fds":["seccompFd"],
 // "pid","metadata","state":STATE} with notify_fd attached.
 void hand_over(const spec::Seccomp &s, int notify_fd, pid_t pid, const std::string &state_json);

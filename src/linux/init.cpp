@@ -14,7 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "container/hooks.hpp"
+#include "linux/hooks.hpp"
 #include "handlers/handler.hpp"
 #include "kiln/error.hpp"
 #include "kiln/log.hpp"
@@ -25,13 +25,12 @@
 #include "linux/procfs.hpp"
 #include "linux/rootfs.hpp"
 #include "linux/sealed.hpp"
+#include "linux/sync.hpp"
 #include "linux/terminal.hpp"
+#include "util/child.hpp"
 #include "util/fd.hpp"
 #include "util/unsafe.hpp"
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 namespace kiln::ns {
 
@@ -46,26 +45,7 @@ void join(const std::string &path, unsigned long flag) {
 namespace kiln::linux_init {
 namespace {
 
-bool released = false;  // `start` has let us go: the parent no longer listens
-int start_conn = -1;    // `start`'s connection once accepted: errors go there too
-
-void send_msg(int fd, char tag, std::string_view text = {}) {
-    std::string msg(1, tag);
-    msg.append(text);
-    while (::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) < 0 && errno == EINTR) {
-    }
-}
-
-// Returns the message's tag (0 when the parent is gone); its text in *text.
-char wait_msg(int fd, std::string *text = nullptr) {
-    char buf[64];
-    ssize_t n;
-    do n = ::recv(fd, buf, sizeof buf, 0);
-    while (n < 0 && errno == EINTR);
-    if (n < 1) return 0;
-    if (text) text->assign(buf + 1, static_cast<size_t>(n - 1));
-    return buf[0];
-}
+int start_conn = -1;  // `start`'s connection once accepted: errors go there too
 
 std::string state_json(const InitArgs &a, const char *status, int pid) {
     return spec::hook_state_json(a.spec->ociVersion, a.id, status, pid, a.bundle, a.spec->annotations);
@@ -154,42 +134,21 @@ void set_hostname(const spec::Spec &spec) {
         throw_errno("setdomainname");
 }
 
-// runc creates a missing working directory. The cwd comes from the image's
-// config: it is resolved (and made) inside the container's root, never
-// through a magic link such as /proc/self/fd/N.
-void enter_cwd(const std::string &cwd) {
-    if (cwd.empty()) return;
-    const std::string what = "chdir to cwd (\"" + cwd + "\") set in config.json failed";
-    if (unsafe::off("in-root-lookups")) {
-        if (::chdir(cwd.c_str()) == 0) return;
-        if (errno != ENOENT) throw_errno(what);
-        mkdir_all(cwd, 0755);
-        if (::chdir(cwd.c_str()) < 0) throw_errno(what);
-        return;
-    }
-    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!root) throw_errno(what);
-    UniqueFd dir(inroot::open(root.get(), cwd, O_PATH | O_DIRECTORY));
-    if (!dir && errno == ENOENT) dir = inroot::make_dirs(root.get(), cwd);
-    if (!dir) throw_errno(what);
-    if (::fchdir(dir.get()) < 0) throw_errno(what);
-}
-
 // Blocks until `start` connects to the start socket and says "S" (create),
 // or the parent sends kStart (run). The connection stays open until our
 // exec (close-on-exec), so `start` learns of a failure before it.
 void wait_for_start(const InitArgs &a) {
     if (a.start_fd < 0) {
-        if (wait_msg(a.sync_fd) != kStart) ::_exit(1);
+        if (sync::wait(a.sync_fd) != sync::Msg::Start) ::_exit(1);
         return;
     }
     for (;;) {
         int c = ::accept4(a.start_fd, nullptr, nullptr, SOCK_CLOEXEC);
         if (c < 0 && errno == EINTR) continue;
         if (c < 0) ::_exit(1);
-        if (wait_msg(c) == kStart) {
+        if (sync::wait(c) == sync::Msg::Start) {
             start_conn = c;
-            send_msg(c, kAck);
+            sync::send(c, sync::Msg::Ack);
             break;
         }
         ::close(c);
@@ -202,8 +161,8 @@ void wait_for_start(const InitArgs &a) {
 // createContainer's working directory is the rootfs, as runc's.
 void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pid) {
     if (!hooks.prestart.empty() || !hooks.createRuntime.empty()) {
-        send_msg(a.sync_fd, kHooks);
-        if (wait_msg(a.sync_fd) != kGo) ::_exit(1);
+        sync::send(a.sync_fd, sync::Msg::Hooks);
+        if (sync::wait(a.sync_fd) != sync::Msg::Go) ::_exit(1);
     }
     hooks::run(hooks.createContainer, "createContainer", state_json(a, "creating", host_pid), a.rootfs);
 }
@@ -213,7 +172,7 @@ void run_creation_hooks(const InitArgs &a, const spec::Hooks &hooks, int host_pi
 [[noreturn]] void park_without_process(const InitArgs &a) {
     install_wait_handlers();
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-    send_msg(a.sync_fd, kReady);
+    sync::send(a.sync_fd, sync::Msg::Ready);
     wait_for_start(a);
     ::_exit(1);
 }
@@ -245,11 +204,10 @@ int unsafe_host_procfd(const InitArgs &a) {
 // the runtime its pid, and leave.
 // Forks the process that takes our place as a child of the runtime
 // (CLONE_PARENT), tells the runtime its pid (tag + pid) and ends; returns in it.
-void hand_over_to_child(const InitArgs &a, char tag, const char *what) {
-    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-    if (pid < 0) throw_errno(what);
+void hand_over_to_child(const InitArgs &a, sync::Msg tag, const char *what) {
+    pid_t pid = child::clone(CLONE_PARENT, what);
     if (pid > 0) {
-        send_msg(a.sync_fd, tag, std::to_string(pid));
+        sync::send(a.sync_fd, tag, std::to_string(pid));
         ::_exit(0);
     }
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // cleared by fork
@@ -258,9 +216,9 @@ void hand_over_to_child(const InitArgs &a, char tag, const char *what) {
 void enter_shared_pid_ns(const InitArgs &a, process::ExecLabels &labels) {
     if (a.join_pid_ns_fd < 0) return;
     ::close(a.join_pid_ns_fd);
-    hand_over_to_child(a, kPid, "fork into the shared pid namespace");
+    hand_over_to_child(a, sync::Msg::Pid, "fork into the shared pid namespace");
     const spec::Process *p = a.spec->process ? &*a.spec->process : nullptr;
-    if (p && process::wants_exec_labels(*p) && process::receive_exec_labels(a.sync_fd, *p, labels) != kLabels)
+    if (p && process::wants_exec_labels(*p) && process::receive_exec_labels(a.sync_fd, *p, labels) != sync::Msg::Labels)
         ::_exit(1);
 }
 
@@ -273,7 +231,7 @@ std::string unshare_in_joined_user_ns(const InitArgs &a, const std::string &host
     if (!a.unshare_flags) return host_pid;
     if (::unshare(static_cast<int>(a.unshare_flags)) < 0) throw_errno("unshare namespaces in the joined user namespace");
     if (!(a.unshare_flags & CLONE_NEWPID)) return host_pid;
-    hand_over_to_child(a, kNewPid, "fork into the new pid namespace");
+    hand_over_to_child(a, sync::Msg::NewPid, "fork into the new pid namespace");
     // The host's procfs is still at /proc: "self" there is our host pid.
     char buf[32];
     ssize_t n = ::readlink("/proc/self", buf, sizeof buf - 1);
@@ -283,8 +241,10 @@ std::string unshare_in_joined_user_ns(const InitArgs &a, const std::string &host
 [[noreturn]] void setup_and_exec(const InitArgs &a) {
     const auto &spec = *a.spec;
     ::umask(0);
-    std::string host_pid;  // the parent sends our pid as the runtime sees it
-    if (wait_msg(a.sync_fd, &host_pid) != kGo) ::_exit(1);
+    // The parent sends our pid as the runtime sees it.
+    sync::Message go = sync::receive(a.sync_fd);
+    if (go.msg != sync::Msg::Go) ::_exit(1);
+    std::string host_pid = std::move(go.text);
     // Dumpable until now only for an unprivileged runtime, which has written
     // our maps and oom_score_adj. Before anything else (joining namespaces,
     // hooks, mounts, the container's process) no container process may
@@ -347,43 +307,30 @@ std::string unshare_in_joined_user_ns(const InitArgs &a, const std::string &host
         ::setsid();
     }
     if (has_namespace(spec, "mount")) rootfs::finish_dev(spec);
-    process::set_rlimits(proc.rlimits);
-    // Before seccomp, which may forbid these syscalls.
-    if (spec.linux && spec.linux->personality) process::set_personality(*spec.linux->personality);
-    if (proc.scheduler) process::set_scheduler(*proc.scheduler);
-    if (proc.ioPriority) process::set_io_priority(*proc.ioPriority);
-    if (spec.linux && spec.linux->memoryPolicy) process::set_memory_policy(*spec.linux->memoryPolicy);
-    std::vector<std::string> env = proc.env;
-    process::add_home(env, proc.user.uid);
-    enter_cwd(proc.cwd);
-    if (!unsafe::off("cve-2024-21626")) process::verify_cwd();
-    std::string exe = process::find_executable(proc.args[0], env);
-    std::vector<std::string> args = proc.args;
-    int exe_fd = -1;  // a file the handler opened and checked, run instead of exe
-    a.handler->container_process(exe, exe_fd, args, env);
-
-    if (proc.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
-    // Made before the seccomp filter, which may not allow memfd_create.
+    process::Payload payload;
+    payload.p = &proc;
+    payload.filter = spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr;
+    payload.personality = spec.linux && spec.linux->personality ? &*spec.linux->personality : nullptr;
+    payload.memory_policy = spec.linux && spec.linux->memoryPolicy ? &*spec.linux->memoryPolicy : nullptr;
+    payload.sync_fd = a.sync_fd;
+    payload.in_user_ns = a.in_user_ns;
+    payload.rootless_euid = a.rootless_euid;
+    payload.create_cwd = true;
+    payload.default_umask = true;
     // The stub: what a created container waits in (small, holding nothing).
     // run starts at once: a kiln running from a read-only view of itself
     // execs the payload straight away, one exec less.
-    UniqueFd stub(a.start_fd >= 0 || !sealed::running_readonly() ? process::sealed_stub() : -1);
-    process::set_exec_labels(labels);
-    // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it while we
-    // still have it; with no_new_privs as late as possible.
-    const spec::Seccomp *filter = spec.linux && spec.linux->seccomp ? &*spec.linux->seccomp : nullptr;
-    if (filter && !proc.noNewPrivileges) process::load_seccomp(*filter, proc.noNewPrivileges, a.sync_fd);
-    process::set_user_and_caps(proc, a.in_user_ns, a.rootless_euid);
-    if (filter && proc.noNewPrivileges) process::load_seccomp(*filter, proc.noNewPrivileges, a.sync_fd);
-    ::umask(proc.user.umask.value_or(022));
-
-    auto argv = process::c_strings(args), envp = process::c_strings(env);
+    payload.stub = a.start_fd >= 0 || !sealed::running_readonly();
+    payload.edit = [&](std::string &exe, int &exe_fd, std::vector<std::string> &args, std::vector<std::string> &env) {
+        a.handler->container_process(exe, exe_fd, args, env);
+    };
+    process::Prepared prepared = process::prepare(payload, labels);
 
     install_wait_handlers();
     // startContainer hooks run after `start`, so then kiln itself waits.
     // A preloading handler's process parks itself: exec it now (stub mode 'x').
     bool preload = a.start_fd >= 0 && a.handler->exec_at_create();
-    bool wait_here = !preload && (!hooks.startContainer.empty() || !stub);
+    bool wait_here = !preload && (!hooks.startContainer.empty() || !prepared.stub);
     process::StubWait wait;
     if (!wait_here && !preload) {
         wait.mode = a.start_fd >= 0 ? 'a' : 's';
@@ -393,21 +340,16 @@ std::string unshare_in_joined_user_ns(const InitArgs &a, const std::string &host
     // From here the parent may exit at any time (create returns).
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     debug(a.sync_fd, "init: closing the pipe to signal completion");
-    send_msg(a.sync_fd, kReady);
+    sync::send(a.sync_fd, sync::Msg::Ready);
     if (wait_here) {
         wait_for_start(a);
-        released = true;
+        // `start` has let us go: the parent no longer listens.
+        child::report_to(start_conn, true);
         hooks::run(hooks.startContainer, "startContainer", state_json(a, "created", ::getpid()), "/");
     }
 
-    // No fd of ours may reach the payload (CVE-2024-21626): everything past
-    // stdio and the preserved fds is close-on-exec (the stub closes the
-    // ones it waits on).
-    if (!unsafe::off("cve-2024-21626")) ::syscall(SYS_close_range, 3 + a.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-    if (host_procfd) ::fcntl(host_procfd.get(), F_SETFD, 0);
-    int err = process::exec_via_stub(stub.get(), wait, exe, exe_fd, argv.data(), envp.data());
-    released = true;
-    std::string msg = "exec " + exe + ": " + std::strerror(err) + "\n";
+    int err = process::exec_payload(prepared, wait, a.preserve_fds, host_procfd.get());
+    std::string msg = "exec " + prepared.exe + ": " + std::strerror(err) + "\n";
     (void)!::write(2, msg.data(), msg.size());
     ::_exit(127);
 }
@@ -415,35 +357,25 @@ std::string unshare_in_joined_user_ns(const InitArgs &a, const std::string &host
 }  // namespace
 
 void debug(int sync_fd, std::string_view msg) {
-    if (log::debug_enabled()) send_msg(sync_fd, kDebug, msg);
+    if (log::debug_enabled()) sync::send(sync_fd, sync::Msg::Debug, msg);
 }
 
 void run(const InitArgs &a) {
     // Die with the parent while it still waits for us; not dumpable so no
     // container process can ptrace us or open our /proc entries
-    // (CVE-2016-9962), except until kGo where an unprivileged runtime needs it.
+    // (CVE-2016-9962), except until Go where an unprivileged runtime needs it.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (!a.dumpable_until_go && !unsafe::off("cve-2016-9962")) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    try {
+    child::run(a.sync_fd, [&] {
         // clone() copied every fd of the runtime, including any its caller
         // leaked to it: keep stdio, the preserved fds and ours (CVE-2024-21626).
         if (!unsafe::off("cve-2024-21626"))
             process::close_fds_except(3 + static_cast<int>(a.preserve_fds), fds_to_keep(a));
         setup_and_exec(a);
-    } catch (const std::exception &e) {
-        // After `start` nobody listens on the socket: say it on stderr.
-        if (!released) {
-            send_msg(a.sync_fd, kError, e.what());
-        } else {
-            if (start_conn >= 0) send_msg(start_conn, kError, e.what());
-            std::string msg = std::string("kiln: ") + e.what() + "\n";
-            (void)!::write(2, msg.data(), msg.size());
-        }
-    }
-    ::_exit(1);
+    });
 }
 
 }  // namespace kiln::linux_init

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kiln/spec.hpp"
+#include "linux/sync.hpp"
 
 namespace kiln::handlers {
 class Handler;
@@ -14,17 +15,11 @@ class Handler;
 
 namespace kiln::linux_init {
 
-// Sync messages on the SOCK_SEQPACKET pair between parent and child.
-inline constexpr char kGo = 'G';     // parent -> child: cgroup joined, maps written
-inline constexpr char kReady = 'R';  // child -> parent: set up, waiting for start
-inline constexpr char kError = 'E';  // child -> parent: 'E' + message
-inline constexpr char kStart = 'S';  // parent -> child (run): exec now
-inline constexpr char kAck = 'A';    // child -> `start` on the start socket: started
-inline constexpr char kHooks = 'H';
-inline constexpr char kLabels = 'L';  // parent -> child: its LSM attr files (SCM_RIGHTS), after kPid
-inline constexpr char kPid = 'P';    // child -> parent: 'P' + pid of the container process that replaces us  // child -> parent: mounts done, run prestart/createRuntime
-inline constexpr char kNewPid = 'N';  // child -> parent: 'N' + pid of the pid 1 that replaces us before any setup (no kLabels)
-inline constexpr char kDebug = 'D';  // child -> parent: 'D' + a line for the --debug log
+// `start`'s side of the start socket (release_init in lifecycle.cpp) still
+// spells these as chars: the values of sync::Msg.
+inline constexpr char kStart = static_cast<char>(sync::Msg::Start);
+inline constexpr char kAck = static_cast<char>(sync::Msg::Ack);
+inline constexpr char kError = static_cast<char>(sync::Msg::Error);
 
 // With --debug: sends msg over the sync socket for the parent to log. The
 // child never writes the log itself: its fds soon are the container's.

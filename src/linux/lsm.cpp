@@ -6,7 +6,6 @@
 // host's /sys: a container's fake /proc or /sys cannot swallow the label.
 #include "linux/process.hpp"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -100,47 +99,20 @@ void adopt_exec_labels(const spec::Process &p, const std::vector<int> &fds, Exec
 
 bool wants_exec_labels(const spec::Process &p) { return !p.apparmorProfile.empty() || !p.selinuxLabel.empty(); }
 
-bool send_exec_labels(int sock, char tag, const ExecLabels &labels) {
+bool send_exec_labels(int sock, sync::Msg msg, const ExecLabels &labels) {
     std::vector<int> fds;
     for (auto *fd : {&labels.apparmor, &labels.selinux})
         if (*fd) fds.push_back(fd->get());
-    alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-    iovec iov{&tag, 1};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (!fds.empty()) {
-        msg.msg_control = control;
-        msg.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
-        cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
-        std::memcpy(CMSG_DATA(c), fds.data(), fds.size() * sizeof(int));
-    }
-    return ::sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
+    return sync::send_fds(sock, msg, fds);
 }
 
-char receive_exec_labels(int sock, const spec::Process &p, ExecLabels &labels) {
-    char tag = 0;
-    alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))];
-    iovec iov{&tag, 1};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n;
-    do n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
+sync::Msg receive_exec_labels(int sock, const spec::Process &p, ExecLabels &labels) {
+    sync::Message m = sync::receive(sock);
+    if (m.msg == sync::Msg::None || !m.text.empty()) return sync::Msg::None;
     std::vector<int> fds;
-    for (cmsghdr *c = CMSG_FIRSTHDR(&msg); n > 0 && c; c = CMSG_NXTHDR(&msg, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-            for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
-                fds.push_back(reinterpret_cast<int *>(CMSG_DATA(c))[i]);
-    if (n != 1) return 0;
+    for (auto &fd : m.fds) fds.push_back(fd.release());
     adopt_exec_labels(p, fds, labels);
-    return tag;
+    return m.msg;
 }
 
 void set_exec_labels(ExecLabels &l) {

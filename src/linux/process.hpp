@@ -3,11 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "kiln/spec.hpp"
+#include "linux/sync.hpp"
 #include "util/fd.hpp"
 
 namespace kiln::process {
@@ -36,9 +38,8 @@ void set_user_and_caps(const spec::Process &p, bool in_user_ns, bool rootless_eu
 std::string find_executable(const std::string &arg0, const std::vector<std::string> &env);
 // Loads linux.seccomp into this process (inherited across execve).
 // no_new_privs is set only when the process asks for it. With SCMP_ACT_NOTIFY
-// rules the listener fd is sent to the runtime on sync_fd (a message
-// kSeccompFdTag + SCM_RIGHTS) and this waits for one byte back.
-inline constexpr char kSeccompFdTag = 'N';
+// rules the listener fd is sent to the runtime on sync_fd (sync::Msg::SeccompFd
+// with the fd) and this waits for its Go.
 void load_seccomp(const spec::Seccomp &s, bool no_new_privs, int sync_fd = -1);
 // seccomp_attr_set on a libseccomp filter context (scmp_filter_ctx, attr a
 // scmp_filter_attr); throws "seccomp: set filter attribute <name>: <why>".
@@ -66,10 +67,10 @@ ExecLabels open_exec_labels(const spec::Process &p, pid_t pid = 0);
 bool wants_exec_labels(const spec::Process &p);
 // A process born inside the container (exec's, or one forked into a shared
 // pid namespace) gets its labels' attr files from the runtime, which opens
-// them for its pid through the host's procfs: a one-byte message tag with
-// the fds (SCM_RIGHTS). receive returns the tag (0 on EOF/error).
-bool send_exec_labels(int sock, char tag, const ExecLabels &labels);
-char receive_exec_labels(int sock, const spec::Process &p, ExecLabels &labels);
+// them for its pid through the host's procfs: a sync message msg with the
+// fds. receive returns the message (Msg::None on EOF/error).
+bool send_exec_labels(int sock, sync::Msg msg, const ExecLabels &labels);
+sync::Msg receive_exec_labels(int sock, const spec::Process &p, ExecLabels &labels);
 // Writes the labels and closes the files (right before the exec).
 void set_exec_labels(ExecLabels &labels);
 
@@ -97,6 +98,47 @@ inline std::vector<char *> c_strings(const std::vector<std::string> &v) {
     out.push_back(nullptr);
     return out;
 }
+
+// The last steps of every container process, the init's and exec's (one
+// copy, so that the two cannot drift apart): rlimits, personality,
+// scheduler, I/O priority, memory policy, HOME, cwd, the payload's path,
+// no_new_privs, the stub, LSM labels, seccomp, user and capabilities, umask.
+// Where runc's two inits differ, so do these (runc 1.2+ setns_init_linux.go
+// against standard_init_linux.go and rootfs_linux.go):
+//   - create_cwd: the init makes a missing cwd (runc's prepareRootfs
+//     MkdirAll); exec fails with "chdir to cwd ... failed" (finalizeNamespace).
+//   - default_umask: with no process.user.umask the init sets 022
+//     (finalizeRootfs); exec leaves the caller's umask as it is.
+struct Payload {
+    const spec::Process *p = nullptr;
+    const spec::Seccomp *filter = nullptr;
+    const spec::Personality *personality = nullptr;
+    const spec::MemoryPolicy *memory_policy = nullptr;
+    int sync_fd = -1;  // for a seccomp listener (SCMP_ACT_NOTIFY)
+    bool in_user_ns = false, rootless_euid = false;
+    bool create_cwd = false;
+    bool default_umask = false;
+    bool stub = true;  // exec through the sealed stub (else straight to the payload)
+    // The payload handler's say on what runs (handlers::Handler's
+    // container_process or exec_process).
+    std::function<void(std::string &exe, int &exe_fd, std::vector<std::string> &args, std::vector<std::string> &env)>
+        edit;
+};
+// What prepare() leaves for exec_payload(): argv/envp point into args/env.
+struct Prepared {
+    std::string exe;
+    int exe_fd = -1;  // a file the handler opened and checked, run instead of exe
+    std::vector<std::string> args, env;
+    UniqueFd stub;
+};
+// Everything up to the exec; labels are written (and closed) on the way.
+Prepared prepare(const Payload &payload, ExecLabels &labels);
+// Marks every fd past stdio and the preserved ones close-on-exec
+// (CVE-2024-21626) and execs through the stub; returns errno on failure.
+int exec_payload(Prepared &p, const StubWait &wait, unsigned preserve_fds, int keep_open = -1);
+// The working directory, resolved inside the container's root (never through
+// a magic link such as /proc/self/fd/N); "" is "/". create: make it when missing.
+void enter_cwd(const std::string &cwd, bool create);
 
 // Closes every fd >= from except those in keep (CVE-2024-21626): fds that
 // clone()/fork() copied from the runtime, or from whoever ran it, must not be

@@ -60,13 +60,10 @@ bool uses_notify(const spec::Seccomp &s) {
 // would block with nobody to answer it.
 void hand_over_listener(int sync_fd, int notify_fd) {
     if (sync_fd < 0) throw Error("seccomp: SCMP_ACT_NOTIFY needs the runtime to pass the listener on");
-    terminal::send_fd(sync_fd, notify_fd, std::string_view(&kSeccompFdTag, 1));
+    bool sent = sync::send(sync_fd, sync::Msg::SeccompFd, {}, {notify_fd});
     ::close(notify_fd);
-    char go = 0;
-    ssize_t n;
-    do n = ::recv(sync_fd, &go, 1, 0);
-    while (n < 0 && errno == EINTR);
-    if (n != 1) ::_exit(1);  // the runtime is gone or failed: it reports why
+    if (!sent) throw_errno("send the seccomp listener to the runtime");
+    if (sync::wait(sync_fd) != sync::Msg::Go) ::_exit(1);  // the runtime is gone or failed: it reports why
 }
 
 // ------------------------------------------------------------ -ENOSYS stub

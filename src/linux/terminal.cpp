@@ -16,6 +16,7 @@
 
 #include "kiln/error.hpp"
 #include "linux/rootfs.hpp"
+#include "linux/sync.hpp"
 #include "util/fd.hpp"
 #include "util/unsafe.hpp"
 
@@ -102,15 +103,14 @@ void send_pidfd(const std::string &socket_path, int pid) {
 }
 
 int receive_master(int sock) {
-    char data[64];
-    struct iovec iov{data, sizeof data};
-    FdMessage m(&iov);
-    if (::recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC) < 0) throw_errno("receive the console");
-    struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
-    if (!c || c->cmsg_type != SCM_RIGHTS) throw Error("the container sent no console");
-    int fd;
-    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-    return fd;
+    // One message (SOCK_STREAM pair: one recvmsg, as the sync protocol reads).
+    errno = 0;
+    sync::Message m = sync::receive(sock);
+    if (m.fds.empty()) {
+        if (m.msg == sync::Msg::None && errno) throw_errno("receive the console");
+        throw Error("the container sent no console");
+    }
+    return m.fds[0].release();
 }
 
 void setup(int sock, const spec::Process &p, bool bind_console) {

@@ -13,7 +13,7 @@
 #include <cstring>
 #include <string>
 
-#include "container/seccomp_agent.hpp"
+#include "linux/sync.hpp"
 
 namespace {
 
@@ -41,9 +41,9 @@ int receive_fd(const std::string &path) {
     ::close(ln);
     ::unlink(path.c_str());
     if (conn < 0) return -1;
-    char buf[4096];  // the runtime sends the pidfd with a name
-    kiln::UniqueFd fd;
-    kiln::seccomp_agent::recv_msg(conn, buf, sizeof buf, &fd);
+    // The runtime sends the pidfd with a name (one message, like a sync message).
+    kiln::sync::Message m = kiln::sync::receive(conn);
+    kiln::UniqueFd fd(m.fds.empty() ? -1 : m.fds[0].release());
     ::close(conn);
     if (!fd) errno = EBADMSG;
     return fd.release();

@@ -1,4 +1,4 @@
-#include "container/hooks.hpp"
+#include "linux/hooks.hpp"
 
 #include <poll.h>
 #include <signal.h>
@@ -13,6 +13,7 @@
 #include "kiln/error.hpp"
 #include "kiln/log.hpp"
 #include "linux/process.hpp"
+#include "util/child.hpp"
 #include "util/fd.hpp"
 
 namespace kiln::hooks {
@@ -52,9 +53,10 @@ std::string run_one(const spec::Hook &h, const std::string &state, const std::st
     if (::pipe2(out, O_CLOEXEC) < 0) throw_errno("pipe");
     UniqueFd out_r(out[0]), out_w(out[1]);
 
-    pid_t pid = ::fork();
-    if (pid < 0) throw_errno("fork hook");
-    if (pid == 0) exec_hook(h, in_r.get(), out_w.get(), cwd);
+    pid_t pid = child::fork("fork hook");
+    // Nothing the hook's child throws may unwind into our caller (a Launch
+    // would kill the container): its errors go to its stderr, our pipe.
+    if (pid == 0) child::run(-1, [&] { exec_hook(h, in_r.get(), out_w.get(), cwd); });
     in_r.reset();
     out_w.reset();
     // A hook that does not read its stdin must not kill us with SIGPIPE; the
