@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,8 +24,17 @@ struct Hierarchy {
     std::string own;  // this process's cgroup in the hierarchy ("/")
 };
 
-// The mounted hierarchies from mountinfo and /proc/self/cgroup text.
-std::vector<Hierarchy> parse_hierarchies(const std::string &mountinfo, const std::string &proc_cgroup);
+// The mount id (mountinfo's first field) of the mount visible at a path;
+// -1 when the kernel does not say, kNoPath when nothing is there (a tmpfs
+// over /sys/fs/cgroup without the directory).
+constexpr long long kNoPath = -2;
+using VisibleMount = std::function<long long(const std::string &path)>;
+long long visible_mount_id(const std::string &path);
+
+// The mounted hierarchies from mountinfo and /proc/self/cgroup text; those
+// covered by another mount at their mount point are left out.
+std::vector<Hierarchy> parse_hierarchies(const std::string &mountinfo, const std::string &proc_cgroup,
+                                         const VisibleMount &visible = nullptr);
 // This host's, detected once.
 const std::vector<Hierarchy> &hierarchies();
 
