@@ -49,6 +49,25 @@ bool has_controller(const Hierarchy &h, std::string_view c);
 std::string relative_path(const Hierarchy &h, const std::string &cgroups_path, const std::string &id,
                           bool pure_v2 = false);
 
+// Which driver made a container's cgroup: cgroupfs on a v1, hybrid or v2
+// layout, or systemd (a transient unit); none: no cgroup.
+enum class Driver { none, v1, hybrid, v2, systemd };
+const char *driver_name(Driver d);  // "", "v1", "hybrid", "v2", "systemd"
+Driver driver_from(std::string_view name);  // unknown names: none
+
+// What a container's state records of its cgroup, so that kill, delete,
+// pause and stats act on what create made, never on a match against the
+// mounts of today. hs[i] (mount, controllers, v2) holds dirs[i].
+// A record from an older kiln has dirs and no hs (a positional list):
+// open() then matches the dirs against today's hierarchies as before.
+struct Record {
+    Driver driver = Driver::none;
+    std::string unit;  // the systemd unit, "" for the cgroupfs drivers
+    std::vector<Hierarchy> hs;
+    std::vector<std::string> dirs;  // absolute: hs[i].mount + the container's path
+    bool empty() const { return dirs.empty() && unit.empty(); }
+};
+
 // What a new container asks of its cgroup.
 struct Options {
     std::string cgroups_path;  // linux.cgroupsPath
@@ -89,6 +108,8 @@ public:
     virtual const std::vector<std::string> &dirs() const = 0;
     // The systemd unit ("" for the cgroupfs drivers).
     virtual std::string unit() const { return ""; }
+    // What the container's state keeps (after create()).
+    virtual Record record() const = 0;
 };
 
 // A new container's Options from its config and the global flags
@@ -103,8 +124,10 @@ std::vector<std::pair<std::string, std::string>> parse_proc_cgroup(const std::st
 // The manager for a new container.
 std::unique_ptr<Manager> make(const Options &o);
 // The manager of an existing container from what its state recorded.
-std::unique_ptr<Manager> open(const std::vector<std::string> &dirs, const std::string &unit = "");
-// open(dirs, unit)->destroy(), without looking up the hierarchies when no unit is named.
-void destroy(const std::vector<std::string> &dirs, const std::string &unit);
+std::unique_ptr<Manager> open(const Record &r);
+// r's hierarchies; for an older kiln's record, today's, matched by position.
+std::vector<Hierarchy> hierarchies_of(const Record &r);
+// open(r)->destroy(), without looking up the hierarchies when no unit is named.
+void destroy(const Record &r);
 
 }  // namespace kiln::cgroups

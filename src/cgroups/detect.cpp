@@ -169,6 +169,23 @@ std::vector<std::pair<std::string, std::string>> parse_proc_cgroup(const std::st
     return out;
 }
 
+const char *driver_name(Driver d) {
+    switch (d) {
+    case Driver::v1: return "v1";
+    case Driver::hybrid: return "hybrid";
+    case Driver::v2: return "v2";
+    case Driver::systemd: return "systemd";
+    case Driver::none: break;
+    }
+    return "";
+}
+
+Driver driver_from(std::string_view name) {
+    for (Driver d : {Driver::v1, Driver::hybrid, Driver::v2, Driver::systemd})
+        if (name == driver_name(d)) return d;
+    return Driver::none;
+}
+
 Layout layout_of(const std::vector<Hierarchy> &hs) {
     if (hs.empty()) return Layout::none;
     bool v1 = false, v2 = false;

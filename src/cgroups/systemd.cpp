@@ -591,6 +591,12 @@ public:
     void stats(json::Writer &w, int init_pid) const override { fs_->stats(w, init_pid); }
     const std::vector<std::string> &dirs() const override { return fs_->dirs(); }
     std::string unit() const override { return unit_; }
+    Record record() const override {
+        Record r = fs_->record();
+        r.driver = Driver::systemd;
+        r.unit = unit_;
+        return r;
+    }
 
     void destroy() override {
         try {
@@ -651,7 +657,7 @@ std::unique_ptr<Manager> make_systemd(const std::vector<Hierarchy> &hs, const Op
 }
 
 std::unique_ptr<Manager> open_systemd(std::unique_ptr<FsManager> fs, const std::string &unit) {
-    bool v2 = layout_of(hierarchies()) == Layout::v2;
+    bool v2 = layout_of(fs->hierarchies()) == Layout::v2;
     return std::make_unique<SystemdManager>(std::move(fs), unit, "", v2);
 }
 

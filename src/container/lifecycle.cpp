@@ -350,8 +350,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     UniqueFd start_sock;
     if (use_fifo) start_sock = l->dir.listen_start_socket();
     l->cgroup->create(res);
-    st.cgroup_dirs = l->cgroup->dirs();
-    st.cgroup_unit = l->cgroup->unit();
+    st.cgroup = l->cgroup->record();
     st.cgroup_planned.clear();
     l->dir.save(st);
 
@@ -493,16 +492,16 @@ std::vector<pid_t> pid_ns_members(const StoredState &st) {
 }
 
 std::vector<pid_t> container_pids(const StoredState &st) {
-    if (st.cgroup_dirs.empty() && st.cgroup_unit.empty() && st.own_pid_ns) return pid_ns_members(st);
-    return cgroups::open(st.cgroup_dirs, st.cgroup_unit)->pids();
+    if (st.cgroup.empty() && st.own_pid_ns) return pid_ns_members(st);
+    return cgroups::open(st.cgroup)->pids();
 }
 
 void signal_all(const StoredState &st, int sig) {
-    if (st.cgroup_dirs.empty() && st.cgroup_unit.empty() && st.own_pid_ns) {
+    if (st.cgroup.empty() && st.own_pid_ns) {
         for (pid_t p : pid_ns_members(st)) ::kill(p, sig);
         return;
     }
-    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->kill_all(sig);
+    cgroups::open(st.cgroup)->kill_all(sig);
 }
 
 // Sends sig to the init, guarding against the pid having been reused.
@@ -528,7 +527,7 @@ void run_poststart(const StoredState &st) {
 // a create that died before its init was ready (pid 0) ran no container
 // and gets no poststop, as a failed create does.
 void destroy(StateDir &dir, const StoredState &st) {
-    cgroups::destroy(st.cgroup_dirs, st.cgroup_unit);
+    cgroups::destroy(st.cgroup);
     // Made by a create killed there, or there before it: only an empty one goes.
     for (auto &d : st.cgroup_planned) ::rmdir(d.c_str());
     resctrl::destroy(st.rdt);
@@ -746,7 +745,7 @@ void remove(const Globals &g, const std::string &id, bool force) {
     if (status != "stopped") {
         signal_all(st, SIGKILL);
         // A frozen task cannot die: thaw after queueing the kill.
-        if (status == "paused") cgroups::open(st.cgroup_dirs, st.cgroup_unit)->freeze(false);
+        if (status == "paused") cgroups::open(st.cgroup)->freeze(false);
         ::kill(st.pid, SIGKILL);
         wait_gone(st.pid, 10000);
     } else if (st.pid <= 0 || (!st.own_pid_ns && force)) {
@@ -764,7 +763,7 @@ void pause(const Globals &g, const std::string &id) {
     std::string status = status_of(st, dir.path());
     // runc freezes created and running containers; anything else is "not running".
     if (status != "running" && status != "created") throw Error("container not running");
-    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->freeze(true);
+    cgroups::open(st.cgroup)->freeze(true);
 }
 
 void resume(const Globals &g, const std::string &id) {
@@ -772,7 +771,7 @@ void resume(const Globals &g, const std::string &id) {
     StateDir dir = StateDir::open(g.root, id);
     StoredState st = dir.load();
     if (status_of(st, dir.path()) != "paused") throw Error("container not paused");
-    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->freeze(false);
+    cgroups::open(st.cgroup)->freeze(false);
 }
 
 void update(const Globals &g, const std::string &id, const spec::Resources &r) {
@@ -780,7 +779,7 @@ void update(const Globals &g, const std::string &id, const spec::Resources &r) {
     StateDir dir = StateDir::open(g.root, id);
     StoredState st = dir.load();
     if (status_of(st, dir.path()) == "stopped") throw Error("container not running");
-    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->update(r);
+    cgroups::open(st.cgroup)->update(r);
 }
 
 void update_rdt(const Globals &g, const std::string &id, const std::string &l3, const std::string &mb) {
@@ -797,7 +796,7 @@ std::string stats_event(const Globals &g, const std::string &id) {
     if (status_of(st, g.root + "/" + id) == "stopped") throw Error("container with id " + id + " is not running");
     json::Writer w;
     w.begin_object().key("type").string("stats").key("id").string(id).key("data");
-    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->stats(w, st.pid);
+    cgroups::open(st.cgroup)->stats(w, st.pid);
     w.end_object();
     return w.str();
 }
@@ -805,7 +804,7 @@ std::string stats_event(const Globals &g, const std::string &id) {
 unsigned long long oom_kills(const Globals &g, const std::string &id) {
     validate_id(id);
     StoredState st = load_state(g.root, id);
-    return cgroups::open(st.cgroup_dirs, st.cgroup_unit)->oom_kills();
+    return cgroups::open(st.cgroup)->oom_kills();
 }
 
 std::vector<int> pids(const Globals &g, const std::string &id) {
