@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kiln/json.hpp"
+#include "util/fd.hpp"
 #include "kiln/spec.hpp"
 
 namespace kiln::cgroups {
@@ -125,6 +126,29 @@ std::vector<std::pair<std::string, std::string>> parse_proc_cgroup(const std::st
 std::unique_ptr<Manager> make(const Options &o);
 // The manager of an existing container from what its state recorded.
 std::unique_ptr<Manager> open(const Record &r);
+// The OOM kill count of a container's cgroup, watched: wait() wakes on each
+// OOM event (v2: inotify on memory.events, which the kernel notifies at each
+// event; v1: an eventfd on memory.oom_control through cgroup.event_control),
+// so the count is read while the cgroup still exists, even under systemd,
+// which removes a scope's cgroup as soon as its last process has died (an
+// OOM-killed init). Once the cgroup is gone the last count read stays.
+class OomWatch {
+public:
+    explicit OomWatch(const Record &r);
+    OomWatch(const OomWatch &) = delete;
+    OomWatch &operator=(const OomWatch &) = delete;
+    // Waits up to `seconds` or until the cgroup's memory events change; the count then.
+    unsigned long long wait(double seconds);
+    // Reads the count now (the last one read when the file is gone).
+    unsigned long long count();
+
+private:
+    std::string file_;  // memory.events or memory.oom_control; "" without a memory controller
+    UniqueFd fd_;       // inotify or eventfd; -1: polling only
+    UniqueFd v1_control_;  // v1: memory.oom_control, held for the eventfd registration
+    unsigned long long last_ = 0;
+};
+
 // r's hierarchies; for an older kiln's record, today's, matched by position.
 std::vector<Hierarchy> hierarchies_of(const Record &r);
 // open(r)->destroy(), without looking up the hierarchies when no unit is named.

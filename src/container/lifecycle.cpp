@@ -801,10 +801,9 @@ std::string stats_event(const Globals &g, const std::string &id) {
     return w.str();
 }
 
-unsigned long long oom_kills(const Globals &g, const std::string &id) {
+std::unique_ptr<cgroups::OomWatch> watch_oom(const Globals &g, const std::string &id) {
     validate_id(id);
-    StoredState st = load_state(g.root, id);
-    return cgroups::open(st.cgroup)->oom_kills();
+    return std::make_unique<cgroups::OomWatch>(load_state(g.root, id).cgroup);
 }
 
 std::vector<int> pids(const Globals &g, const std::string &id) {

@@ -551,6 +551,34 @@ test_cg_oom() {
 	finish_ct "$id"
 }
 
+# The init itself OOM-killed: the container stops at once (under systemd its
+# scope and cgroup go with the last process), yet events reports the OOM,
+# right away and not at the next 5 s tick, and then ends quietly.
+test_cg_oom_init() {
+	has_ctrl memory || skip "no memory controller"
+	local id b swap ev epid t0
+	id=$(new_id)
+	swap=', "swap": 16777216'
+	[ "$CG_LAYOUT" = v1 ] && [ ! -e /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes ] && swap=
+	b=$(mkres "$id" "\"memory\": {\"limit\": 16777216$swap}" sh -c 'while [ ! -e /mnt/go ]; do sleep 0.1; done; a=$(head -c 200m /dev/zero | tr "\0" a); echo survived')
+	start "$id" "$b"
+	ev=$TD/events.out
+	krt events --interval 5s "$id" >"$ev" 2>&1 &
+	epid=$!
+	note_pid $epid
+	wait_nonempty "$ev" 30
+	t0=$(date +%s)
+	touch "$b/share/go"
+	_oom_event() { grep -q '"type":"oom"' "$ev"; }
+	poll 20 _oom_event || fail "events printed no oom event for the OOM-killed init: $(head -c 300 "$ev")"
+	_events_done() { ! kill -0 "$epid" 2>/dev/null; }
+	poll 20 _events_done || fail "events went on after the container stopped"
+	wait "$epid" || fail "events ended with an error: $(tail -c 300 "$ev")"
+	[ "$(grep -c '"type":"stats"' "$ev")" -le 2 ] || [ $(($(date +%s) - t0)) -lt 10 ] || fail "the oom event came late"
+	wait_status "$id" stopped
+	finish_ct "$id"
+}
+
 test_cg_delete_after_kill9() {
 	local id b p
 	id=$(new_id)

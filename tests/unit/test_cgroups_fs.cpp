@@ -185,3 +185,31 @@ TEST_CASE("fs driver, v2: controllers enabled down the path, a typical config in
     CHECK(fs.log.front().path == "/cg/cgroup.subtree_control");
     CHECK(m.record().driver == Driver::v2);
 }
+
+TEST_CASE("oom watch: the count from memory.events, kept once the cgroup is gone", "[cgroups][fs]") {
+    FakeFiles fs;
+    UseFiles use(fs);
+    fs.add("/cg/kiln/c1", {{"memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n"}});
+    Record r;
+    r.driver = Driver::systemd;
+    r.hs = {hier("/cg", "", true)};
+    r.dirs = {"/cg/kiln/c1"};
+    OomWatch w(r);
+    CHECK(w.count() == 1);
+    fs.content["/cg/kiln/c1/memory.events"] = "oom 2\noom_kill 2\n";
+    CHECK(w.wait(0.001) == 2);
+    fs.content.erase("/cg/kiln/c1/memory.events");  // systemd removed the scope's cgroup
+    fs.dirs.erase("/cg/kiln/c1");
+    CHECK(w.count() == 2);
+    // v1: memory.oom_control's counter; no memory controller: 0
+    FakeFiles v1;
+    UseFiles use1(v1);
+    v1.add("/cg/memory/c2", {{"memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n"}});
+    Record r1;
+    r1.hs = {hier("/cg/pids", "pids"), hier("/cg/memory", "memory")};
+    r1.dirs = {"/cg/pids/c2", "/cg/memory/c2"};
+    CHECK(OomWatch(r1).count() == 3);
+    r1.hs.pop_back();
+    r1.dirs.pop_back();
+    CHECK(OomWatch(r1).count() == 0);
+}
