@@ -527,14 +527,19 @@ test_cg_events_psi() {
 	finish_ct "$id"
 }
 
+# oom_res: a 16 MiB memory limit and no swap: memory+swap equal to the
+# limit (where swap is accounted).
+oom_res() {
+	local swap=', "swap": 16777216'
+	[ "$CG_LAYOUT" = v1 ] && [ ! -e /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes ] && swap=
+	echo "\"memory\": {\"limit\": 16777216$swap}"
+}
+
 test_cg_oom() {
 	has_ctrl memory || skip "no memory controller"
-	local id b f swap ev
+	local id b f ev
 	id=$(new_id)
-	# No swap: memory+swap equal to the limit (where swap is accounted).
-	swap=', "swap": 16777216'
-	[ "$CG_LAYOUT" = v1 ] && [ ! -e /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes ] && swap=
-	b=$(mkres "$id" "\"memory\": {\"limit\": 16777216$swap}" sh -c 'while [ ! -e /mnt/go ]; do sleep 0.1; done; head -c 200m /dev/zero | sort >/dev/null; sleep 60')
+	b=$(mkres "$id" "$(oom_res)" sh -c 'while [ ! -e /mnt/go ]; do sleep 0.1; done; head -c 200m /dev/zero | sort >/dev/null; sleep 60')
 	start "$id" "$b"
 	ev=$TD/events.out
 	krt events --interval 100ms "$id" >"$ev" 2>&1 &
@@ -556,11 +561,9 @@ test_cg_oom() {
 # right away and not at the next 5 s tick, and then ends quietly.
 test_cg_oom_init() {
 	has_ctrl memory || skip "no memory controller"
-	local id b swap ev epid t0
+	local id b ev epid t0
 	id=$(new_id)
-	swap=', "swap": 16777216'
-	[ "$CG_LAYOUT" = v1 ] && [ ! -e /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes ] && swap=
-	b=$(mkres "$id" "\"memory\": {\"limit\": 16777216$swap}" sh -c 'while [ ! -e /mnt/go ]; do sleep 0.1; done; a=$(head -c 200m /dev/zero | tr "\0" a); echo survived')
+	b=$(mkres "$id" "$(oom_res)" sh -c 'while [ ! -e /mnt/go ]; do sleep 0.1; done; a=$(head -c 200m /dev/zero | tr "\0" a); echo survived')
 	start "$id" "$b"
 	ev=$TD/events.out
 	krt events --interval 5s "$id" >"$ev" 2>&1 &
