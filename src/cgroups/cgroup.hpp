@@ -107,8 +107,6 @@ public:
     virtual void destroy() = 0;
     // One absolute directory per hierarchy (empty when running without cgroups).
     virtual const std::vector<std::string> &dirs() const = 0;
-    // The systemd unit ("" for the cgroupfs drivers).
-    virtual std::string unit() const { return ""; }
     // What the container's state keeps (after create()).
     virtual Record record() const = 0;
 };

@@ -54,7 +54,6 @@ public:
     unsigned long long oom_kills() const override { return fs_->oom_kills(); }
     void stats(json::Writer &w, int init_pid) const override { fs_->stats(w, init_pid); }
     const std::vector<std::string> &dirs() const override { return fs_->dirs(); }
-    std::string unit() const override { return unit_; }
     Record record() const override {
         Record r = fs_->record();
         r.driver = Driver::systemd;
