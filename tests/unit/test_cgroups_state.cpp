@@ -12,6 +12,7 @@
 
 #include "cgroups/cgroup.hpp"
 #include "cgroups/fs.hpp"
+#include "cgroups/systemd.hpp"
 #include "container/state.hpp"
 #include "util/fd.hpp"
 
@@ -148,4 +149,20 @@ TEST_CASE("cgroup record: driver names", "[cgroups][state]") {
     cgroups::FsManager none({hier("/a/pids", "pids", false)}, std::vector<std::string>{});
     CHECK(none.record().empty());
     CHECK(none.record().hs.empty());
+}
+
+TEST_CASE("cgroup record: a systemd container opens as the systemd driver on its recorded hierarchies", "[cgroups][state][systemd]") {
+    cgroups::Record r;
+    r.driver = cgroups::Driver::systemd;
+    r.unit = "kt-c9.scope";
+    r.hs = {hier("/x/cg", "", true)};
+    r.dirs = {"/x/cg/system.slice/kt-c9.scope"};
+    auto m = cgroups::open(r);  // no bus call until a unit is started or stopped
+    auto back = m->record();
+    CHECK(back.driver == cgroups::Driver::systemd);
+    CHECK(back.unit == "kt-c9.scope");
+    REQUIRE(back.hs.size() == 1);
+    CHECK(back.hs[0].mount == "/x/cg");
+    CHECK(m->dirs() == r.dirs);
+    CHECK(cgroups::split_fields("a::b:", ':') == std::vector<std::string>{"a", "", "b", ""});
 }
