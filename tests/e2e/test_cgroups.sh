@@ -679,6 +679,11 @@ test_cg_covered_unified() {
 	expect_file "$(cgf pids pids.max "$id")" 50
 	grep -qx "$(pid_of "$id")" "$(cgf pids cgroup.procs "$id")" || fail "the init is not in its pids cgroup"
 	[ -d "/sys/fs/cgroup/unified/$(cg_rel "$id")" ] && fail "a cgroup2 dir was made under the covered mount"
+	# kiln's record: the layout seen at create (v1 only), which later commands use
+	if [ "$RT_NAME" = kiln ]; then
+		file_has "$ROOT/$id/state.json" '"driver":"v1"'
+		grep -q '"mount":"/sys/fs/cgroup/unified"' "$ROOT/$id/state.json" && fail "the covered cgroup2 mount was recorded"
+	fi
 	if has_ctrl freezer; then
 		cap krt pause "$id"
 		expect_ok "pause from outside the namespace"
