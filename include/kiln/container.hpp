@@ -3,10 +3,15 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "kiln/spec.hpp"
+
+namespace kiln::cgroups {
+class OomWatch;
+}
 
 namespace kiln {
 
@@ -121,8 +126,9 @@ void update_rdt(const Globals &g, const std::string &id, const std::string &l3_c
 // One runc stats event: {"type":"stats","id":ID,"data":{...}}. Throws
 // "container with id ID is not running" when stopped.
 std::string stats_event(const Globals &g, const std::string &id);
-// OOM kills in the container's cgroup so far (events reports increases).
-unsigned long long oom_kills(const Globals &g, const std::string &id);
+// The OOM kill count of the container's cgroup, watched (events reports
+// increases, as they happen; see cgroups::OomWatch).
+std::unique_ptr<cgroups::OomWatch> watch_oom(const Globals &g, const std::string &id);
 // Host pids of the container's processes.
 std::vector<int> pids(const Globals &g, const std::string &id);
 

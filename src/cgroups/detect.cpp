@@ -1,9 +1,12 @@
 // Finding the cgroup hierarchies this process sees (read once).
 #include "cgroups/cgroup.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "kiln/error.hpp"
 #include "util/fd.hpp"
@@ -56,14 +59,19 @@ bool at_or_below(const std::string &inner, const std::string &outer) {
 }  // namespace
 
 // The hierarchies as this process sees them at their mount points. A
-// cgroup mount covered by a later mount at or above its mount point (a
+// cgroup mount covered by another mount at or above its mount point (a
 // tmpfs over /sys/fs/cgroup/unified, as docker-in-docker and some
-// benchmarks make) is not visible there and is skipped. A hierarchy mounted
-// twice (CRIU's cgroup "yard" of a running dump, a tool's private mount)
-// is taken once, from under /sys/fs/cgroup when it is mounted there.
-std::vector<Hierarchy> parse_hierarchies(const std::string &mountinfo, const std::string &proc_cgroup) {
+// benchmarks make) is not visible there and is skipped: `visible` names the
+// mount the path shows (statx's mount id); without an answer the last mount
+// in mountinfo order at or above the path is taken as the visible one (a
+// mount propagated beneath another breaks that order, so the kernel's
+// answer comes first). A hierarchy mounted twice (CRIU's cgroup "yard" of a
+// running dump, a tool's private mount) is taken once, from under
+// /sys/fs/cgroup when it is mounted there.
+std::vector<Hierarchy> parse_hierarchies(const std::string &mountinfo, const std::string &proc_cgroup,
+                                         const VisibleMount &visible) {
     struct Entry {
-        std::string mount, fstype, super;
+        std::string id, mount, fstype, super;
         bool root;
     };
     std::vector<Entry> mounts;
@@ -74,14 +82,16 @@ std::vector<Hierarchy> parse_hierarchies(const std::string &mountinfo, const std
         auto tail = split(std::string_view(line).substr(dash + 3), ' ');
         auto head = split(std::string_view(line).substr(0, dash), ' ');
         if (tail.size() < 3 || head.size() < 5) continue;
-        mounts.push_back({head[4], tail[0], tail[2], head[3] == "/"});
+        mounts.push_back({head[0], head[4], tail[0], tail[2], head[3] == "/"});
     }
     std::vector<Hierarchy> out;
     for (size_t i = 0; i < mounts.size(); i++) {
         const Entry &m = mounts[i];
         if ((m.fstype != "cgroup" && m.fstype != "cgroup2") || !m.root) continue;  // a bind of a sub-cgroup: not ours
-        bool covered = false;
-        for (size_t j = i + 1; j < mounts.size() && !covered; j++) covered = at_or_below(m.mount, mounts[j].mount);
+        long long shown = visible ? visible(m.mount) : -1;
+        bool covered = shown == kNoPath || (shown >= 0 && std::to_string(shown) != m.id);
+        for (size_t j = i + 1; shown < 0 && j < mounts.size() && !covered; j++)
+            covered = at_or_below(m.mount, mounts[j].mount);
         if (covered) continue;
         Hierarchy h;
         h.mount = m.mount;
@@ -119,12 +129,20 @@ std::string clean_join(const std::string &a, const std::string &b) {
 
 }  // namespace
 
+long long visible_mount_id(const std::string &path) {
+    struct statx st{};
+    if (::statx(AT_FDCWD, path.c_str(), AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC, STATX_MNT_ID, &st) != 0)
+        return errno == ENOENT || errno == ENOTDIR ? kNoPath : -1;
+    if (!(st.stx_mask & STATX_MNT_ID)) return -1;  // before Linux 5.8
+    return static_cast<long long>(st.stx_mnt_id);
+}
+
 const std::vector<Hierarchy> &hierarchies() {
     static const std::vector<Hierarchy> h = [] {
         std::string mountinfo, proc_cgroup;
         try_read_file("/proc/self/mountinfo", mountinfo);
         try_read_small_file(AT_FDCWD, "/proc/self/cgroup", proc_cgroup);  // one record: one read
-        return parse_hierarchies(mountinfo, proc_cgroup);
+        return parse_hierarchies(mountinfo, proc_cgroup, visible_mount_id);
     }();
     return h;
 }
@@ -149,6 +167,23 @@ std::vector<std::pair<std::string, std::string>> parse_proc_cgroup(const std::st
             out.emplace_back(c, line.substr(second + 1));
     }
     return out;
+}
+
+const char *driver_name(Driver d) {
+    switch (d) {
+    case Driver::v1: return "v1";
+    case Driver::hybrid: return "hybrid";
+    case Driver::v2: return "v2";
+    case Driver::systemd: return "systemd";
+    case Driver::none: break;
+    }
+    return "";
+}
+
+Driver driver_from(std::string_view name) {
+    for (Driver d : {Driver::v1, Driver::hybrid, Driver::v2, Driver::systemd})
+        if (name == driver_name(d)) return d;
+    return Driver::none;
 }
 
 Layout layout_of(const std::vector<Hierarchy> &hs) {

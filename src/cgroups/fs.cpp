@@ -1,4 +1,4 @@
-// The cgroupfs manager (v1, hybrid and v2 layouts) and the driver factory.
+// The cgroupfs manager (v1, hybrid and v2 layouts); its files go through the write seam.
 #include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -18,15 +18,6 @@
 
 namespace kiln::cgroups {
 
-std::vector<std::pair<std::string, std::string>> *write_log = nullptr;
-
-void write(const std::string &dir, const std::string &file, const std::string &value) {
-    if (write_log) write_log->emplace_back(file, value);
-    write_file(dir + "/" + file, value);
-}
-
-bool exists(const std::string &dir, const std::string &file) { return ::access((dir + "/" + file).c_str(), F_OK) == 0; }
-
 bool wants_limits(const spec::Resources *r) {
     if (!r) return false;
     return r->memory || r->cpu || r->pids || r->blockIO || !r->hugepageLimits.empty() || r->network ||
@@ -43,16 +34,9 @@ void sleep_ms(long ms) {
 // Sub-cgroups the container made (exec --cgroup targets, a nested manager),
 // deepest first, as runc's RemovePath: otherwise the rmdir is EBUSY for ever.
 void remove_subdirs(const std::string &dir) {
-    DIR *d = ::opendir(dir.c_str());
-    if (!d) return;
-    std::vector<std::string> subs;
-    while (auto *e = ::readdir(d))
-        if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
-            subs.push_back(dir + "/" + e->d_name);
-    ::closedir(d);
-    for (auto &s : subs) {
+    for (auto &s : files().subdirs(dir)) {
         remove_subdirs(s);
-        ::rmdir(s.c_str());
+        files().rmdir(s);
     }
 }
 
@@ -72,15 +56,17 @@ void make_dirs(const Hierarchy &h, const std::string &rel, std::vector<std::stri
         if (part.empty()) continue;
         std::string parent = dir;
         dir += "/" + part;
-        if (::mkdir(dir.c_str(), 0755) == 0)
+        if (int err = files().mkdir(dir); err == 0)
             created.push_back(dir);
-        else if (errno != EEXIST)
-            throw Error("mkdir " + dir + ": " + go_strerror(errno), errno);  // runc's (Go's) words
+        else if (err != EEXIST)
+            throw Error("mkdir " + dir + ": " + go_strerror(err), err);  // runc's (Go's) words
         if (!cpuset) continue;
         for (const char *f : {"cpuset.cpus", "cpuset.mems"}) {
             std::string v;
-            if (try_read_file(dir + "/" + f, v) && v != "\n" && !v.empty()) continue;
-            write(dir, f, read_file(parent + "/" + f));
+            if (read(dir + "/" + f, v) && v != "\n" && !v.empty()) continue;
+            std::string from;
+            if (!read(parent + "/" + f, from)) throw_errno("open " + parent + "/" + f);
+            write(dir, f, from);
         }
     }
 }
@@ -121,7 +107,7 @@ bool permission_error(int e) { return e == EACCES || e == EPERM || e == EROFS; }
 // still the container's.
 void collect_pids(const std::string &dir, bool recursive, std::vector<pid_t> &out) {
     std::string text;
-    if (try_read_file(dir + "/cgroup.procs", text))
+    if (read(dir + "/cgroup.procs", text))
         for (size_t pos = 0; pos < text.size();) {
             size_t end = std::min(text.find('\n', pos), text.size());
             if (end > pos) out.push_back(static_cast<pid_t>(std::stol(text.substr(pos, end - pos))));
@@ -134,7 +120,9 @@ void collect_pids(const std::string &dir, bool recursive, std::vector<pid_t> &ou
 // Removes dir and the cgroups below it, deepest first; false while busy.
 bool remove_tree(const std::string &dir) {
     for (auto &sub : sub_cgroups(dir)) remove_tree(sub);
-    return ::rmdir(dir.c_str()) == 0 || errno == ENOENT;
+    int err = files().rmdir(dir);
+    errno = err;
+    return err == 0 || err == ENOENT;
 }
 
 // pids(), kill --all and delete see sub-cgroups (unsafe knob: the top only).
@@ -144,11 +132,8 @@ bool whole_tree() { return !unsafe::off("cgroup-kill"); }
 
 std::vector<std::string> sub_cgroups(const std::string &dir) {
     std::vector<std::string> out;
-    DIR *d = ::opendir(dir.c_str());
-    if (!d) return out;
-    while (auto *e = ::readdir(d))
-        if (e->d_type == DT_DIR && e->d_name[0] != '.') out.push_back(dir + "/" + e->d_name);
-    ::closedir(d);
+    for (auto &d : files().subdirs(dir))
+        if (d[d.find_last_of('/') + 1] != '.') out.push_back(d);
     return out;
 }
 
@@ -166,7 +151,7 @@ void FsManager::create(const spec::Resources *res) {
     // Leaves nothing for destroy(): a pre-existing cgroup is not ours to
     // remove, nor its processes ours to kill.
     auto undo = [&] {
-        for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
+        for (auto it = created.rbegin(); it != created.rend(); ++it) files().rmdir(*it);
         if (!unsafe::off("foreign-cgroup")) dirs_.clear();
     };
     bool v2 = layout_of(hs_) == Layout::v2;
@@ -252,7 +237,7 @@ void FsManager::check_memory_usage(const spec::Resources &res) const {
     for (size_t i = 0; i < hs_.size() && i < dirs_.size(); i++) {
         const char *file = hs_[i].v2 ? "memory.current" : has_controller(hs_[i], "memory") ? "memory.usage_in_bytes" : nullptr;
         std::string v;
-        if (!file || !try_read_file(dirs_[i] + "/" + file, v)) continue;
+        if (!file || !read(dirs_[i] + "/" + file, v)) continue;
         unsigned long long usage = std::strtoull(v.c_str(), nullptr, 10);
         if (static_cast<unsigned long long>(limit) < usage)
             throw Error("rejecting memory limit " + std::to_string(limit) + " below usage " + std::to_string(usage));
@@ -290,8 +275,12 @@ void FsManager::kill_all(int sig) const {
     if (sig == SIGKILL && whole_tree())
         for (size_t i = 0; i < dirs_.size() && i < hs_.size(); i++) {
             if (!hs_[i].v2) continue;
-            UniqueFd fd(::open((dirs_[i] + "/cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC));
-            if (fd && ::write(fd.get(), "1", 1) == 1) return;
+            try {
+                write(dirs_[i], "cgroup.kill", "1");
+                return;
+            } catch (const Error &) {
+                // Before 5.14: one signal per process below.
+            }
         }
     for (pid_t p : pids()) ::kill(p, sig);
 }
@@ -317,7 +306,7 @@ bool FsManager::frozen() const {
     bool v1;
     const std::string *d = freezer_dir(v1);
     std::string v;
-    if (!d || !try_read_file(*d + (v1 ? "/freezer.state" : "/cgroup.freeze"), v)) return false;
+    if (!d || !read(*d + (v1 ? "/freezer.state" : "/cgroup.freeze"), v)) return false;
     return v1 ? v.rfind("FROZEN", 0) == 0 || v.rfind("FREEZING", 0) == 0 : v.rfind("1", 0) == 0;
 }
 
@@ -331,8 +320,8 @@ void FsManager::freeze(bool on) {
     for (int tries = 0; tries < 1000; tries++) {
         std::string now;
         if (v1) {
-            if (try_read_file(d + "/freezer.state", now) && now.rfind(on ? "FROZEN" : "THAWED", 0) == 0) return;
-        } else if (try_read_file(d + "/cgroup.events", now) &&
+            if (read(d + "/freezer.state", now) && now.rfind(on ? "FROZEN" : "THAWED", 0) == 0) return;
+        } else if (read(d + "/cgroup.events", now) &&
                    now.find(on ? "frozen 1" : "frozen 0") != std::string::npos) {
             return;
         }
@@ -346,7 +335,7 @@ unsigned long long FsManager::oom_kills() const {
         // v1 memory.oom_control and v2 memory.events both have "oom_kill N".
         for (const char *f : {"/memory.oom_control", "/memory.events"}) {
             std::string text;
-            if (!try_read_file(d + f, text)) continue;
+            if (!read(d + f, text)) continue;
             auto pos = text.find("oom_kill ");
             return pos == std::string::npos ? 0 : std::strtoull(text.c_str() + pos + 9, nullptr, 10);
         }
@@ -356,20 +345,37 @@ unsigned long long FsManager::oom_kills() const {
 
 void FsManager::stats(json::Writer &w, int init_pid) const { write_stats(w, hs_, dirs_, init_pid); }
 
+Record FsManager::record() const {
+    Record r;
+    if (dirs_.empty()) return r;  // running without cgroups (rootless)
+    switch (layout_of(hs_)) {
+    case Layout::v1: r.driver = Driver::v1; break;
+    case Layout::hybrid: r.driver = Driver::hybrid; break;
+    case Layout::v2: r.driver = Driver::v2; break;
+    case Layout::none: break;
+    }
+    r.hs = hs_;
+    for (auto &h : r.hs) h.own.clear();  // kiln's own cgroup at create: not the container's
+    r.dirs = dirs_;
+    return r;
+}
+
 void FsManager::destroy() {
     std::string failed;  // the first dir left, with why
     for (auto &d : dirs_) {
         // Usually nothing is left in it or below it: one rmdir, no listing.
-        if (::rmdir(d.c_str()) == 0 || errno == ENOENT) continue;
+        if (int err = files().rmdir(d); err == 0 || err == ENOENT) continue;
         // A process that was just killed leaves the cgroup a little later;
         // kill -9 races can also leave a straggler: retry until empty.
         for (int tries = 0;; tries++) {
             remove_subdirs(d);
-            if (::rmdir(d.c_str()) == 0 || errno == ENOENT) break;
+            int err = files().rmdir(d);
+            if (err == 0 || err == ENOENT) break;
             // Busy: processes, or cgroups below (removed deepest first).
-            if (errno == EBUSY && whole_tree() && remove_tree(d)) break;
-            if (errno != EBUSY || tries == 2500) {
-                if (failed.empty()) failed = errno_message("remove cgroup " + d, errno);
+            if (err == EBUSY && whole_tree() && remove_tree(d)) break;
+            if (err == EBUSY && whole_tree()) err = errno;
+            if (err != EBUSY || tries == 2500) {
+                if (failed.empty()) failed = errno_message("remove cgroup " + d, err);
                 break;
             }
             // Something forked while the container was being killed: kill it too.
@@ -383,26 +389,6 @@ void FsManager::destroy() {
     }
     // The caller keeps the container's record, which names the cgroup.
     if (!failed.empty()) throw Error(failed);
-}
-
-std::unique_ptr<Manager> make(const Options &o) {
-    if (o.systemd) return make_systemd(hierarchies(), o);
-    return std::make_unique<FsManager>(hierarchies(), o);
-}
-
-// The directories alone: removing them needs no hierarchy (mountinfo) lookup.
-void destroy(const std::vector<std::string> &dirs, const std::string &unit) {
-    if (!unit.empty()) return open(dirs, unit)->destroy();
-    FsManager({}, dirs).destroy();
-}
-
-std::unique_ptr<Manager> open(const std::vector<std::string> &dirs, const std::string &unit) {
-    auto &hs = hierarchies();
-    // Dirs line up with hierarchies; a container without cgroups has none.
-    std::vector<Hierarchy> mine(hs.begin(), hs.begin() + std::min(hs.size(), dirs.size()));
-    auto fs = std::make_unique<FsManager>(mine, dirs);
-    if (!unit.empty()) return open_systemd(std::move(fs), unit);
-    return fs;
 }
 
 }  // namespace kiln::cgroups

@@ -9,14 +9,16 @@
 #include <vector>
 
 #include "cgroups/cgroup.hpp"
+#include "cgroups/files.hpp"
 
 namespace kiln::cgroups {
 
-// Every file the drivers write goes through here; a test can record the
-// writes (some cgroup files take one line per write: io.max, devices.allow).
-void write(const std::string &dir, const std::string &file, const std::string &value);
-bool exists(const std::string &dir, const std::string &file);
-extern std::vector<std::pair<std::string, std::string>> *write_log;  // file name, value
+// Every file the drivers write goes through files() (files.hpp).
+inline void write(const std::string &dir, const std::string &file, const std::string &value) {
+    files().write(dir, file, value);
+}
+inline bool exists(const std::string &dir, const std::string &file) { return files().exists(dir + "/" + file); }
+inline bool read(const std::string &path, std::string &out) { return files().read(path, out); }
 
 // The cgroup directories right below dir.
 std::vector<std::string> sub_cgroups(const std::string &dir);
@@ -59,6 +61,8 @@ public:
     void stats(json::Writer &w, int init_pid) const override;
     void destroy() override;
     const std::vector<std::string> &dirs() const override { return dirs_; }
+    Record record() const override;
+    const std::vector<Hierarchy> &hierarchies() const { return hs_; }
     // memory.checkBeforeUpdate: throws when the new limit is below the usage.
     void check_memory_usage(const spec::Resources &res) const;
     // The one cgroup that freezes the container (v1 freezer, else v2); nullptr: none.

@@ -15,7 +15,7 @@ namespace {
 
 unsigned long long read_u64(const std::string &path) {
     std::string v;
-    if (!try_read_file(path, v) || v.rfind("max", 0) == 0) return 0;
+    if (!read(path, v) || v.rfind("max", 0) == 0) return 0;
     return std::strtoull(v.c_str(), nullptr, 10);
 }
 
@@ -23,7 +23,7 @@ unsigned long long read_u64(const std::string &path) {
 std::vector<std::pair<std::string, unsigned long long>> read_pairs(const std::string &path) {
     std::vector<std::pair<std::string, unsigned long long>> out;
     std::string text;
-    if (!try_read_file(path, text)) return out;
+    if (!read(path, text)) return out;
     std::istringstream in(text);
     std::string k;
     unsigned long long v;
@@ -42,7 +42,7 @@ unsigned long long pair_value(const std::vector<std::pair<std::string, unsigned 
 // where the file is absent (no cgroup v2 directory, psi=0).
 void psi(json::Writer &w, const std::string *v2_dir, const char *file) {
     std::string text;
-    if (!v2_dir || !try_read_file(*v2_dir + "/" + file, text)) return;
+    if (!v2_dir || !read(*v2_dir + "/" + file, text)) return;
     w.key("psi").begin_object();
     std::istringstream in(text);
     std::string line;
@@ -84,7 +84,7 @@ void v1_cpu(json::Writer &w, const std::string *cpuacct, const std::string *cpu,
         w.key("total").uinteger(read_u64(*cpuacct + "/cpuacct.usage"));
         w.key("percpu").begin_array();
         std::string text;
-        try_read_file(*cpuacct + "/cpuacct.usage_percpu", text);
+        read(*cpuacct + "/cpuacct.usage_percpu", text);
         std::istringstream in(text);
         unsigned long long v;
         while (in >> v) w.uinteger(v);
@@ -117,7 +117,7 @@ void v1_blkio(json::Writer &w, const std::string &dir, const std::string *v2_dir
     auto entries = [&](const char *key, const char *file) {
         w.key(key).begin_array();
         std::string text;
-        try_read_file(dir + "/" + file, text);
+        read(dir + "/" + file, text);
         std::istringstream in(text);
         std::string line;
         while (std::getline(in, line)) {
@@ -168,7 +168,7 @@ void v2_stats(json::Writer &w, const std::string &dir) {
     // io.stat: "8:0 rbytes=1 wbytes=2 rios=3 wios=4 ..." as runc's blkio entries.
     w.key("blkio").begin_object();
     std::string text;
-    try_read_file(dir + "/io.stat", text);
+    read(dir + "/io.stat", text);
     for (auto [key, read_key, write_key] : {std::tuple{"ioServiceBytesRecursive", "rbytes", "wbytes"},
                                           std::tuple{"ioServicedRecursive", "rios", "wios"}}) {
         w.key(key).begin_array();
@@ -242,7 +242,7 @@ void hugetlb(json::Writer &w, const std::string *dir, bool v2) {
     for (auto &size : dir ? hugepage_sizes() : std::vector<std::string>{}) {
         std::string f = *dir + "/hugetlb." + size + ".";
         std::string probe;
-        if (!try_read_file(f + (v2 ? "current" : "usage_in_bytes"), probe)) continue;
+        if (!read(f + (v2 ? "current" : "usage_in_bytes"), probe)) continue;
         w.key(size).begin_object();
         if (v2) {
             auto events = read_pairs(f + "events");

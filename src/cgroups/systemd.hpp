@@ -50,6 +50,15 @@ std::vector<Property> annotation_properties(const std::map<std::string, std::str
 // "0-2,7" -> the little-endian bitmask systemd's AllowedCPUs takes.
 std::vector<uint8_t> cpuset_bits(const std::string &list, const char *field);
 
+// Property constructors (signature t, b, s; or any, filled in by the caller).
+Property prop(const std::string &name, const char *sig);
+Property prop_t(const std::string &name, uint64_t v);
+Property prop_b(const std::string &name, bool v);
+Property prop_s(const std::string &name, const std::string &v);
+
+// s split at each sep ("a::b" -> a, "", b; a trailing sep gives a last "").
+std::vector<std::string> split_fields(const std::string &s, char sep);
+
 std::unique_ptr<Manager> make_systemd(const std::vector<Hierarchy> &hs, const Options &o);
 std::unique_ptr<Manager> open_systemd(std::unique_ptr<FsManager> fs, const std::string &unit);
 

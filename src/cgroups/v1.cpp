@@ -26,7 +26,7 @@ std::string device_rule(const spec::DeviceRule &r) {
 // checkBeforeUpdate is true.
 void check_usage(const std::string &dir, const char *file, int64_t limit) {
     std::string v;
-    if (limit <= 0 || !try_read_file(dir + "/" + file, v)) return;
+    if (limit <= 0 || !read(dir + "/" + file, v)) return;
     unsigned long long usage = std::strtoull(v.c_str(), nullptr, 10);
     if (static_cast<unsigned long long>(limit) < usage)
         throw Error("rejecting memory limit " + num(limit) + " below usage " + std::to_string(usage));
@@ -43,7 +43,7 @@ void memory(const std::string &dir, const spec::Memory &m, bool update) {
     bool swap_first = false;
     if (limit != 0 && swap != 0) {
         std::string cur;
-        try_read_file(dir + "/memory.limit_in_bytes", cur);
+        read(dir + "/memory.limit_in_bytes", cur);
         swap_first = swap == -1 || std::strtoull(cur.c_str(), nullptr, 10) < static_cast<unsigned long long>(swap);
     }
     if (swap_first) write(dir, "memory.memsw.limit_in_bytes", num(swap));

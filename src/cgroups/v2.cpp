@@ -16,7 +16,7 @@ void memory(const std::string &dir, const spec::Memory &m, bool update) {
     int64_t limit = m.limit.value_or(0), swap_total = m.swap.value_or(0);
     if (update && m.checkBeforeUpdate.value_or(false) && limit > 0) {
         std::string v;
-        if (try_read_file(dir + "/memory.current", v) &&
+        if (read(dir + "/memory.current", v) &&
             static_cast<unsigned long long>(limit) < std::strtoull(v.c_str(), nullptr, 10))
             throw Error("rejecting memory limit " + std::to_string(limit) + " below usage " +
                         std::to_string(std::strtoull(v.c_str(), nullptr, 10)));
@@ -120,7 +120,7 @@ void enable_controllers(const std::string &mount, const std::string &rel) {
     }
     for (size_t i = 0; i < parts.size(); i++) {
         std::string avail;
-        if (try_read_file(dir + "/cgroup.controllers", avail)) {
+        if (read(dir + "/cgroup.controllers", avail)) {
             std::string all;
             size_t pos = 0;
             while (pos < avail.size()) {

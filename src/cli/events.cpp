@@ -2,8 +2,10 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cmath>
 
+#include "cgroups/cgroup.hpp"
 #include "cli.hpp"
 #include "kiln/error.hpp"
 
@@ -51,25 +53,34 @@ int cmd_events(Context &c) {
     }
     // Streaming: one stats event per interval until the container stops
     // (a container stopped from the start is an error, as in runc).
-    // OOM kills show up as {"type":"oom"} events when the counter moves.
-    unsigned long long ooms = 0;
+    // OOM kills show up as {"type":"oom"} events as the counter moves: the
+    // watch wakes on the kernel's notice, before systemd can remove the
+    // cgroup of a scope whose last process was killed.
+    auto watch = kiln::watch_oom(c.g, pos[0]);
+    unsigned long long ooms = watch->count();
+    auto report = [&](unsigned long long now) {
+        if (now > ooms) out("{\"type\":\"oom\",\"id\":\"" + pos[0] + "\"}\n");
+        ooms = std::max(ooms, now);
+    };
     for (bool first = true;; first = false) {
         std::string line;
         try {
             line = kiln::stats_event(c.g, pos[0]);
-            unsigned long long now = kiln::oom_kills(c.g, pos[0]);
-            if (!first && now > ooms) out("{\"type\":\"oom\",\"id\":\"" + pos[0] + "\"}\n");
-            ooms = now;
         } catch (const kiln::Error &) {
-            // Only the container's end ends the stream quietly.
+            // Only the container's end ends the stream quietly (an OOM-killed init's last).
             if (first || !stopped(c.g, pos[0])) throw;
+            report(watch->count());
             return 0;
         }
+        report(watch->count());
         out(line + "\n");
-        struct timespec ts;
-        ts.tv_sec = static_cast<time_t>(secs);
-        ts.tv_nsec = static_cast<long>((secs - std::floor(secs)) * 1e9);
-        ::nanosleep(&ts, nullptr);
+        struct timespec start, now;
+        ::clock_gettime(CLOCK_MONOTONIC, &start);
+        for (double left = secs; left > 0;) {
+            report(watch->wait(left));
+            ::clock_gettime(CLOCK_MONOTONIC, &now);
+            left = secs - (double(now.tv_sec - start.tv_sec) + double(now.tv_nsec - start.tv_nsec) / 1e9);
+        }
     }
 }
 

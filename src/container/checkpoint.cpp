@@ -136,7 +136,7 @@ private:
         external_namespaces(r);
         // CRIU freezes the container's cgroup (instead of ptrace-stopping each task).
         bool v1 = false;
-        cgroups::FsManager cg(cgroups::hierarchies(), st_.cgroup_dirs);
+        cgroups::FsManager cg(cgroups::hierarchies_of(st_.cgroup), st_.cgroup.dirs);
         if (const std::string *f = cg.freezer_dir(v1)) criu::Request::check(L_.set_freeze_cgroup(op, f->c_str()), "freeze cgroup");
         if (!o_.page_server.empty() && !o_.lazy_pages) {
             std::string addr;
@@ -184,7 +184,7 @@ private:
     }
 
     void mounts(criu::Request &r) {
-        for (auto &m : criu::external_mounts(spec_, st_.rootfs, st_.bundle, st_.cgroup_dirs, false))
+        for (auto &m : criu::external_mounts(spec_, st_.rootfs, st_.bundle, st_.cgroup.dirs, false))
             criu::Request::check(L_.add_ext_mount(r.get(), m.key.c_str(), m.val.c_str()), "external mount");
         // Masked files are binds of /dev/null (directories are tmpfs, dumped as such).
         std::string proc_root = "/proc/" + std::to_string(st_.pid) + "/root";
@@ -218,7 +218,7 @@ void destroy_checkpointed(const Globals &g, const std::string &id) {
     {
         StateDir dir = StateDir::open(g.root, id);
         StoredState st = dir.load();
-        auto cg = cgroups::open(st.cgroup_dirs, st.cgroup_unit);
+        auto cg = cgroups::open(st.cgroup);
         if (st.own_pid_ns && process_start_time(st.pid) == 0 && !cg->pids().empty()) {
             if (!st.hooks.empty())
                 hooks::run_warn_only(spec::parse_hooks(st.hooks).poststop, "poststop",

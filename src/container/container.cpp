@@ -55,11 +55,11 @@ std::vector<pid_t> pid_ns_members(const StoredState &st) {
     return out;
 }
 
-bool without_cgroup(const StoredState &st) { return st.cgroup_dirs.empty() && st.cgroup_unit.empty() && st.own_pid_ns; }
+bool without_cgroup(const StoredState &st) { return st.cgroup.empty() && st.own_pid_ns; }
 
 std::vector<pid_t> container_pids(const StoredState &st) {
     if (without_cgroup(st)) return pid_ns_members(st);
-    return cgroups::open(st.cgroup_dirs, st.cgroup_unit)->pids();
+    return cgroups::open(st.cgroup)->pids();
 }
 
 void signal_all(const StoredState &st, int sig) {
@@ -67,7 +67,7 @@ void signal_all(const StoredState &st, int sig) {
         for (pid_t p : pid_ns_members(st)) ::kill(p, sig);
         return;
     }
-    cgroups::open(st.cgroup_dirs, st.cgroup_unit)->kill_all(sig);
+    cgroups::open(st.cgroup)->kill_all(sig);
 }
 
 bool wait_gone(pid_t pid, int timeout_ms) {
@@ -80,11 +80,11 @@ bool wait_gone(pid_t pid, int timeout_ms) {
 class RealTeardown final : public TeardownOps {
 public:
     void signal_all(const StoredState &st, int sig) override { kiln::signal_all(st, sig); }
-    void thaw(const StoredState &st) override { cgroups::open(st.cgroup_dirs, st.cgroup_unit)->freeze(false); }
+    void thaw(const StoredState &st) override { cgroups::open(st.cgroup)->freeze(false); }
     void kill_init(pid_t pid) override { ::kill(pid, SIGKILL); }
     bool wait_gone(pid_t pid, int timeout_ms) override { return kiln::wait_gone(pid, timeout_ms); }
     void remove_cgroup(const StoredState &st) override {
-        cgroups::destroy(st.cgroup_dirs, st.cgroup_unit);
+        cgroups::destroy(st.cgroup);
         // Made by a create killed there, or there before it: only an empty
         // one goes, so a failure (busy, not empty) is no error here.
         for (auto &d : st.cgroup_planned) ::rmdir(d.c_str());
@@ -126,7 +126,7 @@ const char *to_string(Status s) {
     return "stopped";
 }
 
-bool cgroup_frozen(const StoredState &s) { return cgroups::open(s.cgroup_dirs, s.cgroup_unit)->frozen(); }
+bool cgroup_frozen(const StoredState &s) { return cgroups::open(s.cgroup)->frozen(); }
 
 Status status_at(const StoredState &s, int dirfd, const std::string &dir, FrozenProbe frozen) {
     if (!alive(s)) return Status::Stopped;
@@ -205,17 +205,17 @@ void Container::pause() const {
     Status s = status();
     // runc freezes created and running containers; anything else is "not running".
     if (s != Status::Running && s != Status::Created) throw Error("container not running");
-    cgroups::open(st_.cgroup_dirs, st_.cgroup_unit)->freeze(true);
+    cgroups::open(st_.cgroup)->freeze(true);
 }
 
 void Container::resume() const {
     if (status() != Status::Paused) throw Error("container not paused");
-    cgroups::open(st_.cgroup_dirs, st_.cgroup_unit)->freeze(false);
+    cgroups::open(st_.cgroup)->freeze(false);
 }
 
 void Container::update(const spec::Resources &r) const {
     if (status() == Status::Stopped) throw Error("container not running");
-    cgroups::open(st_.cgroup_dirs, st_.cgroup_unit)->update(r);
+    cgroups::open(st_.cgroup)->update(r);
 }
 
 void Container::update_rdt(const std::string &l3, const std::string &mb) const {
@@ -238,12 +238,11 @@ std::string Container::stats_event() const {
     if (status() == Status::Stopped) throw Error("container with id " + st_.id + " is not running");
     json::Writer w;
     w.begin_object().key("type").string("stats").key("id").string(st_.id).key("data");
-    cgroups::open(st_.cgroup_dirs, st_.cgroup_unit)->stats(w, st_.pid);
+    cgroups::open(st_.cgroup)->stats(w, st_.pid);
     w.end_object();
     return w.str();
 }
 
-unsigned long long Container::oom_kills() const { return cgroups::open(st_.cgroup_dirs, st_.cgroup_unit)->oom_kills(); }
 
 std::vector<pid_t> Container::pids() const { return container_pids(st_); }
 
@@ -354,7 +353,9 @@ void update_rdt(const Globals &g, const std::string &id, const std::string &l3, 
 
 std::string stats_event(const Globals &g, const std::string &id) { return Container::load(g, id, false).stats_event(); }
 
-unsigned long long oom_kills(const Globals &g, const std::string &id) { return Container::load(g, id, false).oom_kills(); }
+std::unique_ptr<cgroups::OomWatch> watch_oom(const Globals &g, const std::string &id) {
+    return std::make_unique<cgroups::OomWatch>(Container::load(g, id, false).record().cgroup);
+}
 
 std::vector<int> pids(const Globals &g, const std::string &id) {
     auto v = Container::load(g, id, false).pids();

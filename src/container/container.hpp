@@ -82,7 +82,6 @@ public:
     // delete (force: delete -f): refuses a live one unless forced.
     void destroy(bool force, TeardownOps &ops = real_teardown_ops());
     std::string stats_event() const;
-    unsigned long long oom_kills() const;
     std::vector<pid_t> pids() const;
 
     // One read without its directory: status looks at dir relative to dirfd (list).

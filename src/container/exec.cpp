@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "cgroups/cgroup.hpp"
+#include "cgroups/fs.hpp"
 #include "container/container.hpp"
 #include "container/supervise.hpp"
 #include "container/seccomp_agent.hpp"
@@ -171,9 +172,9 @@ std::string sub_cgroup(const std::string &path) {
 // --cgroup: the exec'd process goes to a sub-cgroup of the container's in
 // the named controllers' hierarchies (all of them for a bare PATH).
 std::vector<std::string> exec_cgroup_dirs(const StoredState &st, const std::vector<std::string> &specs) {
-    std::vector<std::string> dirs = st.cgroup_dirs;
+    std::vector<std::string> dirs = st.cgroup.dirs;
     if (specs.empty()) return dirs;
-    auto &hs = cgroups::hierarchies();
+    auto hs = cgroups::hierarchies_of(st.cgroup);
     std::vector<bool> set(dirs.size(), false);
     bool bare = false;
     for (auto &spec : specs) {
@@ -206,7 +207,7 @@ std::vector<std::string> exec_cgroup_dirs(const StoredState &st, const std::vect
             if (!match) continue;
             if (set[i] && !ctrls.empty()) throw Error("invalid --cgroup argument: controller " + ctrls + " specified multiple times");
             if (set[i]) continue;
-            dirs[i] = st.cgroup_dirs[i] + path;
+            dirs[i] = st.cgroup.dirs[i] + path;
             set[i] = !ctrls.empty();
         }
     }
@@ -385,7 +386,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     pid_t pid = -1;
     try {
         pid = receive_pid(parent_end.get(), mid);
-        cgroups::open(exec_cgroup_dirs(st, o.cgroups))->join(pid);
+        cgroups::FsManager({}, exec_cgroup_dirs(st, o.cgroups)).join(pid);
         resctrl::join(st.rdt, pid);
         set_final_affinity(pid, p.execCPUAffinity);
         if (!process::send_exec_labels(parent_end.get(), sync::Msg::Go, process::open_exec_labels(p, pid)))

@@ -342,8 +342,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     UniqueFd start_sock;
     if (use_fifo) start_sock = l->dir.listen_start_socket();
     l->cgroup->create(res);
-    st.cgroup_dirs = l->cgroup->dirs();
-    st.cgroup_unit = l->cgroup->unit();
+    st.cgroup = l->cgroup->record();
     st.cgroup_planned.clear();
     l->dir.save(st);
 

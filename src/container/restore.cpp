@@ -236,8 +236,7 @@ private:
 
     void make_cgroup(Restored &r) {
         r.cgroup->create(spec_.linux && spec_.linux->resources ? &*spec_.linux->resources : nullptr);
-        r.st.cgroup_dirs = r.cgroup->dirs();
-        r.st.cgroup_unit = r.cgroup->unit();
+        r.st.cgroup = r.cgroup->record();
         r.st.cgroup_planned.clear();
     }
 

@@ -24,6 +24,58 @@
 namespace kiln {
 namespace {
 
+// "cgroup": {"driver": "hybrid", "unit": "x.scope", "hierarchies": [{"mount":
+// "/sys/fs/cgroup/pids", "type": "cgroup", "controllers": "pids", "path":
+// "/kiln/c1"}, ...]}; no member when the container has no cgroup.
+void write_cgroup(json::Writer &w, const cgroups::Record &r) {
+    if (r.empty()) return;
+    if (r.hs.size() != r.dirs.size()) {  // read from an older kiln: kept as it was
+        w.key("cgroup_dirs").begin_object();
+        for (size_t i = 0; i < r.dirs.size(); i++) w.key(std::to_string(i)).string(r.dirs[i]);
+        w.end_object();
+        if (!r.unit.empty()) w.key("cgroup_unit").string(r.unit);
+        return;
+    }
+    w.key("cgroup").begin_object().key("driver").string(cgroups::driver_name(r.driver));
+    if (!r.unit.empty()) w.key("unit").string(r.unit);
+    w.key("hierarchies").begin_array();
+    for (size_t i = 0; i < r.dirs.size(); i++) {
+        auto &h = r.hs[i];
+        std::string path = r.dirs[i].size() > h.mount.size() ? r.dirs[i].substr(h.mount.size()) : "/";
+        w.begin_object().key("mount").string(h.mount).key("type").string(h.v2 ? "cgroup2" : "cgroup");
+        w.key("controllers").string(h.controllers).key("path").string(path).end_object();
+    }
+    w.end_array().end_object();
+}
+
+// The record above, or an older kiln's: "cgroup_dirs" {"0": dir, ...} (one
+// per hierarchy of that day, in mountinfo order) and "cgroup_unit".
+cgroups::Record read_cgroup(const json::Doc &doc) {
+    cgroups::Record r;
+    if (!doc.has({"cgroup"})) {
+        for (auto &kv : doc.get_string_map({"cgroup_dirs"})) r.dirs.push_back(kv.second);
+        r.unit = doc.get_string({"cgroup_unit"});
+        return r;
+    }
+    r.driver = cgroups::driver_from(doc.get_string({"cgroup", "driver"}));
+    r.unit = doc.get_string({"cgroup", "unit"});
+    std::vector<std::vector<std::pair<std::string, std::string>>> hs;
+    doc.get_object_array({"cgroup", "hierarchies"}, hs);
+    for (auto &members : hs) {
+        cgroups::Hierarchy h;
+        std::string path;
+        for (auto &[k, v] : members) {
+            if (k == "mount") h.mount = v;
+            else if (k == "type") h.v2 = v == "cgroup2";
+            else if (k == "controllers") h.controllers = v;
+            else if (k == "path") path = v;
+        }
+        r.dirs.push_back(h.mount + (path == "/" ? "" : path));
+        r.hs.push_back(std::move(h));
+    }
+    return r;
+}
+
 std::string serialize(const StoredState &s) {
     json::Writer w;
     w.begin_object();
@@ -41,15 +93,12 @@ std::string serialize(const StoredState &s) {
     for (auto &[k, v] : s.annotations) w.key(k).string(v);
     w.end_object();
     if (!s.hooks.empty()) w.key("hooks").string(s.hooks);
-    w.key("cgroup_dirs").begin_object();
-    for (size_t i = 0; i < s.cgroup_dirs.size(); i++) w.key(std::to_string(i)).string(s.cgroup_dirs[i]);
-    w.end_object();
+    write_cgroup(w, s.cgroup);
     if (!s.cgroup_planned.empty()) {
         w.key("cgroup_planned").begin_array();
         for (auto &d : s.cgroup_planned) w.string(d);
         w.end_array();
     }
-    if (!s.cgroup_unit.empty()) w.key("cgroup_unit").string(s.cgroup_unit);
     if (!s.rdt.path.empty()) {
         w.key("rdt").begin_object().key("root").string(s.rdt.root).key("path").string(s.rdt.path);
         w.key("created").boolean(s.rdt.created).key("mon").string(s.rdt.mon).end_object();
@@ -72,10 +121,9 @@ StoredState deserialize(const std::string &text, const std::string &file) {
     s.has_process = doc.get_bool({"has_process"}, true);
     s.no_new_keyring = doc.get_bool({"no_new_keyring"}, false);
     for (auto &[k, v] : doc.get_string_map({"annotations"})) s.annotations[k] = v;
-    for (auto &kv : doc.get_string_map({"cgroup_dirs"})) s.cgroup_dirs.push_back(kv.second);
+    s.cgroup = read_cgroup(doc);
     doc.get_string_array({"cgroup_planned"}, s.cgroup_planned);
     s.hooks = doc.get_string({"hooks"});
-    s.cgroup_unit = doc.get_string({"cgroup_unit"});
     s.rdt.root = doc.get_string({"rdt", "root"});
     s.rdt.path = doc.get_string({"rdt", "path"});
     s.rdt.created = doc.get_bool({"rdt", "created"});

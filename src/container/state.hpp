@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroups/cgroup.hpp"
 #include "kiln/container.hpp"
 #include "linux/resctrl.hpp"
 #include "util/fd.hpp"
@@ -29,12 +30,12 @@ struct StoredState {
     bool has_process = true;  // false: created from a config without a process
     bool no_new_keyring = false;  // created with --no-new-keyring: `exec` joins no "_ses.<id>"
     std::map<std::string, std::string> annotations;
-    std::vector<std::string> cgroup_dirs;
+    // The driver, the hierarchies and the container's dir in each.
+    cgroups::Record cgroup;
     // The dirs a create is about to make, recorded before it makes them: a
     // create killed there leaves them for `delete`, which removes the empty
     // ones only (they may be a pre-existing cgroup that is not ours).
     std::vector<std::string> cgroup_planned;
-    std::string cgroup_unit;  // systemd unit (--systemd-cgroup), "" otherwise
     std::string hooks;  // spec::hooks_json of the config's hooks, "" when none
     resctrl::Group rdt;  // linux.intelRdt: the resource group, path "" when none
 };

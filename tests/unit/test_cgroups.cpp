@@ -44,10 +44,14 @@ struct FakeDir {
 };
 
 // Records every write of a test (multi-line files keep only the last in the tree).
-struct Log {
-    std::vector<std::pair<std::string, std::string>> entries;
-    Log() { write_log = &entries; }
-    ~Log() { write_log = nullptr; }
+// (the kernel's files through the write seam, each write noted).
+struct Log : RealFiles {
+    std::vector<std::pair<std::string, std::string>> entries;  // file name, value
+    UseFiles use{*this};
+    void write(const std::string &dir, const std::string &file, const std::string &value) override {
+        entries.emplace_back(file, value);
+        RealFiles::write(dir, file, value);
+    }
     std::vector<std::string> of(const std::string &file) const {
         std::vector<std::string> out;
         for (auto &[f, v] : entries)

@@ -141,10 +141,10 @@ TEST_CASE("state.json: the planned cgroup dirs of a create under way round-trip"
     auto sd = kiln::StateDir::create(t.path + "/root", "c1", first);
     auto back = sd.load();
     CHECK(back.cgroup_planned == first.cgroup_planned);
-    CHECK(back.cgroup_dirs.empty());
+    CHECK(back.cgroup.dirs.empty());
     CHECK(back.pid == 0);
     // Once made, the record names the dirs as made and no plan.
-    first.cgroup_dirs = first.cgroup_planned;
+    first.cgroup.dirs = first.cgroup_planned;
     first.cgroup_planned.clear();
     sd.save(first);
     CHECK(sd.load().cgroup_planned.empty());
