@@ -550,18 +550,10 @@ test_km_checkpoint_refusals() {
 test_checkpoint_notify_socket() {
 	[ "$RT_NAME" != runc ] || skip "runc 1.1.5's run -d with NOTIFY_SOCKET does not return here"
 	cr_setup
-	local cc rootfs lpid id pid
-	cc=$(command -v cc || command -v gcc || true)
-	[ -n "$cc" ] || skip "no C compiler for the sd_notify stand-in"
+	local rootfs id pid
 	. "$E2E_DIR/test_spec13.sh"
+	notify_setup
 	rootfs=$TD/rootfs
-	make_rootfs "$rootfs"
-	printf '%s\n' "$SDNOTIFY_C" >"$TD/sdnotify.c"
-	"$cc" -static -O2 -o "$rootfs/bin/sdnotify" "$TD/sdnotify.c" 2>"$TD/cc.err" || skip "cannot build static: $(head -c 200 "$TD/cc.err")"
-	python3 -c "$NOTIFY_LISTENER_PY" "$TD/host.sock" "$TD/host.log" &
-	lpid=$!
-	note_pid "$lpid"
-	wait_file "$TD/host.log.ready"
 	cr_pipes
 	id=$(new_id)
 	B=$(C_ROOTFS=$rootfs mkb "$id" sh -c 'sdnotify READY=1; while read x; do sdnotify "READY=1"; echo "pong $x"; done')
