@@ -387,6 +387,22 @@ sweep() {
 		umount -l "$m" 2>/dev/null
 	done
 	rm -rf --one-file-system "${WORK:?}/tmp"/* 2>/dev/null
+	restore_etc_criu
+}
+
+# checkpoint.bats "container specific CRIU config" writes /etc/criu/default.conf
+# (log-file=NAME, making /etc/criu) and leaves it: every later criu on the
+# host would write a log file into its working directory. What was there
+# before the run (saved in $WORK/etc-criu) is put back.
+save_etc_criu() {
+	[ ! -d /etc/criu ] || cp -a /etc/criu "$WORK/etc-criu"
+}
+restore_etc_criu() {
+	if [ -d "$WORK/etc-criu" ]; then
+		diff -r "$WORK/etc-criu" /etc/criu >/dev/null 2>&1 || { rm -rf /etc/criu && cp -a "$WORK/etc-criu" /etc/criu; }
+	else
+		rm -rf /etc/criu
+	fi
 }
 
 # Cgroups the tests create: /runc-cgroups-integration-test in each hierarchy
@@ -488,6 +504,7 @@ tot_p=0 tot_f=0 tot_s=0 tot_n=0 hung=()
 bats_args=(--tap --timing)
 [ -n "${KILN_RUNC_SUITE_FILTER:-}" ] && bats_args+=(--filter "$KILN_RUNC_SUITE_FILTER")
 criu_prefix
+save_etc_criu
 log "runtime $RUNC; $(bats --version); ${#files[@]} files; ${TIMEOUT}s per file; $CRIU_LINE"
 printf '%-30s %5s %5s %5s %5s %6s\n' FILE pass fail skip diff secs
 for f in "${files[@]}"; do
