@@ -14,6 +14,7 @@
 #include "container/criu_common.hpp"
 #include "linux/hooks.hpp"
 #include "container/container.hpp"
+#include "container/notify_socket.hpp"
 #include "container/state.hpp"
 #include "handlers/handler.hpp"
 #include "kiln/checkpoint.hpp"
@@ -197,6 +198,11 @@ private:
         }
         for (auto &d : criu::device_paths(spec_))
             criu::Request::check(L_.add_ext_mount(r.get(), d.c_str(), d.c_str()), "external mount");
+        // Run with NOTIFY_SOCKET: /run/notify binds the state dir's notify/
+        // (not in config.json); restore binds its own again, as runc does.
+        struct stat sb;
+        if (::stat((g_.root + "/" + st_.id + "/notify").c_str(), &sb) == 0)
+            criu::Request::check(L_.add_ext_mount(r.get(), notify::kContainerDir, notify::kContainerDir), "external mount");
     }
 
     int notify(const std::string &action) {

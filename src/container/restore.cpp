@@ -17,6 +17,7 @@
 #include "cgroups/cgroup.hpp"
 #include "container/criu_common.hpp"
 #include "linux/hooks.hpp"
+#include "container/notify_socket.hpp"
 #include "container/supervise.hpp"
 #include "container/state.hpp"
 #include "handlers/handler.hpp"
@@ -160,6 +161,11 @@ public:
         r.cgroup = std::move(cgroup);  // only now ours to undo (the id may be taken)
         make_cgroup(r);
         r.dir.save(r.st);
+        // As runc 1.1.5: with NOTIFY_SOCKET the new state dir's notify/ is
+        // the restored /run/notify, but no socket is bound there (a READY=
+        // the restored container sends reaches nobody); without it, images
+        // of a container run with NOTIFY_SOCKET do not restore.
+        if (!notify::host_socket().empty()) notify::setup_container(spec_, r.dir.path());
         CriuRoot root(r.dir.path(), r.st.rootfs);
         criu::Request req(L_, bin_);
         describe(req, r, root.path(), fds);

@@ -50,6 +50,81 @@ void add_rule(scmp_filter_ctx ctx, uint32_t action, int nr, const std::vector<sc
         throw Error("seccomp: add rule for " + name + ": " + std::strerror(-rc), -rc);
 }
 
+// ------------------------------------------------- what libseccomp can take
+// libseccomp 2.5 builds one decision tree per syscall, and its BPF for a
+// syscall grows exponentially with the conditions after the first of each
+// rule there when they compare other than SCMP_CMP_EQ (three six-condition
+// SCMP_CMP_NE rules: 1.3 s to export, four: minutes), and more than linearly
+// with the syscalls that have such rules (two six-condition SCMP_CMP_NE rules
+// on each of 8 syscalls: 2.3 s, on 21: 52 s). Two rules that share a
+// leading non-EQ comparison and go on differently send seccomp_rule_add_array
+// into a loop that never ends (tests/fuzz/corpus/seccomp/
+// regress-libseccomp-slow-rule-add.json). Such a profile is refused before
+// libseccomp sees it. The limits are far above real profiles
+// (containers-common's default: at most 5 conditional rules on one syscall
+// with 1 condition beyond each rule's first, 1 such in all, 10 conditions in
+// all); the largest profiles they allow build in about 0.1 s.
+constexpr size_t kMaxRulesPerSyscall = 32;
+constexpr size_t kMaxExtraArgsPerSyscall = 10;
+constexpr size_t kMaxExtraArgsTotal = 32;
+constexpr size_t kMaxArgsTotal = 256;
+
+struct PlacedRule {
+    size_t index;                     // in linux.seccomp.syscalls
+    std::vector<scmp_arg_cmp> args;  // by argument, as libseccomp chains them
+};
+
+bool same_cmp(const scmp_arg_cmp &a, const scmp_arg_cmp &b) {
+    return a.arg == b.arg && a.op == b.op && a.datum_a == b.datum_a && a.datum_b == b.datum_b;
+}
+
+// The pair libseccomp 2.5.4 loops on: the same conditions up to one other
+// than EQ / MASKED_EQ, and both rules go on after it.
+bool loops_libseccomp(const std::vector<scmp_arg_cmp> &a, const std::vector<scmp_arg_cmp> &b) {
+    size_t k = 0;
+    while (k < a.size() && k < b.size() && same_cmp(a[k], b[k])) ++k;
+    if (k == 0 || k == a.size() || k == b.size()) return false;
+    return a[k - 1].op != SCMP_CMP_EQ && a[k - 1].op != SCMP_CMP_MASKED_EQ;
+}
+
+class RuleBudget {
+  public:
+    // Throws, naming linux.seccomp.syscalls[index], when the conditional
+    // rule `args` for syscall `nr` would be one too many for libseccomp.
+    void take(size_t index, int nr, const std::string &name, std::vector<scmp_arg_cmp> args) {
+        if (args.empty()) return;
+        std::string where = "seccomp: linux.seccomp.syscalls[" + std::to_string(index) + "]";
+        std::sort(args.begin(), args.end(), [](auto &x, auto &y) { return x.arg < y.arg; });
+        auto &placed = by_syscall_[nr];
+        size_t extra = args.size() - 1;
+        for (auto &p : placed) {
+            extra += p.args.size() - 1;
+            if (loops_libseccomp(p.args, args))
+                throw Error(where + ".args: the conditions on " + name + " share a leading comparison (not SCMP_CMP_EQ "
+                            "or SCMP_CMP_MASKED_EQ) with linux.seccomp.syscalls[" + std::to_string(p.index) +
+                            "].args and then differ; libseccomp 2.5 cannot build that filter");
+        }
+        if (placed.size() + 1 > kMaxRulesPerSyscall)
+            throw Error(where + ": more than " + std::to_string(kMaxRulesPerSyscall) + " conditional rules for " + name);
+        if (extra > kMaxExtraArgsPerSyscall)
+            throw Error(where + ".args: more than " + std::to_string(kMaxExtraArgsPerSyscall) +
+                        " argument conditions for " + name + " besides the first of each rule");
+        extra_ += args.size() - 1;
+        if (extra_ > kMaxExtraArgsTotal)
+            throw Error(where + ".args: more than " + std::to_string(kMaxExtraArgsTotal) +
+                        " argument conditions in the profile besides the first of each rule");
+        total_ += args.size();
+        if (total_ > kMaxArgsTotal)
+            throw Error(where + ".args: more than " + std::to_string(kMaxArgsTotal) + " argument conditions in the profile");
+        placed.push_back({index, std::move(args)});
+    }
+
+  private:
+    std::map<int, std::vector<PlacedRule>> by_syscall_;
+    size_t extra_ = 0;
+    size_t total_ = 0;
+};
+
 bool uses_notify(const spec::Seccomp &s) {
     for (auto &rule : s.syscalls)
         if (rule.action == "SCMP_ACT_NOTIFY") return true;
@@ -231,7 +306,9 @@ SeccompFilter build_seccomp(const spec::Seccomp &s, bool no_new_privs) {
         // No attribute: seccomp(2)'s own, see filter_flags.
         if (t->attr) set_seccomp_attr(ctx.get(), t->attr, 1, t->attr_name);
     }
-    for (auto &rule : s.syscalls) {
+    RuleBudget budget;
+    for (size_t i = 0; i < s.syscalls.size(); ++i) {
+        const spec::SeccompSyscall &rule = s.syscalls[i];
         uint32_t action = action_of(rule.action, rule.errnoRet);
         std::vector<scmp_arg_cmp> args;
         bool repeated = false;
@@ -246,9 +323,13 @@ SeccompFilter build_seccomp(const spec::Seccomp &s, bool no_new_privs) {
             // libseccomp wants one condition per argument in a rule; runc
             // turns several on one argument into one rule each.
             if (!repeated) {
+                budget.take(i, nr, name, args);
                 add_rule(ctx.get(), action, nr, args, name);
             } else {
-                for (auto &one : args) add_rule(ctx.get(), action, nr, {one}, name);
+                for (auto &one : args) {
+                    budget.take(i, nr, name, {one});
+                    add_rule(ctx.get(), action, nr, {one}, name);
+                }
             }
         }
     }

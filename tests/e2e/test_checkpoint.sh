@@ -538,3 +538,58 @@ test_km_checkpoint_refusals() {
 	expect_rc 1 "checkpoint --pre-dump of a KM container"
 	[ "$(status_of "$id")" = running ] || fail "a refused checkpoint stopped the container"
 }
+
+# NOTIFY_SOCKET with checkpoint / restore (issue 14), as runc 1.1.5 does it
+# (restore.go -> startContainer: the spec gets the /run/notify bind and the
+# socket directory is made, but only `run` binds the socket): a container run
+# with NOTIFY_SOCKET checkpoints (/run/notify is an external bind of the state
+# dir's notify/); restore with NOTIFY_SOCKET binds the new state dir's
+# notify/ there and relays nothing (a READY= sent after restore reaches no
+# one); without NOTIFY_SOCKET such images do not restore (CRIU has no source
+# for /run/notify), and nothing is left behind.
+test_checkpoint_notify_socket() {
+	[ "$RT_NAME" != runc ] || skip "runc 1.1.5's run -d with NOTIFY_SOCKET does not return here"
+	cr_setup
+	local rootfs id pid
+	. "$E2E_DIR/test_spec13.sh"
+	notify_setup
+	rootfs=$TD/rootfs
+	cr_pipes
+	id=$(new_id)
+	B=$(C_ROOTFS=$rootfs mkb "$id" sh -c 'sdnotify READY=1; while read x; do sdnotify "READY=1"; echo "pong $x"; done')
+	NOTIFY_SOCKET=$TD/host.sock cr_rt run -d --bundle "$B" "$id"
+	expect_ok "run -d with NOTIFY_SOCKET"
+	pid=$(pid_of "$id")
+	two_lines "$TD/host.log"
+	expect_eq "$(cat "$TD/host.log")" "READY=1|
+MAINPID=$pid|" "what the host's socket got from run -d"
+	ping_pong first
+	NOTIFY_SOCKET=$TD/host.sock cr_rt checkpoint --image-path "$TD/img" --work-path "$TD/work" "$id"
+	expect_ok "checkpoint of a container run with NOTIFY_SOCKET"
+	cr_gone "$id"
+	: >"$TD/host.log"
+	NOTIFY_SOCKET=$TD/host.sock cr_rt restore -d --bundle "$B" --image-path "$TD/img" --work-path "$TD/work" "$id"
+	expect_ok "restore with NOTIFY_SOCKET"
+	wait_status "$id" running
+	ping_pong restored
+	expect_eq "$(cat "$TD/host.log")" "" "what the host's socket got after restore (runc relays nothing either)"
+	[ -d "$ROOT/$id/notify" ] || fail "no notify/ in the restored container's state dir"
+	[ ! -e "$ROOT/$id/notify/notify.sock" ] || fail "restore bound a socket"
+	cap rt exec "$id" grep -c " /run/notify " /proc/self/mountinfo
+	expect_out_eq 1 "/run/notify in the restored container"
+	# again, restored without NOTIFY_SOCKET: refused, nothing left
+	rm -rf "$TD/img" "$TD/work"
+	cr_rt checkpoint --image-path "$TD/img" --work-path "$TD/work" "$id"
+	expect_ok "checkpoint of the restored container"
+	cr_gone "$id"
+	cr_rt restore -d --bundle "$B" --image-path "$TD/img" --work-path "$TD/work" "$id"
+	expect_rc 1 "restore without NOTIFY_SOCKET"
+	assert_clean "$id"
+	NOTIFY_SOCKET=$TD/host.sock cr_rt restore -d --bundle "$B" --image-path "$TD/img" --work-path "$TD/work" "$id"
+	expect_ok "restore with NOTIFY_SOCKET after a refused one"
+	wait_status "$id" running
+	ping_pong again
+	cap rt delete -f "$id"
+	expect_ok "delete -f"
+	assert_clean "$id"
+}

@@ -357,6 +357,53 @@ made"
 	expect_msg "gidMappings"
 }
 
+# An id-mapped mount in a container that joins an existing user namespace by
+# path (issue 14): the namespace is a helper's (unshare -U), its maps written
+# here (0 -> 100000, 65536), not by the runtime. The kernel marks the mount
+# idmapped, and ids go through the mount's maps: the host's root-owned files
+# are root's inside, a file made there is root's on disk.
+test_idmapped_mount_joined_userns() {
+	need_new_runc "id-mapped mounts"
+	local id b src pid i
+	src=$TD/idsrc
+	mkdir -p "$src"
+	touch "$src/f0" "$src/f5"
+	chown 5:7 "$src/f5"
+	# a rootfs of the namespace's root, where it makes the mount point
+	make_rootfs "$TD/uroot"
+	chown -R 100000:100000 "$TD/uroot"
+	unshare -U sleep 600 &
+	pid=$!
+	# global: the EXIT trap runs after this function has returned
+	HELPER=$pid
+	trap 'kill "$HELPER" 2>/dev/null' EXIT
+	for ((i = 0; i < 100; i++)); do
+		[ "$(readlink "/proc/$pid/ns/user")" = "$(readlink /proc/self/ns/user)" ] || break
+		sleep 0.05
+	done
+	[ "$(readlink "/proc/$pid/ns/user")" != "$(readlink /proc/self/ns/user)" ] || fail "the helper has no user namespace of its own"
+	echo "0 100000 65536" >"/proc/$pid/uid_map" || fail "uid_map of the helper"
+	echo "0 100000 65536" >"/proc/$pid/gid_map" || fail "gid_map of the helper"
+	id=$(new_id)
+	b=$(C_ROOTFS=$TD/uroot C_NS='{"type":"pid"},{"type":"network"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"user","path":"/proc/'$pid'/ns/user"}' \
+		C_MOUNTS="{\"destination\":\"/idm\",\"type\":\"bind\",\"source\":\"$src\",\"options\":[\"rbind\",\"idmap\"],
+		\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],
+		\"gidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}]}" \
+		mkb "$id" sh -c 'readlink /proc/self/ns/user; cat /proc/self/uid_map | tr -s " " " "; stat -c "%u:%g" /idm/f0 /idm/f5;
+			touch /idm/made && echo made; grep " /idm " /proc/self/mountinfo | grep -c idmapped')
+	cap rt run --bundle "$b" "$id"
+	expect_ok "run in the helper's user namespace"
+	expect_out_eq "$(readlink "/proc/$pid/ns/user")
+ 0 100000 65536
+0:0
+5:7
+made
+1" "user namespace, its maps, owners through the mount, the kernel's idmapped flag"
+	expect_eq "$(stat -c %u:%g "$src/made")" 0:0 "owner on disk of a file made through the mount"
+	expect_eq "$(stat -c %u:%g "$src/f5")" 5:7 "the source keeps its owners"
+	assert_clean "$id"
+}
+
 # Recursive atime options go through mount_setattr(2), which changes the atime
 # mode only with all of MOUNT_ATTR__ATIME in attr_clr: "rnoatime" alone used to
 # fail with EINVAL (found by tests/fuzz/fuzz_mount_options.cpp).

@@ -422,6 +422,22 @@ while True:
     with open(sys.argv[2], "a") as f:
         f.write(m.decode().replace("\n", "|") + "\n")'
 
+# notify_setup: $TD/rootfs with the sd_notify stand-in as /bin/sdnotify, and
+# the host's listener on $TD/host.sock (log $TD/host.log); skips without a
+# static C toolchain.
+notify_setup() {
+	local cc lpid
+	cc=$(command -v cc || command -v gcc || true)
+	[ -n "$cc" ] || skip "no C compiler for the sd_notify stand-in"
+	make_rootfs "$TD/rootfs"
+	printf '%s\n' "$SDNOTIFY_C" >"$TD/sdnotify.c"
+	"$cc" -static -O2 -o "$TD/rootfs/bin/sdnotify" "$TD/sdnotify.c" 2>"$TD/cc.err" || skip "cannot build static: $(head -c 200 "$TD/cc.err")"
+	python3 -c "$NOTIFY_LISTENER_PY" "$TD/host.sock" "$TD/host.log" &
+	lpid=$!
+	note_pid "$lpid"
+	wait_file "$TD/host.log.ready"
+}
+
 # two_lines FILE: the listener has written both datagrams (it writes after
 # kiln has sent them: under load a little later than kiln returns)
 _two_lines() { [ "$(wc -l <"$1" 2>/dev/null)" -ge 2 ]; }
@@ -434,17 +450,9 @@ two_lines() { poll 10 _two_lines "$1" || true; }
 # that ends without READY= does not keep start waiting.
 test_notify_socket() {
 	[ "$RT_NAME" != runc ] || skip "runc 1.1.5's run -d with NOTIFY_SOCKET does not return here"
-	local cc id b rootfs lpid kpid pid t0
-	cc=$(command -v cc || command -v gcc || true)
-	[ -n "$cc" ] || skip "no C compiler for the sd_notify stand-in"
+	local id b rootfs kpid pid t0
+	notify_setup
 	rootfs=$TD/rootfs
-	make_rootfs "$rootfs"
-	printf '%s\n' "$SDNOTIFY_C" >"$TD/sdnotify.c"
-	"$cc" -static -O2 -o "$rootfs/bin/sdnotify" "$TD/sdnotify.c" 2>"$TD/cc.err" || skip "cannot build static: $(head -c 200 "$TD/cc.err")"
-	python3 -c "$NOTIFY_LISTENER_PY" "$TD/host.sock" "$TD/host.log" &
-	lpid=$!
-	note_pid "$lpid"
-	wait_file "$TD/host.log.ready"
 	local payload='echo "$NOTIFY_SOCKET" >/mnt/env; grep " /run/notify " /proc/self/mountinfo >/mnt/mnt; sleep 1; sdnotify "STATUS=up
 READY=1"; sleep 30'
 	# run -d

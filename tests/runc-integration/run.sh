@@ -19,6 +19,10 @@
 # this repository: the tests are copied to a work directory and patched there:
 #   - get-images.sh prints our tarballs instead of downloading images;
 #   - have_criu also requires "criu check" (Debian 12's criu fails on new kernels);
+#     the CRIU of tests/criu/build.sh ($KILN_CRIU, or its cache) goes first in
+#     PATH; checkpoint.bats' pre-dump and lazy-pages tests skip, saying why,
+#     where the host cannot give CRIU what they need (soft-dirty tracking,
+#     CAP_SYS_RESOURCE: without it the lazy page server waits for ever);
 #   - setup_recvtty and setup_seccompagent wait until the helper listens (a
 #     fast runtime on a loaded host connected first) and start it without
 #     bats' fd 3 (a helper left running kept bats waiting for ever);
@@ -37,6 +41,9 @@
 #   KILN_RUNC_SUITE_FILTER=RE     only tests whose name matches (bats --filter)
 #   KILN_RUNC_SUITE_KEEP=1        keep the work directory and TAP logs (until the next run)
 #   KILN_SKIP_DEPS=1              do not apt-get anything
+#   KILN_CRIU=PREFIX              the CRIU for checkpoint.bats (default: the newest
+#                                 in ${KILN_CRIU_CACHE:-/var/cache/kiln-criu} that passes
+#                                 "criu check"; tests/run-all.sh builds it)
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -272,6 +279,21 @@ place_helpers() {
 	done
 }
 
+# CRIU for checkpoint.bats first in PATH: $KILN_CRIU, else the newest one in
+# tests/criu/build.sh's cache that works on this kernel; none: its tests skip.
+criu_prefix() {
+	local d
+	CRIU_LINE="criu: none that passes \"criu check\" (checkpoint.bats skips)"
+	for d in ${KILN_CRIU:-} $(ls -d "${KILN_CRIU_CACHE:-/var/cache/kiln-criu}"/criu-*/ 2>/dev/null | sort -V -r); do
+		d=${d%/}
+		if [ -x "$d/sbin/criu" ] && "$d/sbin/criu" check >/dev/null 2>&1; then
+			export PATH="$d/sbin:$PATH"
+			CRIU_LINE="criu $("$d/sbin/criu" --version | sed -n 's/^Version: //p') ($d)"
+			return 0
+		fi
+	done
+}
+
 make_work() {
 	local t
 	WORK=$(mktemp -d "$CACHE/work.XXXXXX") || die "mktemp failed"
@@ -285,6 +307,16 @@ make_work() {
 		"$IMAGES/busybox.tar" "$IMAGES/debian.tar" >"$t/get-images.sh"
 	patch_file "$t/helpers.bash" '/^function have_criu() {/,/^}/s/^\tcommand -v criu &>\/dev\/null || return 1$/&\n\tcriu check \&>\/dev\/null || return 1/' \
 		'^	criu check &>/dev/null || return 1$'
+	# What this host cannot give CRIU: a skip that says so (runc fails or
+	# hangs there the same way; tests/criu/vm.sh runs these in the 6.1 VM).
+	if grep -q '^@test "checkpoint --pre-dump and restore" {$' "$t/checkpoint.bats"; then
+		patch_file "$t/checkpoint.bats" 's/^@test "checkpoint --pre-dump and restore" {$/&\n\tkiln_need_soft_dirty/' \
+			'^	kiln_need_soft_dirty$'
+	fi
+	if grep -q '^@test "checkpoint --lazy-pages and restore" {$' "$t/checkpoint.bats"; then
+		patch_file "$t/checkpoint.bats" 's/^@test "checkpoint --lazy-pages and restore" {$/&\n\tkiln_need_sys_resource/' \
+			'^	kiln_need_sys_resource$'
+	fi
 	# ("$RECVTTY" ... &) & (1.1) or ("$TESTBINDIR/recvtty" ... &) & (1.3)
 	patch_file "$t/helpers.bash" 's|^\t\(("[^"]*"\)\( --pid-file "$dir/pid" --mode null "$CONSOLE_SOCKET"\) &) &$|\t\1\2 3>\&- \&) \&\n\tkiln_wait_for "$CONSOLE_SOCKET" "$dir/pid"|' \
 		'^	kiln_wait_for "$CONSOLE_SOCKET" "$dir/pid"$'
@@ -301,6 +333,17 @@ make_work() {
 			done
 			echo "kiln_wait_for: no $1 / $2 after 10 s" >&2
 			return 1
+		}
+
+		# kiln: checkpoint.bats tests this host cannot run, for any runtime.
+		function kiln_need_soft_dirty() {
+			criu check --feature mem_dirty_track &>/dev/null ||
+				skip "kernel $(uname -r) has no soft-dirty page tracking, which --pre-dump needs"
+		}
+		function kiln_need_sys_resource() {
+			local c
+			c=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)
+			(((0x$c >> 24) & 1)) || skip "no CAP_SYS_RESOURCE here: CRIU's lazy page server cannot size its pipes"
 		}
 	EOF
 	# git clone runtime-spec ... go build validate.go (1.1) / ./validate ... (1.3)
@@ -344,6 +387,22 @@ sweep() {
 		umount -l "$m" 2>/dev/null
 	done
 	rm -rf --one-file-system "${WORK:?}/tmp"/* 2>/dev/null
+	restore_etc_criu
+}
+
+# checkpoint.bats "container specific CRIU config" writes /etc/criu/default.conf
+# (log-file=NAME, making /etc/criu) and leaves it: every later criu on the
+# host would write a log file into its working directory. What was there
+# before the run (saved in $WORK/etc-criu) is put back.
+save_etc_criu() {
+	[ ! -d /etc/criu ] || cp -a /etc/criu "$WORK/etc-criu"
+}
+restore_etc_criu() {
+	if [ -d "$WORK/etc-criu" ]; then
+		diff -r "$WORK/etc-criu" /etc/criu >/dev/null 2>&1 || { rm -rf /etc/criu && cp -a "$WORK/etc-criu" /etc/criu; }
+	else
+		rm -rf /etc/criu
+	fi
 }
 
 # Cgroups the tests create: /runc-cgroups-integration-test in each hierarchy
@@ -444,7 +503,9 @@ TPID= sidf=
 tot_p=0 tot_f=0 tot_s=0 tot_n=0 hung=()
 bats_args=(--tap --timing)
 [ -n "${KILN_RUNC_SUITE_FILTER:-}" ] && bats_args+=(--filter "$KILN_RUNC_SUITE_FILTER")
-log "runtime $RUNC; $(bats --version); ${#files[@]} files; ${TIMEOUT}s per file"
+criu_prefix
+save_etc_criu
+log "runtime $RUNC; $(bats --version); ${#files[@]} files; ${TIMEOUT}s per file; $CRIU_LINE"
 printf '%-30s %5s %5s %5s %5s %6s\n' FILE pass fail skip diff secs
 for f in "${files[@]}"; do
 	tap=$WORK/${f%.bats}.tap sidf=$WORK/${f%.bats}.sid
