@@ -88,9 +88,15 @@ std::vector<Hierarchy> parse_hierarchies(const std::string &mountinfo, const std
     for (size_t i = 0; i < mounts.size(); i++) {
         const Entry &m = mounts[i];
         if ((m.fstype != "cgroup" && m.fstype != "cgroup2") || !m.root) continue;  // a bind of a sub-cgroup: not ours
-        long long shown = visible ? visible(m.mount) : -1;
+        // Only a later mount at or above the path, or another at the same
+        // mount point (one moved beneath), can cover it: without one (the
+        // usual layouts) no statx is needed.
+        bool suspect = false;
+        for (size_t j = 0; j < mounts.size() && !suspect; j++)
+            suspect = j != i && at_or_below(m.mount, mounts[j].mount) && (j > i || mounts[j].mount == m.mount);
+        long long shown = suspect && visible ? visible(m.mount) : -1;
         bool covered = shown == kNoPath || (shown >= 0 && std::to_string(shown) != m.id);
-        for (size_t j = i + 1; shown < 0 && j < mounts.size() && !covered; j++)
+        for (size_t j = i + 1; suspect && shown < 0 && j < mounts.size() && !covered; j++)
             covered = at_or_below(m.mount, mounts[j].mount);
         if (covered) continue;
         Hierarchy h;

@@ -34,8 +34,11 @@ TEST_CASE("layout: the kernel's visible mount decides, whatever the mountinfo or
 }
 
 TEST_CASE("layout: a path that is not there is not a hierarchy; no answer falls back to the order", "[cgroups]") {
+    // (asked only where a later mount at or above it, or a second mount at
+    // its mount point, could cover it: here one moved beneath memory's)
+    std::string beneath = std::string(kHybrid) + "41 30 0:41 / /sys/fs/cgroup/memory rw - tmpfs tmpfs rw\n";
     auto gone = [](const std::string &p) -> long long { return p == "/sys/fs/cgroup/memory" ? kNoPath : -1; };
-    auto hs = parse_hierarchies(kHybrid, "", gone);
+    auto hs = parse_hierarchies(beneath, "", gone);
     REQUIRE(hs.size() == 2);
     CHECK(hs[0].v2);
     CHECK(hs[1].mount == "/sys/fs/cgroup/pids");
@@ -44,6 +47,20 @@ TEST_CASE("layout: a path that is not there is not a hierarchy; no answer falls 
     auto unknown = [](const std::string &) -> long long { return -1; };
     CHECK(parse_hierarchies(covered, "", unknown).size() == 2);
     CHECK(layout_of(parse_hierarchies(kHybrid, "", unknown)) == Layout::hybrid);
+}
+
+TEST_CASE("layout: the usual layouts ask the kernel nothing", "[cgroups]") {
+    int asked = 0;
+    auto count = [&](const std::string &) -> long long {
+        asked++;
+        return -1;
+    };
+    CHECK(parse_hierarchies(kHybrid, "", count).size() == 3);
+    CHECK(asked == 0);
+    // a tmpfs over unified, listed after it: unified is asked, the rest not
+    std::string covered = std::string(kHybrid) + "40 31 0:40 / /sys/fs/cgroup/unified rw - tmpfs tmpfs rw\n";
+    CHECK(parse_hierarchies(covered, "", count).size() == 2);
+    CHECK(asked == 1);
 }
 
 TEST_CASE("layout: this host's visible mount ids", "[cgroups]") {
