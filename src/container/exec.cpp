@@ -241,6 +241,7 @@ struct ChildArgs {
     const spec::MemoryPolicy *memory_policy = nullptr;  // the container's, as runc's setns init applies it
     handlers::Handler *handler = nullptr;
     int sync_fd = -1, console_fd = -1;
+    std::optional<spec::ConsoleSize> console_size;  // kiln relays the terminal: the caller's size
     unsigned preserve_fds = 0;
     bool new_user_ns = false;
     bool rootless_euid = false;  // the runtime's euid is not 0 (ours changes in the container's user ns)
@@ -270,7 +271,7 @@ void child(const ChildArgs &a) {
     // The container's session keyring "_ses.<id>", as runc's setns init joins it.
     if (!a.keyring_of.empty()) keyring::join_session(a.keyring_of, false, a.new_user_ns);
     if (a.console_fd >= 0) {
-        terminal::setup(a.console_fd, p, false);
+        terminal::setup(a.console_fd, p, false, a.console_size);
         ::close(a.console_fd);
     }
     process::Payload payload;
@@ -370,6 +371,7 @@ int exec(const Globals &g, const ExecOptions &o) {
     ca.handler = handler.get();
     ca.sync_fd = child_end.get();
     ca.console_fd = console.get();
+    if (relay) ca.console_size = terminal::caller_size();
     ca.preserve_fds = o.preserve_fds;
     ca.new_user_ns = flags & CLONE_NEWUSER;
     ca.rootless_euid = ::geteuid() != 0;

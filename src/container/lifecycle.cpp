@@ -354,6 +354,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     // A foreground run without a console socket relays the terminal itself:
     // the master comes back over a socketpair.
     UniqueFd console;
+    std::optional<spec::ConsoleSize> console_size;
     if (spec.process && spec.process->terminal) {
         if (!o.console_socket.empty()) {
             console.reset(terminal::connect_socket(o.console_socket));
@@ -362,6 +363,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
             if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) throw_errno("socketpair");
             l->console_relay.reset(pair[0]);
             console.reset(pair[1]);
+            console_size = terminal::caller_size();
         }
     }
 
@@ -377,6 +379,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     args.no_new_keyring = st.no_new_keyring = o.no_new_keyring;
     args.preserve_fds = listen_fds + o.preserve_fds;
     args.console_fd = console.get();
+    args.console_size = console_size;
     args.cgroup_dirs = l->cgroup->dirs();
     UniqueFd pid_ns;
     args.clone_flags = namespaces_to_create(spec, args.new_cgroup_ns, args.new_time_ns, pid_ns, &args.unshare_flags);

@@ -86,6 +86,8 @@ int supervise(pid_t pid, int master, notify::Relay *relay) {
     UniqueFd sigs(::signalfd(-1, &all, SFD_CLOEXEC));
     if (!sigs) throw_errno("signalfd");
     RawMode raw_mode_guard;
+    // run and exec gave the pty the caller's size before the payload ran;
+    // this catches a restored pty and a resize since.
     if (master >= 0) copy_window_size(master);
     bool in_open = master >= 0, out_open = master >= 0;
     int status = 0;

@@ -300,7 +300,7 @@ std::string unshare_in_joined_user_ns(const InitArgs &a, const std::string &host
     if (!spec.process) park_without_process(a);
     const auto &proc = *spec.process;
     if (a.console_fd >= 0) {
-        terminal::setup(a.console_fd, proc, has_namespace(spec, "mount"));
+        terminal::setup(a.console_fd, proc, has_namespace(spec, "mount"), a.console_size);
         ::close(a.console_fd);
     } else {
         // A session of its own, as runc's init: CRIU dumps only whole sessions.

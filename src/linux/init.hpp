@@ -3,6 +3,7 @@
 // socket instead of printing them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,7 @@ struct InitArgs {
     bool no_new_keyring = false;  // --no-new-keyring: keep the caller's session keyring
     unsigned preserve_fds = 0;
     int console_fd = -1;  // connected --console-socket when process.terminal
+    std::optional<spec::ConsoleSize> console_size;  // kiln relays the terminal: the caller's size
     std::vector<std::string> cgroup_dirs;
     unsigned long clone_flags = 0;  // namespaces created by clone()
     bool new_cgroup_ns = false;     // unshared by the init once in its cgroup

@@ -113,7 +113,13 @@ int receive_master(int sock) {
     return m.fds[0].release();
 }
 
-void setup(int sock, const spec::Process &p, bool bind_console) {
+std::optional<spec::ConsoleSize> caller_size() {
+    struct winsize ws{};
+    if (::ioctl(0, TIOCGWINSZ, &ws) < 0) return std::nullopt;
+    return spec::ConsoleSize{ws.ws_row, ws.ws_col};
+}
+
+void setup(int sock, const spec::Process &p, bool bind_console, const std::optional<spec::ConsoleSize> &size) {
     UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!master) throw_errno("open /dev/ptmx in the container");
     int unlock = 0;
@@ -121,10 +127,11 @@ void setup(int sock, const spec::Process &p, bool bind_console) {
     // TIOCGPTPEER opens the peer of this very master: no /dev/pts path race.
     UniqueFd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!slave) throw_errno("open pty slave");
-    if (p.consoleSize && (p.consoleSize->height || p.consoleSize->width)) {
+    const std::optional<spec::ConsoleSize> &want = size ? size : p.consoleSize;
+    if (want && (want->height || want->width)) {
         struct winsize ws{};
-        ws.ws_row = static_cast<unsigned short>(p.consoleSize->height);
-        ws.ws_col = static_cast<unsigned short>(p.consoleSize->width);
+        ws.ws_row = static_cast<unsigned short>(want->height);
+        ws.ws_col = static_cast<unsigned short>(want->width);
         if (::ioctl(slave.get(), TIOCSWINSZ, &ws) < 0) throw_errno("set console size");
     }
     if (::fchown(slave.get(), p.user.uid, static_cast<gid_t>(-1)) < 0) throw_errno("chown pty slave");

@@ -2,6 +2,7 @@
 // the engine over the --console-socket (SCM_RIGHTS), as runc does.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,10 +13,16 @@ namespace kiln::terminal {
 // Connects to the console socket (an AF_UNIX stream socket) in the runtime.
 int connect_socket(const std::string &path, const char *what = "console socket");
 
-// In the container, before privileges are dropped: allocates the pty, makes
-// the slave our controlling terminal and stdio (and /dev/console when
-// bind_console), sends the master over sock and closes it.
-void setup(int sock, const spec::Process &p, bool bind_console);
+// In the container, before privileges are dropped: allocates the pty, sizes
+// it (size, else process.consoleSize), makes the slave our controlling
+// terminal and stdio (and /dev/console when bind_console), sends the master
+// over sock and closes it.
+void setup(int sock, const spec::Process &p, bool bind_console, const std::optional<spec::ConsoleSize> &size = {});
+
+// The window size of the runtime's stdin, when it is a terminal. When kiln
+// relays the terminal, the container's pty gets it in setup(): set later, on
+// the received master, the payload could already have read the old size.
+std::optional<spec::ConsoleSize> caller_size();
 
 // Sends fd over the unix socket sock (one SCM_RIGHTS message): the console
 // master, or a pidfd for --pidfd-socket.
