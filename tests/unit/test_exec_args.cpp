@@ -165,6 +165,10 @@ TEST_CASE("exec: --cgroup picks sub-cgroups per controller", "[exec]") {
         CHECK(kiln::exec_cgroup_dirs(st, {"memory:m", "cpu:c", "rest"}) ==
               Strings{base[0] + "/c", base[1] + "/m", base[2] + "/rest", base[3] + "/rest"});
     }
+    SECTION("a bare path first: a controller's own path still wins") {
+        CHECK(kiln::exec_cgroup_dirs(st, {"rest", "memory:m"}) ==
+              Strings{base[0] + "/rest", base[1] + "/m", base[2] + "/rest", base[3] + "/rest"});
+    }
     SECTION("a list of controllers") {
         CHECK(kiln::exec_cgroup_dirs(st, {"cpuacct,memory:x"}) == Strings{base[0] + "/x", base[1] + "/x", base[2], base[3]});
     }
