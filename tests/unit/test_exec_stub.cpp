@@ -18,6 +18,7 @@
 
 #include "linux/process.hpp"
 #include "scratch_dir.hpp"
+#include "unix_socket.hpp"
 #include "util/fd.hpp"
 
 using kiln::UniqueFd;
@@ -68,16 +69,6 @@ std::string output(Run &r) {
     return s;
 }
 
-struct StreamPair {
-    UniqueFd a, b;
-    StreamPair() {
-        int sv[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-        a.reset(sv[0]);
-        b.reset(sv[1]);
-    }
-};
-
 }  // namespace
 
 TEST_CASE("exec stub: sealed_stub is a sealed, executable memfd", "[exec_stub]") {
@@ -121,7 +112,7 @@ TEST_CASE("exec stub: runs the payload", "[exec_stub]") {
 TEST_CASE("exec stub: mode s waits for S on the sync socket", "[exec_stub]") {
     UniqueFd stub(process::sealed_stub());
     if (!stub) return;
-    StreamPair sp;
+    kiln::test::SocketPair sp;
     process::StubWait w{'s', sp.b.get(), false};
     SECTION("S: the payload runs") {
         Run r = start(stub.get(), w, "/bin/sh", -1, "echo started");
@@ -162,12 +153,8 @@ TEST_CASE("exec stub: mode a accepts `start` on the listening socket", "[exec_st
     if (!stub) return;
     kiln::test::ScratchDir dir;
     std::string path = dir.path + "/start.sock";
-    UniqueFd l(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    REQUIRE(::bind(l.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(l.get(), 4) == 0);
+    UniqueFd l = kiln::test::listen_at(path);
+    sockaddr_un addr = kiln::test::unix_address(path);
     Run r = start(stub.get(), {'a', l.get(), false}, "/bin/sh", -1, "echo started");
     l.reset();
     auto connect = [&] {

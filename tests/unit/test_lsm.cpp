@@ -13,6 +13,7 @@
 #include "linux/process.hpp"
 #include "linux/sync.hpp"
 #include "scratch_dir.hpp"
+#include "unix_socket.hpp"
 #include "util/fd.hpp"
 
 using kiln::UniqueFd;
@@ -20,16 +21,6 @@ namespace process = kiln::process;
 namespace ksync = kiln::sync;
 
 namespace {
-
-struct Pair {
-    UniqueFd a, b;
-    Pair() {
-        int sv[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
-        a.reset(sv[0]);
-        b.reset(sv[1]);
-    }
-};
 
 UniqueFd open_new(const std::string &path) {
     UniqueFd fd(::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600));
@@ -82,7 +73,7 @@ TEST_CASE("lsm: a label the host cannot apply is an error", "[lsm]") {
 TEST_CASE("lsm: attr files handed over and written", "[lsm]") {
     kiln::test::ScratchDir dir;
     std::string aa = dir.path + "/apparmor", se = dir.path + "/selinux";
-    Pair sp;
+    kiln::test::SocketPair sp(SOCK_SEQPACKET);
     process::ExecLabels sent;
     sent.apparmor = open_new(aa);
     sent.selinux = open_new(se);

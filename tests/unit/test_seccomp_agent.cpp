@@ -14,22 +14,13 @@
 #include "container/seccomp_agent.hpp"
 #include "kiln/error.hpp"
 #include "scratch_dir.hpp"
+#include "unix_socket.hpp"
 #include "util/fd.hpp"
 
 using kiln::UniqueFd;
+using kiln::test::inode_of;
 
 namespace {
-
-UniqueFd agent_at(const std::string &path) {
-    UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    REQUIRE(s);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    REQUIRE(::bind(s.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(s.get(), 1) == 0);
-    return s;
-}
 
 // One message: its bytes and the fd it carries (-1 if none).
 std::string receive(int sock, UniqueFd &fd) {
@@ -52,12 +43,6 @@ std::string receive(int sock, UniqueFd &fd) {
     return std::string(data, static_cast<size_t>(n));
 }
 
-ino_t inode_of(int fd) {
-    struct stat st;
-    REQUIRE(::fstat(fd, &st) == 0);
-    return st.st_ino;
-}
-
 }  // namespace
 
 TEST_CASE("seccomp agent: hand_over sends the fd and the process state", "[seccomp_agent]") {
@@ -65,7 +50,7 @@ TEST_CASE("seccomp agent: hand_over sends the fd and the process state", "[secco
     kiln::spec::Seccomp s;
     s.listenerPath = dir.path + "/agent.sock";
     s.listenerMetadata = "meta \"quoted\"";
-    UniqueFd agent = agent_at(s.listenerPath);
+    UniqueFd agent = kiln::test::listen_at(s.listenerPath);
     int p[2];
     REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
     UniqueFd r(p[0]), w(p[1]);

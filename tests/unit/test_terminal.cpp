@@ -18,40 +18,16 @@
 #include "kiln/error.hpp"
 #include "linux/terminal.hpp"
 #include "scratch_dir.hpp"
+#include "unix_socket.hpp"
 #include "util/fd.hpp"
 
 using kiln::UniqueFd;
+using kiln::test::inode_of;
+using kiln::test::listen_at;
+using StreamPair = kiln::test::SocketPair;
 namespace terminal = kiln::terminal;
 
 namespace {
-
-struct StreamPair {
-    UniqueFd a, b;
-    StreamPair() {
-        int sv[2];
-        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-        a.reset(sv[0]);
-        b.reset(sv[1]);
-    }
-};
-
-ino_t inode_of(int fd) {
-    struct stat st;
-    REQUIRE(::fstat(fd, &st) == 0);
-    return st.st_ino;
-}
-
-UniqueFd listening_socket(const std::string &path) {
-    UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    REQUIRE(s);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    REQUIRE(path.size() < sizeof addr.sun_path);
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    REQUIRE(::bind(s.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(s.get(), 4) == 0);
-    return s;
-}
 
 std::string read_some(int fd) {
     char buf[256];
@@ -92,7 +68,7 @@ TEST_CASE("terminal: connect_socket", "[terminal]") {
     kiln::test::ScratchDir dir;
     SECTION("a listening socket") {
         std::string path = dir.path + "/console.sock";
-        UniqueFd l = listening_socket(path);
+        UniqueFd l = listen_at(path);
         UniqueFd c(terminal::connect_socket(path));
         REQUIRE(c);
         UniqueFd acc(::accept4(l.get(), nullptr, nullptr, SOCK_CLOEXEC));
@@ -114,7 +90,7 @@ TEST_CASE("terminal: connect_socket", "[terminal]") {
 TEST_CASE("terminal: send_pidfd sends a pidfd of the pid", "[terminal]") {
     kiln::test::ScratchDir dir;
     std::string path = dir.path + "/pidfd.sock";
-    UniqueFd l = listening_socket(path);
+    UniqueFd l = listen_at(path);
     terminal::send_pidfd(path, ::getpid());
     UniqueFd acc(::accept4(l.get(), nullptr, nullptr, SOCK_CLOEXEC));
     REQUIRE(acc);
