@@ -17,13 +17,13 @@
 #include "container/notify_socket.hpp"
 #include "container/state.hpp"
 #include "handlers/handler.hpp"
+#include "container/checkpoint.hpp"
 #include "kiln/checkpoint.hpp"
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
 #include "util/fd.hpp"
 
 namespace kiln {
-namespace {
 
 void check_parent_path(const CheckpointOptions &o) {
     if (o.parent_path.empty()) return;
@@ -67,6 +67,8 @@ void write_descriptors(const std::string &image, pid_t pid) {
     w.end_array();
     write_file_atomic(image + "/descriptors.json", w.str(), 0600);
 }
+
+namespace {
 
 using criu_opts_ptr = criu::criu_opts *;
 

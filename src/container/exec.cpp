@@ -16,6 +16,7 @@
 #include "cgroups/cgroup.hpp"
 #include "cgroups/fs.hpp"
 #include "container/container.hpp"
+#include "container/exec.hpp"
 #include "container/supervise.hpp"
 #include "container/seccomp_agent.hpp"
 #include "container/state.hpp"
@@ -107,6 +108,8 @@ uint32_t parse_id(const std::string &s, const char *what, const char *flag) {
     return static_cast<uint32_t>(v);
 }
 
+}  // namespace
+
 // The process to run: -p FILE as given, else the config's process with the
 // command-line overrides (runc ignores the flags when -p is given).
 spec::Process build_process(const spec::Spec &spec, const ExecOptions &o) {
@@ -146,6 +149,8 @@ spec::Process build_process(const spec::Spec &spec, const ExecOptions &o) {
     return p;
 }
 
+namespace {
+
 // A --cgroup PATH made lexically clean ("a/./b/../c" -> "a/c", "/" -> ""),
 // as runc's path.Join; one that climbs out of the container's cgroup is
 // refused with runc's words.
@@ -168,6 +173,8 @@ std::string sub_cgroup(const std::string &path) {
     for (auto &c : parts) out += "/" + c;
     return out;
 }
+
+}  // namespace
 
 // --cgroup: the exec'd process goes to a sub-cgroup of the container's in
 // the named controllers' hierarchies (all of them for a bare PATH).
@@ -213,6 +220,8 @@ std::vector<std::string> exec_cgroup_dirs(const StoredState &st, const std::vect
     }
     return dirs;
 }
+
+namespace {
 
 // execCPUAffinity.final once the process is in the container's cgroup; with
 // no affinity asked for at all, every cpu of its cpuset (never kiln's own).

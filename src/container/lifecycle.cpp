@@ -23,6 +23,7 @@
 #include "linux/hooks.hpp"
 #include "container/notify_socket.hpp"
 #include "container/container.hpp"
+#include "container/lifecycle.hpp"
 #include "container/seccomp_agent.hpp"
 #include "container/state.hpp"
 #include "container/supervise.hpp"
@@ -90,6 +91,8 @@ std::string absolute_rootfs(const spec::Spec &spec, const std::string &bundle) {
     const std::string &p = spec.root->path;
     return p[0] == '/' ? p : bundle + "/" + p;
 }
+
+}  // namespace
 
 void check_create_options(const spec::Spec &spec, const CreateOptions &o, bool detached, bool use_fifo) {
     // create may park an init without a process (runtime-spec: `start` must
@@ -172,6 +175,8 @@ unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns, bool
     if (join_user_ns) std::swap(flags, *unshare);
     return flags;
 }
+
+namespace {
 
 bool has_user_ns_path(const spec::Spec &spec) {
     if (!spec.linux) return false;

@@ -28,6 +28,7 @@
 #include "linux/rootfs.hpp"
 #include "linux/terminal.hpp"
 #include "util/child.hpp"
+#include "container/restore.hpp"
 #include "util/fd.hpp"
 
 namespace kiln {
@@ -64,6 +65,8 @@ private:
     bool made_ = false, mounted_ = false;
 };
 
+}  // namespace
+
 bool under_tmpfs(const spec::Spec &spec, const std::string &dest) {
     for (auto &m : spec.mounts)
         if (m.type == "tmpfs" && dest.size() > m.destination.size() && dest.compare(0, m.destination.size(), m.destination) == 0 &&
@@ -71,6 +74,8 @@ bool under_tmpfs(const spec::Spec &spec, const std::string &dest) {
             return true;
     return false;
 }
+
+namespace {
 
 // runc's prepareCriuRestoreMounts: the mount points CRIU will mount on must
 // exist in the rootfs (not those inside a tmpfs, whose content CRIU
@@ -127,6 +132,8 @@ struct Restored {
     }
 };
 
+}  // namespace
+
 void check_options(const spec::Spec &spec, const RestoreOptions &o) {
     if (!spec.process) throw Error("process property must not be empty");
     if (!spec.root || spec.root->path.empty()) throw Error("config.json: root.path: must not be empty");
@@ -136,6 +143,8 @@ void check_options(const spec::Spec &spec, const RestoreOptions &o) {
     if (!tty && !o.console_socket.empty())
         throw Error("cannot use console socket if kiln will not detach or allocate tty");
 }
+
+namespace {
 
 class CriuRestore {
 public:

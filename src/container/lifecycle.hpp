@@ -1,0 +1,19 @@
+// The parts of create/run (lifecycle.cpp) that only read the config and the
+// environment, declared for the unit tests.
+#pragma once
+
+#include "kiln/container.hpp"
+#include "kiln/spec.hpp"
+#include "util/fd.hpp"
+
+namespace kiln {
+
+// Errors of the config and flags before anything is made (runc's words).
+void check_create_options(const spec::Spec &spec, const CreateOptions &o, bool detached, bool use_fifo);
+// LISTEN_FDS/LISTEN_PID meant for us: their count, and the payload's env set to LISTEN_PID=1.
+unsigned socket_activation(spec::Spec &spec);
+// clone() flags of the namespaces to make; joins those with a path that must be joined first.
+unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns, bool &time_ns, UniqueFd &pid_ns,
+                                   unsigned long *unshare);
+
+}  // namespace kiln
