@@ -23,7 +23,7 @@
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
 #include "kiln/log.hpp"
-#include "linux/init.hpp"
+#include "linux/sync.hpp"
 #include "linux/resctrl.hpp"
 
 namespace kiln {
@@ -255,9 +255,9 @@ void signal_init(const StoredState &st, int sig) {
     }
 }
 
-// Connects to the start socket and says "S". The init answers kAck, then
-// the connection closes when the payload is exec'd (close-on-exec), or
-// carries "E..." when that failed.
+// Connects to the start socket and sends Start ("S"). The init answers Ack,
+// then the connection closes when the payload is exec'd (close-on-exec), or
+// carries Error with the reason when that failed.
 bool release_init(const StateDir &dir) {
     UniqueFd conn(dir.connect_start_socket());
     if (!conn) {
@@ -265,16 +265,13 @@ bool release_init(const StateDir &dir) {
         if (errno == ECONNREFUSED) return false;  // nobody listens: the init died
         throw_errno("connect " + dir.start_socket_path());
     }
-    if (::send(conn.get(), &linux_init::kStart, 1, MSG_NOSIGNAL) != 1) return false;
+    if (!sync::send(conn.get(), sync::Msg::Start)) return false;
     bool started = false;
-    char buf[4096];
     for (;;) {
-        ssize_t n = ::recv(conn.get(), buf, sizeof buf, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return started;
-        if (buf[0] == linux_init::kAck) started = true;
-        if (buf[0] == linux_init::kError)
-            throw Error("unable to start container process: " + std::string(buf + 1, static_cast<size_t>(n - 1)));
+        sync::Message m = sync::receive(conn.get());
+        if (m.msg == sync::Msg::None) return started;  // EOF: exec'd (or died)
+        if (m.msg == sync::Msg::Ack) started = true;
+        if (m.msg == sync::Msg::Error) throw Error("unable to start container process: " + m.text);
     }
 }
 
