@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +19,7 @@
 
 #include "cgroups/cgroup.hpp"
 #include "linux/hooks.hpp"
+#include "linux/kernel.hpp"
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
 #include "kiln/log.hpp"
@@ -29,7 +29,7 @@
 namespace kiln {
 namespace {
 
-int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int pidfd_open(pid_t pid) { return kernel::get().pidfd_open(pid, 0); }
 
 bool same_file(const std::string &a, const struct stat &b) {
     struct stat st;
@@ -64,7 +64,7 @@ std::vector<pid_t> container_pids(const StoredState &st) {
 
 void signal_all(const StoredState &st, int sig) {
     if (without_cgroup(st)) {
-        for (pid_t p : pid_ns_members(st)) ::kill(p, sig);
+        for (pid_t p : pid_ns_members(st)) kernel::get().kill(p, sig);
         return;
     }
     cgroups::open(st.cgroup)->kill_all(sig);
@@ -81,7 +81,7 @@ class RealTeardown final : public TeardownOps {
 public:
     void signal_all(const StoredState &st, int sig) override { kiln::signal_all(st, sig); }
     void thaw(const StoredState &st) override { cgroups::open(st.cgroup)->freeze(false); }
-    void kill_init(pid_t pid) override { ::kill(pid, SIGKILL); }
+    void kill_init(pid_t pid) override { kernel::get().kill(pid, SIGKILL); }
     bool wait_gone(pid_t pid, int timeout_ms) override { return kiln::wait_gone(pid, timeout_ms); }
     void remove_cgroup(const StoredState &st) override {
         cgroups::destroy(st.cgroup);
@@ -249,7 +249,7 @@ std::vector<pid_t> Container::pids() const { return container_pids(st_); }
 void signal_init(const StoredState &st, int sig) {
     UniqueFd pidfd(pidfd_open(st.pid));
     if (!pidfd || process_start_time(st.pid) != st.start_time) throw Error("container not running");
-    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0) {
+    if (kernel::get().pidfd_send_signal(pidfd.get(), sig, nullptr, 0) < 0) {
         if (errno == ESRCH) throw Error("container not running");
         throw_errno("kill container init");
     }
