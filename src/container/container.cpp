@@ -7,29 +7,27 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <map>
 
 #include "cgroups/cgroup.hpp"
 #include "linux/hooks.hpp"
+#include "linux/kernel.hpp"
 #include "kiln/error.hpp"
 #include "kiln/json.hpp"
 #include "kiln/log.hpp"
-#include "linux/init.hpp"
+#include "linux/sync.hpp"
 #include "linux/resctrl.hpp"
 
 namespace kiln {
 namespace {
 
-int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int pidfd_open(pid_t pid) { return kernel::get().pidfd_open(pid, 0); }
 
 bool same_file(const std::string &a, const struct stat &b) {
     struct stat st;
@@ -64,7 +62,7 @@ std::vector<pid_t> container_pids(const StoredState &st) {
 
 void signal_all(const StoredState &st, int sig) {
     if (without_cgroup(st)) {
-        for (pid_t p : pid_ns_members(st)) ::kill(p, sig);
+        for (pid_t p : pid_ns_members(st)) kernel::get().kill(p, sig);
         return;
     }
     cgroups::open(st.cgroup)->kill_all(sig);
@@ -81,7 +79,7 @@ class RealTeardown final : public TeardownOps {
 public:
     void signal_all(const StoredState &st, int sig) override { kiln::signal_all(st, sig); }
     void thaw(const StoredState &st) override { cgroups::open(st.cgroup)->freeze(false); }
-    void kill_init(pid_t pid) override { ::kill(pid, SIGKILL); }
+    void kill_init(pid_t pid) override { kernel::get().kill(pid, SIGKILL); }
     bool wait_gone(pid_t pid, int timeout_ms) override { return kiln::wait_gone(pid, timeout_ms); }
     void remove_cgroup(const StoredState &st) override {
         cgroups::destroy(st.cgroup);
@@ -249,15 +247,15 @@ std::vector<pid_t> Container::pids() const { return container_pids(st_); }
 void signal_init(const StoredState &st, int sig) {
     UniqueFd pidfd(pidfd_open(st.pid));
     if (!pidfd || process_start_time(st.pid) != st.start_time) throw Error("container not running");
-    if (::syscall(SYS_pidfd_send_signal, pidfd.get(), sig, nullptr, 0) < 0) {
+    if (kernel::get().pidfd_send_signal(pidfd.get(), sig, nullptr, 0) < 0) {
         if (errno == ESRCH) throw Error("container not running");
         throw_errno("kill container init");
     }
 }
 
-// Connects to the start socket and says "S". The init answers kAck, then
-// the connection closes when the payload is exec'd (close-on-exec), or
-// carries "E..." when that failed.
+// Connects to the start socket and sends Start ("S"). The init answers Ack,
+// then the connection closes when the payload is exec'd (close-on-exec), or
+// carries Error with the reason when that failed.
 bool release_init(const StateDir &dir) {
     UniqueFd conn(dir.connect_start_socket());
     if (!conn) {
@@ -265,16 +263,13 @@ bool release_init(const StateDir &dir) {
         if (errno == ECONNREFUSED) return false;  // nobody listens: the init died
         throw_errno("connect " + dir.start_socket_path());
     }
-    if (::send(conn.get(), &linux_init::kStart, 1, MSG_NOSIGNAL) != 1) return false;
+    if (!sync::send(conn.get(), sync::Msg::Start)) return false;
     bool started = false;
-    char buf[4096];
     for (;;) {
-        ssize_t n = ::recv(conn.get(), buf, sizeof buf, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return started;
-        if (buf[0] == linux_init::kAck) started = true;
-        if (buf[0] == linux_init::kError)
-            throw Error("unable to start container process: " + std::string(buf + 1, static_cast<size_t>(n - 1)));
+        sync::Message m = sync::receive(conn.get());
+        if (m.msg == sync::Msg::None) return started;  // EOF: exec'd (or died)
+        if (m.msg == sync::Msg::Ack) started = true;
+        if (m.msg == sync::Msg::Error) throw Error("unable to start container process: " + m.text);
     }
 }
 

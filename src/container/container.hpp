@@ -32,9 +32,11 @@ Status status_at(const StoredState &s, int dirfd, const std::string &dir, Frozen
 Status status_of(const StoredState &s, const std::string &state_dir);
 
 // What a teardown does to the host, in the order it does it; the real one
-// is real_teardown_ops(), unit tests record the calls. (A small interface
-// of src/container's own: the kernel seam of src/linux is not needed for
-// these few steps.)
+// is real_teardown_ops(), unit tests record the calls. A seam of its own
+// beside kernel::Kernel because most steps are not system calls: the
+// cgroup (kill_all, thaw, remove through the cgroup driver), the resctrl
+// group, poststop hooks and the state dir. Its kill and pidfd calls do go
+// through kernel::get().
 class TeardownOps {
 public:
     virtual ~TeardownOps() = default;

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "kiln/error.hpp"
+#include "util/child.hpp"
 #include "util/exe.hpp"
 #include "util/fd.hpp"
 
@@ -162,18 +163,19 @@ pid_t Request::spawn(const std::vector<int> &keep_fds) {
     if (::socketpair(AF_LOCAL, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) throw_errno("socketpair for criu");
     UniqueFd ours(sv[0]), theirs(sv[1]);
     std::string fdarg = std::to_string(theirs.get());
-    pid_t pid = ::fork();
-    if (pid < 0) throw_errno("fork criu");
+    pid_t pid = child::fork("fork criu");
     if (pid == 0) {
-        // criu needs SIGCHLD (restore catches its tasks' failures with it).
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::fcntl(theirs.get(), F_SETFD, 0);
-        for (int fd : keep_fds) ::fcntl(fd, F_SETFD, 0);
-        ::execl(binary_.c_str(), binary_.c_str(), "swrk", fdarg.c_str(), static_cast<char *>(nullptr));
-        ::dprintf(2, "kiln: exec %s: %s\n", binary_.c_str(), std::strerror(errno));
-        ::_exit(127);
+        child::run(-1, [&] {
+            // criu needs SIGCHLD (restore catches its tasks' failures with it).
+            sigset_t none;
+            sigemptyset(&none);
+            ::sigprocmask(SIG_SETMASK, &none, nullptr);
+            ::fcntl(theirs.get(), F_SETFD, 0);
+            for (int fd : keep_fds) ::fcntl(fd, F_SETFD, 0);
+            ::execl(binary_.c_str(), binary_.c_str(), "swrk", fdarg.c_str(), static_cast<char *>(nullptr));
+            ::dprintf(2, "kiln: exec %s: %s\n", binary_.c_str(), std::strerror(errno));
+            ::_exit(127);
+        });
     }
     pid_ = pid;
     // libcriu closes the service fd when the request is done.

@@ -1,22 +1,13 @@
 // The parent side of creation: create, start and run (the Launch
 // transaction, id maps, socket activation). The init side lives in
 // src/linux/init.cpp; the commands on an existing container in container.cpp.
-#include <dirent.h>
-#include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
-#include <algorithm>
-#include <cstring>
-#include <map>
 #include <memory>
 
 #include "cgroups/cgroup.hpp"
@@ -31,7 +22,6 @@
 #include "kiln/log.hpp"
 #include "kiln/container.hpp"
 #include "kiln/error.hpp"
-#include "kiln/json.hpp"
 #include "kiln/spec.hpp"
 #include "linux/init.hpp"
 #include "linux/namespaces.hpp"

@@ -5,10 +5,8 @@
 // MOUNT_ATTR_IDMAP); the init moves the finished tree into the rootfs.
 #include <linux/mount.h>
 #include <sched.h>
-#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -20,6 +18,7 @@
 #include "linux/kernel.hpp"
 #include "linux/rootfs.hpp"
 #include "linux/userns.hpp"
+#include "util/child.hpp"
 
 namespace kiln::rootfs {
 namespace {
@@ -34,13 +33,13 @@ UniqueFd userns_with(const spec::Mount &m) {
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) < 0) throw_errno("pipe");
     UniqueFd rd(pipefd[0]), wr(pipefd[1]);
-    pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-    if (pid < 0) throw_errno("clone a user namespace for an id-mapped mount");
+    pid_t pid = child::clone(CLONE_NEWUSER, "clone a user namespace for an id-mapped mount");
     if (pid == 0) {
-        char c;
-        wr.reset();
-        (void)!::read(rd.get(), &c, 1);
-        ::_exit(0);
+        child::run(-1, [&] {
+            char c;
+            wr.reset();
+            (void)!::read(rd.get(), &c, 1);
+        });
     }
     rd.reset();
     UniqueFd ns;

@@ -134,8 +134,8 @@ void set_hostname(const spec::Spec &spec) {
         throw_errno("setdomainname");
 }
 
-// Blocks until `start` connects to the start socket and says "S" (create),
-// or the parent sends kStart (run). The connection stays open until our
+// Blocks until `start` connects to the start socket and sends Start (create),
+// or the parent sends Start on the sync socket (run). The connection stays open until our
 // exec (close-on-exec), so `start` learns of a failure before it.
 void wait_for_start(const InitArgs &a) {
     if (a.start_fd < 0) {

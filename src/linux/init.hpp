@@ -16,12 +16,6 @@ class Handler;
 
 namespace kiln::linux_init {
 
-// `start`'s side of the start socket (release_init in lifecycle.cpp) still
-// spells these as chars: the values of sync::Msg.
-inline constexpr char kStart = static_cast<char>(sync::Msg::Start);
-inline constexpr char kAck = static_cast<char>(sync::Msg::Ack);
-inline constexpr char kError = static_cast<char>(sync::Msg::Error);
-
 // With --debug: sends msg over the sync socket for the parent to log. The
 // child never writes the log itself: its fds soon are the container's.
 void debug(int sync_fd, std::string_view msg);
@@ -32,7 +26,7 @@ struct InitArgs {
     std::string id, bundle;  // for the hooks' state
     std::string rootfs;  // absolute
     int sync_fd = -1;
-    int start_fd = -1;  // listening start socket (create), or -1: wait for kStart on sync_fd (run)
+    int start_fd = -1;  // listening start socket (create), or -1: wait for Start on sync_fd (run)
     bool no_pivot = false;
     bool no_new_keyring = false;  // --no-new-keyring: keep the caller's session keyring
     unsigned preserve_fds = 0;

@@ -59,6 +59,10 @@ void run_tool(const char *name, pid_t pid, const std::vector<spec::IdMapping> &m
     argv.push_back(nullptr);
     char *envp[] = {nullptr};
     // run blocks every signal before clone(); the helper gets none blocked.
+    // posix_spawn, not child::fork + child::run: nothing of ours runs in the
+    // child (it only execs the setuid helper), and its vfork-like start
+    // (CLONE_VM|CLONE_VFORK) copies no page tables and reports a failed exec
+    // as err here.
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     sigset_t none;
