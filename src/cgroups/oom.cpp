@@ -6,7 +6,6 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <cstdlib>
 
 #include "cgroups/fs.hpp"
@@ -52,7 +51,12 @@ unsigned long long OomWatch::count() {
 unsigned long long OomWatch::wait(double seconds) {
     if (fd_) {
         struct pollfd p{fd_.get(), POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(std::ceil(seconds * 1000))) > 0) {
+        // (milliseconds rounded up without <cmath>: libm would be one more
+        // library every kiln command maps)
+        double ms = seconds * 1000;
+        int timeout = static_cast<int>(ms);
+        if (timeout < ms) timeout++;
+        if (::poll(&p, 1, timeout) > 0) {
             char buf[4096];
             while (::read(fd_.get(), buf, sizeof buf) > 0) {
             }
@@ -60,7 +64,7 @@ unsigned long long OomWatch::wait(double seconds) {
     } else {
         struct timespec ts;
         ts.tv_sec = static_cast<time_t>(seconds);
-        ts.tv_nsec = static_cast<long>((seconds - std::floor(seconds)) * 1e9);
+        ts.tv_nsec = static_cast<long>((seconds - static_cast<double>(ts.tv_sec)) * 1e9);
         ::nanosleep(&ts, nullptr);
     }
     return count();

@@ -3,7 +3,8 @@
 
 #include <yajl/yajl_gen.h>
 
-#include <charconv>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -233,10 +234,18 @@ Writer &Writer::uinteger(unsigned long long v) {
     check(yajl_gen_number(gen(gen_)->g, digits.data(), digits.size()));
     return *this;
 }
+// The shortest %g that reads back as v (what Go's encoding/json prints).
+// Not std::to_chars(double): it links libstdc++'s floating_to_chars, which
+// brings libm and about 1 MB of mappings and page faults into every kiln
+// command, `state` included.
 Writer &Writer::real(double v) {
     char buf[64];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    check(yajl_gen_number(gen(gen_)->g, buf, static_cast<size_t>(r.ptr - buf)));
+    int n = 0;
+    for (int prec = 1; prec <= 17; prec++) {
+        n = std::snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (std::strtod(buf, nullptr) == v) break;
+    }
+    check(yajl_gen_number(gen(gen_)->g, buf, static_cast<size_t>(n)));
     return *this;
 }
 Writer &Writer::boolean(bool v) {
