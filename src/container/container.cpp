@@ -124,7 +124,7 @@ const char *to_string(Status s) {
     return "stopped";
 }
 
-bool cgroup_frozen(const StoredState &s) { return cgroups::open(s.cgroup)->frozen(); }
+bool cgroup_frozen(const StoredState &s) { return cgroups::open(deferred_cgroup(s, s.id))->frozen(); }
 
 Status status_at(const StoredState &s, int dirfd, const std::string &dir, FrozenProbe frozen) {
     if (!alive(s)) return Status::Stopped;
@@ -395,7 +395,7 @@ std::vector<ContainerState> list(const Globals &g) {
         struct stat sb;
         if (::fstatat(root, e->d_name, &sb, 0) < 0 || !S_ISDIR(sb.st_mode)) continue;
         try {
-            Container c(load_state_at(root, id, g.root + "/" + id), root, id);
+            Container c(load_state_at(root, id, g.root + "/" + id, /*defer_cgroup=*/true), root, id);
             ContainerState cs = c.to_public(c.status());
             cs.owner = owner_name(owners, sb.st_uid);
             out.push_back(std::move(cs));

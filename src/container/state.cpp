@@ -93,7 +93,6 @@ std::string serialize(const StoredState &s) {
     for (auto &[k, v] : s.annotations) w.key(k).string(v);
     w.end_object();
     if (!s.hooks.empty()) w.key("hooks").string(s.hooks);
-    write_cgroup(w, s.cgroup);
     if (!s.cgroup_planned.empty()) {
         w.key("cgroup_planned").begin_array();
         for (auto &d : s.cgroup_planned) w.string(d);
@@ -103,6 +102,8 @@ std::string serialize(const StoredState &s) {
         w.key("rdt").begin_object().key("root").string(s.rdt.root).key("path").string(s.rdt.path);
         w.key("created").boolean(s.rdt.created).key("mon").string(s.rdt.mon).end_object();
     }
+    // Last, so that list can leave it unparsed (see load_state_at).
+    write_cgroup(w, s.cgroup);
     w.end_object();
     return w.str();
 }
@@ -332,13 +333,37 @@ StoredState load_state(const std::string &root, const std::string &id, bool chec
     return load_state_at(AT_FDCWD, dir, dir);
 }
 
-StoredState load_state_at(int dirfd, const std::string &dir, const std::string &shown) {
+StoredState load_state_at(int dirfd, const std::string &dir, const std::string &shown, bool defer_cgroup) {
     std::string file = shown + "/state.json", text;
     if (!try_read_small_file(dirfd, (dir + "/state.json").c_str(), text)) {
         if (errno == ENOENT || errno == ENOTDIR) throw Error(kNotExist, ENOENT);
         throw_errno("open " + file);
     }
+    // The cgroup record is the last member and most of the parse: list
+    // needs it only for a started container's freezer. A quote inside a
+    // JSON string is escaped, so the last ',"cgroup":{' is the member's
+    // (annotations, where a key "cgroup" could be, come before it).
+    static constexpr std::string_view kMember = ",\"cgroup\":{";
+    auto pos = defer_cgroup ? text.rfind(kMember) : std::string::npos;
+    if (pos != std::string::npos && text.size() >= pos + kMember.size() + 2 && text.compare(text.size() - 2, 2, "}}") == 0) {
+        std::string member = "{" + text.substr(pos + 1);
+        text.resize(pos);
+        text += '}';
+        try {
+            StoredState s = deserialize(text, file);
+            s.cgroup_deferred = std::move(member);
+            return s;
+        } catch (const Error &) {
+            text.resize(pos);
+            text += member.substr(1);  // not what kiln writes: parse it whole
+        }
+    }
     return deserialize(text, file);
+}
+
+cgroups::Record deferred_cgroup(const StoredState &s, const std::string &shown) {
+    if (s.cgroup_deferred.empty()) return s.cgroup;
+    return read_cgroup(json::Doc::parse(s.cgroup_deferred, shown + "/state.json"));
 }
 
 unsigned long long process_start_time(pid_t pid) {

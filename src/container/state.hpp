@@ -32,6 +32,7 @@ struct StoredState {
     std::map<std::string, std::string> annotations;
     // The driver, the hierarchies and the container's dir in each.
     cgroups::Record cgroup;
+    std::string cgroup_deferred;  // see load_state_at(defer_cgroup); never saved
     // The dirs a create is about to make, recorded before it makes them: a
     // create killed there leaves them for `delete`, which removes the empty
     // ones only (they may be a pre-existing cgroup that is not ours).
@@ -92,7 +93,10 @@ StoredState load_state(const std::string &root, const std::string &id, bool chec
 
 // The same for the state directory dir relative to dirfd (list: the root's
 // fd); shown: its path in error messages.
-StoredState load_state_at(int dirfd, const std::string &dir, const std::string &shown);
+// defer_cgroup (list): the "cgroup" member is kept unparsed in
+// cgroup_deferred (st.cgroup stays empty); deferred_cgroup() parses it.
+StoredState load_state_at(int dirfd, const std::string &dir, const std::string &shown, bool defer_cgroup = false);
+cgroups::Record deferred_cgroup(const StoredState &s, const std::string &shown);
 
 // The text of a state.json as load_state reads it (also the fuzz entry point).
 StoredState parse_state(const std::string &text, const std::string &file);

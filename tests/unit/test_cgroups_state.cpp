@@ -4,6 +4,7 @@
 // "cgroup_dirs" still reads (and deletes).
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -165,4 +166,32 @@ TEST_CASE("cgroup record: a systemd container opens as the systemd driver on its
     CHECK(back.hs[0].mount == "/x/cg");
     CHECK(m->dirs() == r.dirs);
     CHECK(cgroups::split_fields("a::b:", ':') == std::vector<std::string>{"a", "", "b", ""});
+}
+
+// list leaves the record unparsed until a started container's freezer is asked.
+TEST_CASE("cgroup record: list defers it, and a \"cgroup\" annotation does not fool the cut", "[cgroups][state]") {
+    Tmp t;
+    StoredState s;
+    s.id = "c1";
+    s.annotations["cgroup"] = "{\"driver\":\"v2\"}";
+    s.annotations["a"] = "b";
+    s.rdt.root = "/sys/fs/resctrl";
+    s.rdt.path = "/sys/fs/resctrl/c1";
+    s.cgroup = hybrid_record("/x/cg");
+    std::string text = saved(t, s);
+    CHECK(text.compare(text.size() - 2, 2, "}}") == 0);
+    StoredState d = load_state_at(AT_FDCWD, t.path + "/root/c1", "c1", /*defer_cgroup=*/true);
+    CHECK(d.cgroup.empty());
+    CHECK(d.cgroup_deferred.rfind("{\"cgroup\":{\"driver\":\"hybrid\"", 0) == 0);
+    CHECK(d.annotations.at("cgroup") == "{\"driver\":\"v2\"}");
+    CHECK(d.rdt.path == "/sys/fs/resctrl/c1");
+    cgroups::Record r = deferred_cgroup(d, "c1");
+    CHECK(r.dirs == s.cgroup.dirs);
+    REQUIRE(r.hs.size() == 3);
+    CHECK(r.hs[2].v2);
+    // without the deferral, the same record directly
+    StoredState full = load_state_at(AT_FDCWD, t.path + "/root/c1", "c1");
+    CHECK(full.cgroup_deferred.empty());
+    CHECK(full.cgroup.dirs == s.cgroup.dirs);
+    CHECK(deferred_cgroup(full, "c1").dirs == s.cgroup.dirs);
 }
