@@ -2,6 +2,23 @@
 // argument-count checks worded like runc's.
 #include <unistd.h>
 
+// CLI11 2.1 includes <iostream> for the defaults of App::exit and two warnings kiln never
+// reaches (kiln parses with exceptions and writes with write(2)). In GCC 12 that header puts a
+// static std::ios_base::Init in this TU, which builds cin/cout/cerr/clog and their wide
+// twins with their locale facets at every start: ~0.08 ms and 25 page faults of each
+// command, `state` included (measured; bench/PROFILE.md §7 item 5). Take the stream
+// declarations without that initialiser. The objects are still libstdc++'s; nothing in
+// kiln may write to them (tests/unit/test_startup.cpp checks the binary has no
+// ios_base::Init).
+#define _GLIBCXX_IOSTREAM 1
+#include <istream>
+#include <ostream>
+namespace std {
+extern istream cin;
+extern ostream cout;
+extern ostream cerr;
+extern ostream clog;
+}  // namespace std
 #include <CLI/CLI.hpp>
 
 #include "cli.hpp"
@@ -39,6 +56,12 @@ std::string option_names(const CLI::Option *o) {
     return s;
 }
 
+// Go flags: a repeated scalar flag keeps its last value; slices collect all.
+void last_value_wins(CLI::App &app) {
+    for (CLI::Option *o : app.get_options())
+        if (o->get_items_expected_max() <= 1) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+}
+
 std::string options_help(CLI::App &app) {
     std::vector<std::pair<std::string, std::string>> rows;
     size_t width = 0;
@@ -54,21 +77,42 @@ std::string options_help(CLI::App &app) {
 
 }  // namespace
 
-Options::Options() : app_(std::make_unique<CLI::App>()) { app_->set_help_flag(); }
+Options::Options() = default;
 Options::~Options() = default;
 
-void Options::flag(const char *names, bool &v, const char *help) { app_->add_flag(names, v, help); }
-void Options::value(const char *names, std::string &v, const char *help) { app_->add_option(names, v, help); }
-void Options::value(const char *names, unsigned &v, const char *help) { app_->add_option(names, v, help); }
-void Options::value(const char *names, int &v, const char *help) { app_->add_option(names, v, help); }
-void Options::value(const char *names, long long &v, const char *help) { app_->add_option(names, v, help); }
-
+void Options::flag(const char *names, bool &v, const char *help) { regs_.push_back({names, Kind::flag, &v, help}); }
+void Options::value(const char *names, std::string &v, const char *help) { regs_.push_back({names, Kind::text, &v, help}); }
+void Options::value(const char *names, unsigned &v, const char *help) { regs_.push_back({names, Kind::uint, &v, help}); }
+void Options::value(const char *names, int &v, const char *help) { regs_.push_back({names, Kind::sint, &v, help}); }
+void Options::value(const char *names, long long &v, const char *help) { regs_.push_back({names, Kind::llong, &v, help}); }
 void Options::values(const char *names, std::vector<std::string> &v, const char *help) {
-    app_->add_option(names, v, help)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    regs_.push_back({names, Kind::texts, &v, help});
+}
+
+CLI::App &Options::app() {
+    if (app_) return *app_;
+    app_ = std::make_unique<CLI::App>();
+    CLI::App &a = *app_;
+    a.set_help_flag();
+    for (const Registration &r : regs_) {
+        switch (r.kind) {
+        case Kind::flag: a.add_flag(r.names, *static_cast<bool *>(r.target), r.help); break;
+        case Kind::text: a.add_option(r.names, *static_cast<std::string *>(r.target), r.help); break;
+        case Kind::uint: a.add_option(r.names, *static_cast<unsigned *>(r.target), r.help); break;
+        case Kind::sint: a.add_option(r.names, *static_cast<int *>(r.target), r.help); break;
+        case Kind::llong: a.add_option(r.names, *static_cast<long long *>(r.target), r.help); break;
+        case Kind::texts:
+            a.add_option(r.names, *static_cast<std::vector<std::string> *>(r.target), r.help)
+                ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+            break;
+        }
+    }
+    last_value_wins(a);
+    return a;
 }
 
 std::string Options::help(const Context &c, const Usage &u) {
-    std::string opts = options_help(*app_);
+    std::string opts = options_help(app());
     std::string s = "NAME:\n   kiln " + c.name + " - " + c.summary + "\n\nUSAGE:\n   kiln " + c.name;
     if (!opts.empty()) s += " [command options]";
     s += std::string(" ") + u.args + "\n";
@@ -110,20 +154,12 @@ std::string go_parse_error(const std::string &msg) {
     return "invalid value \"" + msg.substr(eq + 3) + "\" for flag -" + name + ": parse error";
 }
 
-// Go flags: a repeated scalar flag keeps its last value; slices collect all.
-void last_value_wins(CLI::App &app) {
-    for (CLI::Option *o : app.get_options())
-        if (o->get_items_expected_max() <= 1) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-}
-
 }  // namespace
 
 std::vector<std::string> Options::parse(const Context &c, const Usage &u) {
-    CLI::App &app = *app_;
-    last_value_wins(app);
     SplitArgs split;
     try {
-        split = normalize(c.args, [&app](std::string_view n) { return find_flag(app, n); }, u.stop_at_positional);
+        split = normalize(c.args, [this](std::string_view n) { return find_flag(app(), n); }, u.stop_at_positional);
     } catch (const UsageError &e) {
         usage_error(e.what(), help(c, u));
     }
@@ -133,7 +169,7 @@ std::vector<std::string> Options::parse(const Context &c, const Usage &u) {
     }
     std::vector<std::string> rev(split.flags.rbegin(), split.flags.rend());
     try {
-        app.parse(rev);
+        if (!rev.empty()) app().parse(rev);
     } catch (const CLI::ParseError &e) {
         usage_error(go_parse_error(e.what()), help(c, u));
     }

@@ -1,10 +1,20 @@
-// rtnetlink through libmnl: the loopback of a new network namespace, and
-// linux.netDevices (host interfaces moved into the container's namespace).
+// The loopback of a new network namespace (two ioctls, as crun does), and
+// linux.netDevices (host interfaces moved into the container's namespace)
+// through libmnl's rtnetlink.
+//
+// libmnl is opened with dlopen when a netDevice is moved, not linked: every
+// linked DSO costs each kiln command (state and list too) ~45 us and 5 page
+// faults at start-up (bench/PROFILE.md, phase 4), and only create/run with
+// linux.netDevices speak rtnetlink. The unit tests build messages through
+// the same table.
+#include <dlfcn.h>
 #include <net/if.h>  // before linux/if.h, which then skips what glibc defines
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
+#include <netinet/in.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,12 +32,58 @@
 namespace kiln::netlink {
 namespace {
 
-using Socket = std::unique_ptr<mnl_socket, int (*)(mnl_socket *)>;
+#define KILN_MNL_FUNCTIONS(X) \
+    X(mnl_socket_open2) \
+    X(mnl_socket_close) \
+    X(mnl_socket_bind) \
+    X(mnl_socket_sendto) \
+    X(mnl_socket_recvfrom) \
+    X(mnl_socket_get_portid) \
+    X(mnl_cb_run) \
+    X(mnl_nlmsg_put_header) \
+    X(mnl_nlmsg_put_extra_header) \
+    X(mnl_nlmsg_get_payload) \
+    X(mnl_nlmsg_get_payload_offset) \
+    X(mnl_nlmsg_get_payload_tail) \
+    X(mnl_attr_put) \
+    X(mnl_attr_put_strz) \
+    X(mnl_attr_put_u32) \
+    X(mnl_attr_ok) \
+    X(mnl_attr_next) \
+    X(mnl_attr_get_type) \
+    X(mnl_attr_get_payload) \
+    X(mnl_attr_get_payload_len) \
+    X(mnl_attr_get_u32)
+
+struct Mnl {
+#define KILN_MNL(fn) decltype(&::fn) fn = nullptr;
+    KILN_MNL_FUNCTIONS(KILN_MNL)
+#undef KILN_MNL
+};
+
+const Mnl &mnl() {
+    static Mnl m;
+    static bool loaded = false;
+    if (loaded) return m;
+    void *lib = ::dlopen("libmnl.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) throw Error(std::string("linux.netDevices needs libmnl (libmnl.so.0): ") + ::dlerror());
+    auto sym = [&](auto &fn, const char *name) {
+        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, name));
+        if (!fn) throw Error(std::string("linux.netDevices: libmnl.so.0 lacks ") + name);
+    };
+#define KILN_SYM(fn) sym(m.fn, #fn);
+    KILN_MNL_FUNCTIONS(KILN_SYM)
+#undef KILN_SYM
+    loaded = true;
+    return m;
+}
+
+using Socket = std::unique_ptr<mnl_socket, decltype(&::mnl_socket_close)>;
 
 Socket open_socket() {
-    Socket nl(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC), mnl_socket_close);
+    Socket nl(mnl().mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC), mnl().mnl_socket_close);
     if (!nl) throw_errno("netlink socket");
-    if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) throw_errno("netlink bind");
+    if (mnl().mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) throw_errno("netlink bind");
     return nl;
 }
 
@@ -36,12 +92,12 @@ Socket open_socket() {
 void talk(mnl_socket *nl, nlmsghdr *req, const std::string &what, mnl_cb_t cb = nullptr, void *data = nullptr) {
     static unsigned seq = 0;
     req->nlmsg_seq = ++seq;
-    if (mnl_socket_sendto(nl, req, req->nlmsg_len) < 0) throw_errno(what);
+    if (mnl().mnl_socket_sendto(nl, req, req->nlmsg_len) < 0) throw_errno(what);
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
     for (;;) {
-        ssize_t n = mnl_socket_recvfrom(nl, buf.data(), buf.size());
+        ssize_t n = mnl().mnl_socket_recvfrom(nl, buf.data(), buf.size());
         if (n < 0) throw_errno(what);
-        int rc = mnl_cb_run(buf.data(), static_cast<size_t>(n), req->nlmsg_seq, mnl_socket_get_portid(nl), cb, data);
+        int rc = mnl().mnl_cb_run(buf.data(), static_cast<size_t>(n), req->nlmsg_seq, mnl().mnl_socket_get_portid(nl), cb, data);
         if (rc < 0) throw_errno(what);
         if (rc == MNL_CB_STOP) return;
     }
@@ -50,10 +106,10 @@ void talk(mnl_socket *nl, nlmsghdr *req, const std::string &what, mnl_cb_t cb = 
 }  // namespace
 
 nlmsghdr *link_request(char *buf, int index, unsigned flags, unsigned change) {
-    auto *nlh = mnl_nlmsg_put_header(buf);
+    auto *nlh = mnl().mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = RTM_NEWLINK;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-    auto *ifm = static_cast<ifinfomsg *>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+    auto *ifm = static_cast<ifinfomsg *>(mnl().mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
     ifm->ifi_family = AF_UNSPEC;
     ifm->ifi_index = index;
     ifm->ifi_flags = flags;
@@ -62,36 +118,36 @@ nlmsghdr *link_request(char *buf, int index, unsigned flags, unsigned change) {
 }
 
 nlmsghdr *address_request(char *buf, int index, const Address &a) {
-    auto *nlh = mnl_nlmsg_put_header(buf);
+    auto *nlh = mnl().mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = RTM_NEWADDR;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-    auto *ifa = static_cast<ifaddrmsg *>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+    auto *ifa = static_cast<ifaddrmsg *>(mnl().mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
     ifa->ifa_family = a.family;
     ifa->ifa_prefixlen = a.prefixlen;
     ifa->ifa_scope = RT_SCOPE_UNIVERSE;
     ifa->ifa_index = static_cast<unsigned>(index);
-    mnl_attr_put(nlh, IFA_LOCAL, a.local.size(), a.local.data());
-    mnl_attr_put(nlh, IFA_ADDRESS, a.local.size(), a.local.data());
-    if (!a.broadcast.empty()) mnl_attr_put(nlh, IFA_BROADCAST, a.broadcast.size(), a.broadcast.data());
+    mnl().mnl_attr_put(nlh, IFA_LOCAL, a.local.size(), a.local.data());
+    mnl().mnl_attr_put(nlh, IFA_ADDRESS, a.local.size(), a.local.data());
+    if (!a.broadcast.empty()) mnl().mnl_attr_put(nlh, IFA_BROADCAST, a.broadcast.size(), a.broadcast.data());
     return nlh;
 }
 
 // What the runtime-spec says moves with the device: permanent addresses
 // (IFA_F_PERMANENT) of global scope.
 std::optional<Address> kept_address(const nlmsghdr *nlh, int index) {
-    auto *ifa = static_cast<const ifaddrmsg *>(mnl_nlmsg_get_payload(nlh));
+    auto *ifa = static_cast<const ifaddrmsg *>(mnl().mnl_nlmsg_get_payload(nlh));
     if (static_cast<int>(ifa->ifa_index) != index || ifa->ifa_scope != RT_SCOPE_UNIVERSE) return std::nullopt;
     uint32_t flags = ifa->ifa_flags;
     Address a;
     a.family = ifa->ifa_family;
     a.prefixlen = ifa->ifa_prefixlen;
-    auto *tail = static_cast<const char *>(mnl_nlmsg_get_payload_tail(nlh));
-    for (auto *attr = static_cast<const nlattr *>(mnl_nlmsg_get_payload_offset(nlh, sizeof(*ifa)));
-         mnl_attr_ok(attr, static_cast<int>(tail - reinterpret_cast<const char *>(attr))); attr = mnl_attr_next(attr)) {
-        auto *p = static_cast<const char *>(mnl_attr_get_payload(attr));
-        std::vector<char> value(p, p + mnl_attr_get_payload_len(attr));
-        switch (mnl_attr_get_type(attr)) {
-        case IFA_FLAGS: flags = mnl_attr_get_u32(attr); break;
+    auto *tail = static_cast<const char *>(mnl().mnl_nlmsg_get_payload_tail(nlh));
+    for (auto *attr = static_cast<const nlattr *>(mnl().mnl_nlmsg_get_payload_offset(nlh, sizeof(*ifa)));
+         mnl().mnl_attr_ok(attr, static_cast<int>(tail - reinterpret_cast<const char *>(attr))); attr = mnl().mnl_attr_next(attr)) {
+        auto *p = static_cast<const char *>(mnl().mnl_attr_get_payload(attr));
+        std::vector<char> value(p, p + mnl().mnl_attr_get_payload_len(attr));
+        switch (mnl().mnl_attr_get_type(attr)) {
+        case IFA_FLAGS: flags = mnl().mnl_attr_get_u32(attr); break;
         case IFA_LOCAL: a.local = value; break;
         case IFA_ADDRESS: if (a.local.empty()) a.local = value; break;
         case IFA_BROADCAST: a.broadcast = value; break;
@@ -121,10 +177,10 @@ int collect_address(const nlmsghdr *nlh, void *data) {
 
 std::vector<Address> global_addresses(mnl_socket *nl, int index, const std::string &what) {
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
-    auto *nlh = mnl_nlmsg_put_header(buf.data());
+    auto *nlh = mnl().mnl_nlmsg_put_header(buf.data());
     nlh->nlmsg_type = RTM_GETADDR;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    auto *ifa = static_cast<ifaddrmsg *>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+    auto *ifa = static_cast<ifaddrmsg *>(mnl().mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
     ifa->ifa_family = AF_UNSPEC;
     AddrDump d{index, {}};
     talk(nl, nlh, what, collect_address, &d);
@@ -153,8 +209,12 @@ private:
 }  // namespace
 
 void loopback_up() {
-    Socket nl = open_socket();
-    set_up(nl.get(), 1, true, "bring up loopback");  // "lo" is always index 1 in a new namespace
+    UniqueFd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    ifreq ifr{};
+    std::strcpy(ifr.ifr_name, "lo");
+    if (!s || ::ioctl(s.get(), SIOCGIFFLAGS, &ifr) < 0) throw_errno("bring up loopback");
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) < 0) throw_errno("bring up loopback");
 }
 
 // As runc 1.4's devChangeNetNamespace: down, addresses noted, moved and
@@ -170,8 +230,8 @@ void move_device(const std::string &name, const std::string &new_name, int netns
     const std::string &target = new_name.empty() ? name : new_name;
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
     nlmsghdr *req = link_request(buf.data(), index, 0, 0);
-    mnl_attr_put_strz(req, IFLA_IFNAME, target.c_str());
-    mnl_attr_put_u32(req, IFLA_NET_NS_FD, static_cast<uint32_t>(netns_fd));
+    mnl().mnl_attr_put_strz(req, IFLA_IFNAME, target.c_str());
+    mnl().mnl_attr_put_u32(req, IFLA_NET_NS_FD, static_cast<uint32_t>(netns_fd));
     talk(host.get(), req, what);
 
     NetnsVisit in(netns_fd, what);

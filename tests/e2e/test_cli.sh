@@ -239,3 +239,18 @@ test_debug_log() {
 	done
 	cap rt delete -f "$id"
 }
+
+# Start-up every command pays (bench/PROFILE.md, phase 4): no linked libmnl
+# (dlopen'ed for linux.netDevices only) and, with libstdc++ linked in, no
+# std::ios_base::Init (CLI11's <iostream>), which built the stream objects
+# and std::locale in every process.
+test_startup_links() {
+	[ "$RT_NAME" = kiln ] || skip "kiln's own link"
+	command -v readelf >/dev/null || skip "no readelf"
+	local needed
+	needed=$(readelf -d "$KILN" | grep NEEDED)
+	[[ $needed != *libmnl* ]] || fail "kiln links libmnl: $needed"
+	if [[ $needed != *libstdc++* ]] && nm -C "$KILN" >/dev/null 2>&1; then
+		! nm -C "$KILN" | grep -q 'std::ios_base::Init::Init' || fail "kiln has a static std::ios_base::Init"
+	fi
+}
