@@ -2,6 +2,7 @@
 #include "cgroups/files.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,6 +32,14 @@ UseFiles::~UseFiles() { current = prev_; }
 
 void RealFiles::write(const std::string &dir, const std::string &file, const std::string &value) {
     write_file(dir + "/" + file, value);
+}
+
+void RealFiles::write_each(const std::string &dir, const std::string &file, const std::vector<std::string> &values) {
+    std::string path = dir + "/" + file;
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+    if (!fd) throw_errno("open " + path);
+    for (const auto &v : values)
+        if (!write_all(fd.get(), v)) throw_errno("write " + path);
 }
 
 bool RealFiles::read(const std::string &path, std::string &out) const { return try_read_file(path, out); }

@@ -17,6 +17,10 @@ public:
     // One write of value to dir/file (some files take one line per write:
     // io.max, devices.allow). Throws Error("open|write PATH: why", errno).
     virtual void write(const std::string &dir, const std::string &file, const std::string &value) = 0;
+    // One write per value, in order (devices.allow takes one rule per write).
+    virtual void write_each(const std::string &dir, const std::string &file, const std::vector<std::string> &values) {
+        for (const auto &v : values) write(dir, file, v);
+    }
     // The whole file; false when it cannot be opened.
     virtual bool read(const std::string &path, std::string &out) const = 0;
     virtual bool exists(const std::string &path) const = 0;
@@ -42,10 +46,12 @@ private:
     Files *prev_;
 };
 
-// The kernel's cgroupfs: open(2) O_CLOEXEC, write(2), close per file.
+// The kernel's cgroupfs: open(2) O_CLOEXEC, write(2), close per file (per run of writes to one file).
 class RealFiles : public Files {
 public:
     void write(const std::string &dir, const std::string &file, const std::string &value) override;
+    // Through one open of the file.
+    void write_each(const std::string &dir, const std::string &file, const std::vector<std::string> &values) override;
     bool read(const std::string &path, std::string &out) const override;
     bool exists(const std::string &path) const override;
     int mkdir(const std::string &dir) override;

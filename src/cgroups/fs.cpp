@@ -47,6 +47,7 @@ void remove_subdirs(const std::string &dir) {
 void make_dirs(const Hierarchy &h, const std::string &rel, std::vector<std::string> &created) {
     bool cpuset = !h.v2 && has_controller(h, "cpuset");
     std::string dir = h.mount;
+    std::string known[2];  // this level's cpus and mems once read: the next level's parent values
     size_t start = 0;
     while (start < rel.size()) {
         size_t end = rel.find('/', start);
@@ -61,12 +62,16 @@ void make_dirs(const Hierarchy &h, const std::string &rel, std::vector<std::stri
         else if (err != EEXIST)
             throw Error("mkdir " + dir + ": " + go_strerror(err), err);  // runc's (Go's) words
         if (!cpuset) continue;
-        for (const char *f : {"cpuset.cpus", "cpuset.mems"}) {
-            std::string v;
-            if (read(dir + "/" + f, v) && v != "\n" && !v.empty()) continue;
-            std::string from;
-            if (!read(parent + "/" + f, from)) throw_errno("open " + parent + "/" + f);
-            write(dir, f, from);
+        const char *names[2] = {"cpuset.cpus", "cpuset.mems"};
+        for (int i = 0; i < 2; i++) {
+            std::string from = std::move(known[i]), v;
+            if (read(dir + "/" + names[i], v) && v != "\n" && !v.empty()) {
+                known[i] = std::move(v);
+                continue;
+            }
+            if (from.empty() && !read(parent + "/" + names[i], from)) throw_errno("open " + parent + "/" + names[i]);
+            write(dir, names[i], from);
+            known[i] = std::move(from);
         }
     }
 }

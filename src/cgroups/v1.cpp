@@ -112,6 +112,25 @@ void blkio(const std::string &dir, const spec::BlockIO &b) {
 const char *const kDefaultAllow[] = {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:8 rwm", "c 1:7 rwm", "c 5:0 rwm",
                                      "c 1:5 rwm", "c 1:9 rwm", "c 136:* rwm", "c 5:2 rwm"};
 
+// "a" denied first, then the spec's rules, then the defaults. Each run of
+// rules to one file goes through one open (12 opens for the default spec
+// become 2), and a rule equal to the one just before it in that file is
+// left out (the default spec's own "deny a").
+void write_device_rules(const std::string &dir, const std::vector<spec::DeviceRule> &rules) {
+    std::vector<std::pair<std::string, std::string>> seq{{"devices.deny", "a"}};
+    for (auto &rule : rules)
+        if (std::string d = device_rule(rule); !d.empty()) seq.emplace_back(rule.allow ? "devices.allow" : "devices.deny", d);
+    for (auto *rule : kDefaultAllow) seq.emplace_back("devices.allow", rule);
+    for (size_t i = 0; i < seq.size();) {
+        std::vector<std::string> run;
+        size_t j = i;
+        for (; j < seq.size() && seq[j].first == seq[i].first; j++)
+            if (run.empty() || run.back() != seq[j].second) run.push_back(seq[j].second);
+        files().write_each(dir, seq[i].first, run);
+        i = j;
+    }
+}
+
 }  // namespace
 
 std::string rdma_line(const std::string &device, const spec::Rdma &r) {
@@ -145,10 +164,7 @@ void write_v1(const Hierarchy &h, const std::string &dir, const spec::Resources 
     if (has_controller(h, "rdma"))
         for (auto &[device, limit] : r.rdma) write(dir, "rdma.max", rdma_line(device, limit));
     if (!update && has_controller(h, "devices")) {
-        write(dir, "devices.deny", "a");
-        for (auto &rule : r.devices)
-            if (std::string d = device_rule(rule); !d.empty()) write(dir, rule.allow ? "devices.allow" : "devices.deny", d);
-        for (auto *rule : kDefaultAllow) write(dir, "devices.allow", rule);
+        write_device_rules(dir, r.devices);
     }
 }
 

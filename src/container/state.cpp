@@ -425,15 +425,15 @@ std::string now_rfc3339nano() {
     ::clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     ::gmtime_r(&ts.tv_sec, &tm);
-    char buf[64];
-    size_t n = ::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    // Not strftime: glibc's calls tzset(), which reads /etc/localtime (5 syscalls) for a UTC time.
+    char buf[128];
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ld", tm.tm_year + 1900, tm.tm_mon + 1,
+                          tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+    std::string s(buf, n > 0 ? static_cast<size_t>(n) : 0);
     // Go's RFC3339Nano drops trailing zeros of the fraction.
-    char frac[16];
-    std::snprintf(frac, sizeof frac, ".%09ld", ts.tv_nsec);
-    std::string f(frac);
-    while (f.size() > 1 && f.back() == '0') f.pop_back();
-    if (f == ".") f.clear();
-    return std::string(buf, n) + f + "Z";
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+    return s + "Z";
 }
 
 StoredState parse_state(const std::string &text, const std::string &file) { return deserialize(text, file); }

@@ -52,6 +52,10 @@ struct Log : RealFiles {
         entries.emplace_back(file, value);
         RealFiles::write(dir, file, value);
     }
+    void write_each(const std::string &dir, const std::string &file, const std::vector<std::string> &values) override {
+        for (auto &v : values) entries.emplace_back(file, v);
+        RealFiles::write_each(dir, file, values);
+    }
     std::vector<std::string> of(const std::string &file) const {
         std::vector<std::string> out;
         for (auto &[f, v] : entries)
@@ -632,4 +636,12 @@ TEST_CASE("events --stats: psi and peaks from a cgroup v2 directory", "[cgroups]
     CHECK(w2.str().find("psi") == std::string::npos);
     for (const char *f : {"memory.current", "memory.peak", "memory.swap.peak"}) ::unlink((dir + "/" + f).c_str());
     ::rmdir(dir.c_str());
+}
+
+TEST_CASE("RealFiles::write_each writes each value in order through one open", "[cgroups]") {
+    FakeDir d({"devices.allow"});
+    RealFiles().write_each(d.path, "devices.allow", {"c 1:3 rwm", "c 1:5 rwm"});
+    // A regular file keeps both writes (one open, no truncation between them).
+    CHECK(d.read("devices.allow") == "c 1:3 rwmc 1:5 rwm");
+    CHECK_THROWS_WITH(RealFiles().write_each(d.path, "missing", {"a"}), Contains("open " + d.path + "/missing"));
 }

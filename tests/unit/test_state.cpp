@@ -10,7 +10,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
+#include <regex>
 #include <string>
 
 #include "container/state.hpp"
@@ -186,4 +189,19 @@ TEST_CASE("StateDir::remove: the known files by name, anything else left there b
     other.remove();
     CHECK(::access((t.path + "/c2").c_str(), F_OK) != 0);
     CHECK(entries(t.path) == 0);
+}
+
+TEST_CASE("now_rfc3339nano is Go's RFC3339Nano in UTC, without a trailing zero", "[state]") {
+    std::regex go(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$)");
+    for (int i = 0; i < 50; i++) {
+        std::string t = kiln::now_rfc3339nano();
+        INFO(t);
+        CHECK(std::regex_match(t, go));
+    }
+    time_t now = ::time(nullptr);
+    struct tm tm;
+    ::gmtime_r(&now, &tm);
+    char year[16];
+    std::snprintf(year, sizeof year, "%04d-", tm.tm_year + 1900);
+    CHECK(kiln::now_rfc3339nano().rfind(year, 0) == 0);
 }
