@@ -420,20 +420,31 @@ void write_pid_file(const std::string &path, pid_t pid) {
     }
 }
 
-std::string now_rfc3339nano() {
-    struct timespec ts;
-    ::clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    ::gmtime_r(&ts.tv_sec, &tm);
-    // Not strftime: glibc's calls tzset(), which reads /etc/localtime (5 syscalls) for a UTC time.
+std::string rfc3339nano(const struct timespec &ts) {
+    // The civil date by hand (Hinnant's days-to-civil): glibc's gmtime_r and
+    // strftime both run tzset(), which reads /etc/localtime (5 syscalls) for
+    // a time that is UTC anyway.
+    long long secs = ts.tv_sec, days = secs / 86400, rem = secs % 86400;
+    if (rem < 0) rem += 86400, days--;
+    long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    long long doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    long long day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+    long long year = yoe + era * 400 + (month <= 2);
     char buf[128];
-    int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ld", tm.tm_year + 1900, tm.tm_mon + 1,
-                          tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+    int n = std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%09ld", year, month, day,
+                          rem / 3600, rem / 60 % 60, rem % 60, ts.tv_nsec);
     std::string s(buf, n > 0 ? static_cast<size_t>(n) : 0);
     // Go's RFC3339Nano drops trailing zeros of the fraction.
     while (s.back() == '0') s.pop_back();
     if (s.back() == '.') s.pop_back();
     return s + "Z";
+}
+
+std::string now_rfc3339nano() {
+    struct timespec ts;
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return rfc3339nano(ts);
 }
 
 StoredState parse_state(const std::string &text, const std::string &file) { return deserialize(text, file); }

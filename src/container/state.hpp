@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <ctime>
 #include <map>
 #include <string>
 #include <vector>
@@ -115,7 +116,8 @@ std::string hook_state(const StoredState &st, const char *status, int pid);
 // for an empty path.
 void write_pid_file(const std::string &path, pid_t pid);
 
-// RFC3339Nano UTC "2026-11-23T08:45:05.824214735Z".
+// RFC3339Nano UTC "2026-11-23T08:45:05.824214735Z", of now and of ts.
 std::string now_rfc3339nano();
+std::string rfc3339nano(const struct timespec &ts);
 
 }  // namespace kiln

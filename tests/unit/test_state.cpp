@@ -198,10 +198,34 @@ TEST_CASE("now_rfc3339nano is Go's RFC3339Nano in UTC, without a trailing zero",
         INFO(t);
         CHECK(std::regex_match(t, go));
     }
-    time_t now = ::time(nullptr);
-    struct tm tm;
-    ::gmtime_r(&now, &tm);
-    char year[16];
-    std::snprintf(year, sizeof year, "%04d-", tm.tm_year + 1900);
-    CHECK(kiln::now_rfc3339nano().rfind(year, 0) == 0);
+    // The same second as gmtime's (up to a tick between the two reads).
+    for (int i = 0; i < 3; i++) {
+        time_t now = ::time(nullptr);
+        std::string t = kiln::now_rfc3339nano();
+        if (::time(nullptr) != now) continue;
+        struct tm tm;
+        ::gmtime_r(&now, &tm);
+        char want[64];
+        std::strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
+        CHECK(t.substr(0, 19) == want);
+        break;
+    }
+}
+
+TEST_CASE("rfc3339nano's civil date is gmtime's, leap days and centuries included", "[state]") {
+    auto want = [](time_t t) {
+        struct tm tm;
+        ::gmtime_r(&t, &tm);
+        char buf[64];
+        std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return std::string(buf);
+    };
+    // 1970, 2000-02-29, 2100-03-01 (no leap day), 2400-02-29, and a walk in between.
+    for (time_t t : {time_t(0), time_t(951782400), time_t(4107542400), time_t(13574563200)})
+        CHECK(kiln::rfc3339nano({t, 0}) == want(t));
+    for (time_t t = 0; t < time_t(13574563200); t += 7654321) {
+        INFO(t);
+        CHECK(kiln::rfc3339nano({t, 0}) == want(t));
+    }
+    CHECK(kiln::rfc3339nano({951782400, 120000000}) == "2000-02-29T00:00:00.12Z");
 }
