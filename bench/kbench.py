@@ -221,6 +221,7 @@ class Bench:
         self.leftovers = {}    # (phase, label) -> {kind: count}
         self.notes = []
         self.tests = []        # (name, ok, detail) for the smoke mode
+        self.exec_target = None  # (init pid, slot) of the container ref's exec joins
         self.bundles = {}
         self.runtimes = []
         self.acct = self.op_cg = None
@@ -430,6 +431,13 @@ class Bench:
             cid = rt.label + "-exec"
             if sh(rt.cmd("run", "-d", "--bundle", self.bundle(cid, ["sleep", "100000"]), cid)).returncode:
                 self.failures.append("exec container %s: run -d failed" % rt.label)
+            elif self.exec_target is None:
+                # ref's exec (kbref -e) joins the first runtime's container.
+                r = sh(rt.cmd("state", cid), stdout=subprocess.PIPE, text=True)
+                try:
+                    self.exec_target = (json.loads(r.stdout)["pid"], cid)
+                except (ValueError, KeyError):
+                    pass
         acts = self.actors()
         warm = self.a.warmup
         t0, r = time.monotonic(), 0
@@ -495,6 +503,9 @@ class Bench:
         self.record("run", who, self.clock(self.ref_argv(who, who + "-run")))
         if who == "ref":
             self.record("run_masked", who, self.clock(self.ref_argv(who, "ref-mask", masked=True)))
+            if self.exec_target:
+                pid, slot = self.exec_target
+                self.record("exec", who, self.clock([self.kbref, "-e", str(pid), "-c", "/%s/%s" % (self.cg, slot), "true"]))
 
     # ---- syscall counts (strace -f -c)
     def strace(self, argv, wait_exit=False, then=None):

@@ -18,6 +18,16 @@
  *           paths, read-only rootfs, hostname, RLIMIT_NOFILE, ids, capabilities
  *           (bounding, capset, ambient), no_new_privs, execve.
  *   -m: only the namespaces, the rootfs bind, pivot_root and execve.
+ *
+ *   kbref -e PID [-c CGROUP_PATH] CMD [ARG...]
+ *
+ * The kernel work of `exec` into the running container whose init is PID (the
+ * yardstick of the exec row): a child joins the init's mount, uts, ipc, net
+ * and pid namespaces with one setns(pidfd), forks the process that runs CMD
+ * (a pid namespace takes effect for children), which the parent puts into the
+ * container's cgroup in every hierarchy (v1: one cgroup.procs write each; v2:
+ * one); it then drops to the default capabilities, sets no_new_privs and
+ * execs CMD (PATH lookup in the container's root); the parent waits for it.
  * Two ways of doing the same mounts more cheaply, to measure what a runtime
  * would save (bench/PROFILE.md):
  *   -S: masked directories all get a bind of one read-only tmpfs instead of a
@@ -347,19 +357,71 @@ static pid_t spawn(struct child_args *a, int cgroup_fd) {
     return pid;
 }
 
+/* -e: see the top. Exit status as for a run. */
+static int exec_into(pid_t init, const char *rel, char **argv) {
+    int pidfd = (int)syscall(SYS_pidfd_open, init, 0);
+    int to_parent[2], go[2];
+    if (pidfd < 0) fail("pidfd_open", NULL);
+    if (rel) find_cgroups();
+    if (pipe2(to_parent, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0) fail("pipe2", NULL);
+    pid_t mid = fork();
+    if (mid < 0) fail("fork", NULL);
+    if (mid == 0) {
+        if (setns(pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID) < 0) fail("setns", NULL);
+        pid_t p = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0); /* our parent's child, as kiln's */
+        if (p < 0) fail("clone", NULL);
+        if (p > 0) {
+            if (write(to_parent[1], &p, sizeof p) != sizeof p) _exit(127);
+            _exit(0);
+        }
+        char c;
+        if (read(go[0], &c, 1) != 1) _exit(127); /* in the cgroups now */
+        if (chdir("/") < 0) fail("chdir", "/");
+        const unsigned keep[] = {CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE};
+        uint64_t mask = 0;
+        for (size_t i = 0; i < 3; i++) mask |= 1ULL << keep[i];
+        if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) fail("set ids", NULL);
+        for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+            if (!(mask >> cap & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) fail("PR_CAPBSET_DROP", NULL);
+        struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+        struct __user_cap_data_struct data[2] = {{(uint32_t)mask, (uint32_t)mask, (uint32_t)mask}, {0, 0, 0}};
+        if (syscall(SYS_capset, &hdr, data) < 0) fail("capset", NULL);
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("PR_SET_NO_NEW_PRIVS", NULL);
+        char *env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm", "HOME=/root", NULL};
+        execvpe(argv[0], argv, env);
+        fail("execve", argv[0]);
+    }
+    close(to_parent[1]);
+    close(go[0]);
+    pid_t p = 0;
+    int status;
+    if (read(to_parent[0], &p, sizeof p) != sizeof p) fail("read", "the exec'd pid");
+    while (waitpid(mid, &status, 0) < 0)
+        if (errno != EINTR) fail("waitpid", NULL);
+    if (rel) join_cgroups(rel, p);
+    if (write(go[1], "g", 1) != 1) fail("write", "sync pipe");
+    while (waitpid(p, &status, 0) < 0)
+        if (errno != EINTR) fail("waitpid", NULL);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int main(int argc, char **argv) {
     struct child_args a = {0};
+    pid_t exec_init = 0;
     int opt;
-    while ((opt = getopt(argc, argv, "+mc:M:SN")) != -1) {
-        if (opt == 'm') a.minimal = 1;
+    while ((opt = getopt(argc, argv, "+mc:M:SNe:")) != -1) {
+        if (opt == 'e') exec_init = atoi(optarg);
+        else if (opt == 'm') a.minimal = 1;
         else if (opt == 'S') shared_mask = 1;
         else if (opt == 'N') new_api = 1;
         else if (opt == 'c') a.cgroup = optarg;
         else if (opt == 'M') load_masked(optarg);
         else return 2;
     }
+    if (exec_init > 0 && argc - optind >= 1) return exec_into(exec_init, a.cgroup, argv + optind);
     if (argc - optind < 2 || (a.cgroup && a.cgroup[0] != '/')) {
-        fprintf(stderr, "usage: kbref [-m] [-S] [-N] [-c /CGROUP_PATH] [-M MASKED_FILE] ROOTFS CMD [ARG...]\n");
+        fprintf(stderr, "usage: kbref [-m] [-S] [-N] [-c /CGROUP_PATH] [-M MASKED_FILE] ROOTFS CMD [ARG...]\n"
+                        "       kbref -e PID [-c /CGROUP_PATH] CMD [ARG...]\n");
         return 2;
     }
     static char rootfs[4096];
