@@ -279,13 +279,11 @@ static void restrict_paths(void) {
     do_mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
 }
 
-static void drop_privileges(void) {
+/* Root's ids, the default capabilities (bounding, capset, ambient), no_new_privs. */
+static void set_ids_and_caps(void) {
     const unsigned keep[] = {CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE};
     uint64_t mask = 0;
     for (size_t i = 0; i < 3; i++) mask |= 1ULL << keep[i];
-    struct rlimit nofile = {1024, 1024};
-    if (sethostname("runc", 4) < 0) fail("sethostname", NULL);
-    if (setrlimit(RLIMIT_NOFILE, &nofile) < 0) fail("setrlimit", NULL);
     if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) fail("set ids", NULL);
     for (int c = 0; c <= CAP_LAST_CAP; c++)
         if (!(mask >> c & 1) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) fail("PR_CAPBSET_DROP", NULL);
@@ -295,6 +293,13 @@ static void drop_privileges(void) {
     for (size_t i = 0; i < 3; i++)
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, keep[i], 0, 0) < 0) fail("PR_CAP_AMBIENT_RAISE", NULL);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("PR_SET_NO_NEW_PRIVS", NULL);
+}
+
+static void drop_privileges(void) {
+    struct rlimit nofile = {1024, 1024};
+    if (sethostname("runc", 4) < 0) fail("sethostname", NULL);
+    if (setrlimit(RLIMIT_NOFILE, &nofile) < 0) fail("setrlimit", NULL);
+    set_ids_and_caps();
 }
 
 /* The new network namespace's lo starts down; runtimes bring it up. */
@@ -377,16 +382,7 @@ static int exec_into(pid_t init, const char *rel, char **argv) {
         char c;
         if (read(go[0], &c, 1) != 1) _exit(127); /* in the cgroups now */
         if (chdir("/") < 0) fail("chdir", "/");
-        const unsigned keep[] = {CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE};
-        uint64_t mask = 0;
-        for (size_t i = 0; i < 3; i++) mask |= 1ULL << keep[i];
-        if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) fail("set ids", NULL);
-        for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
-            if (!(mask >> cap & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) fail("PR_CAPBSET_DROP", NULL);
-        struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-        struct __user_cap_data_struct data[2] = {{(uint32_t)mask, (uint32_t)mask, (uint32_t)mask}, {0, 0, 0}};
-        if (syscall(SYS_capset, &hdr, data) < 0) fail("capset", NULL);
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("PR_SET_NO_NEW_PRIVS", NULL);
+        set_ids_and_caps();
         char *env[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm", "HOME=/root", NULL};
         execvpe(argv[0], argv, env);
         fail("execve", argv[0]);

@@ -3,13 +3,13 @@
 // libsystemd otherwise), and one connection to the system bus.
 #include "cgroups/sdbus.hpp"
 
-#include <dlfcn.h>
 #include <systemd/sd-bus.h>
 #include <time.h>
 
 #include <cstring>
 
 #include "kiln/error.hpp"
+#include "util/dl.hpp"
 
 namespace kiln::cgroups {
 namespace {
@@ -44,14 +44,8 @@ const SdBus &sdbus() {
     static SdBus s;
     static bool loaded = false;
     if (loaded) return s;
-    void *lib = ::dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-        throw Error(std::string("--systemd-cgroup needs libsystemd (libsystemd.so.0): ") + ::dlerror());
-    auto sym = [&](auto &fn, const char *name) {
-        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, name));
-        if (!fn) throw Error(std::string("--systemd-cgroup: libsystemd.so.0 lacks ") + name);
-    };
-#define KILN_SYM(fn) sym(s.fn, #fn);
+    dl::Library lib("libsystemd.so.0", "libsystemd", "--systemd-cgroup");
+#define KILN_SYM(fn) lib.get(s.fn, #fn);
     KILN_SDBUS_FUNCTIONS(KILN_SYM)
 #undef KILN_SYM
     loaded = true;

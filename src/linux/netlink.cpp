@@ -7,7 +7,6 @@
 // faults at start-up (bench/PROFILE.md, phase 4), and only create/run with
 // linux.netDevices speak rtnetlink. The unit tests build messages through
 // the same table.
-#include <dlfcn.h>
 #include <net/if.h>  // before linux/if.h, which then skips what glibc defines
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
@@ -27,6 +26,7 @@
 #include "linux/kernel.hpp"
 #include "linux/netlink.hpp"
 #include "linux/process.hpp"
+#include "util/dl.hpp"
 #include "util/fd.hpp"
 
 namespace kiln::netlink {
@@ -59,31 +59,33 @@ struct Mnl {
 #define KILN_MNL(fn) decltype(&::fn) fn = nullptr;
     KILN_MNL_FUNCTIONS(KILN_MNL)
 #undef KILN_MNL
+    // The errno libmnl sets is that of the libc it was loaded with, which in
+    // a static-pie kiln is not kiln's own: read it there.
+    int *(*errno_location)() = nullptr;
 };
 
 const Mnl &mnl() {
     static Mnl m;
     static bool loaded = false;
     if (loaded) return m;
-    void *lib = ::dlopen("libmnl.so.0", RTLD_NOW | RTLD_LOCAL);
-    if (!lib) throw Error(std::string("linux.netDevices needs libmnl (libmnl.so.0): ") + ::dlerror());
-    auto sym = [&](auto &fn, const char *name) {
-        fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(lib, name));
-        if (!fn) throw Error(std::string("linux.netDevices: libmnl.so.0 lacks ") + name);
-    };
-#define KILN_SYM(fn) sym(m.fn, #fn);
+    dl::Library lib("libmnl.so.0", "libmnl", "linux.netDevices");
+#define KILN_SYM(fn) lib.get(m.fn, #fn);
     KILN_MNL_FUNCTIONS(KILN_SYM)
 #undef KILN_SYM
+    lib.get(m.errno_location, "__errno_location");
     loaded = true;
     return m;
 }
+
+// The errno of libmnl's last failed call.
+int mnl_errno() { return *mnl().errno_location(); }
 
 using Socket = std::unique_ptr<mnl_socket, decltype(&::mnl_socket_close)>;
 
 Socket open_socket() {
     Socket nl(mnl().mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC), mnl().mnl_socket_close);
-    if (!nl) throw_errno("netlink socket");
-    if (mnl().mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) throw_errno("netlink bind");
+    if (!nl) throw_errno("netlink socket", mnl_errno());
+    if (mnl().mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) throw_errno("netlink bind", mnl_errno());
     return nl;
 }
 
@@ -92,13 +94,13 @@ Socket open_socket() {
 void talk(mnl_socket *nl, nlmsghdr *req, const std::string &what, mnl_cb_t cb = nullptr, void *data = nullptr) {
     static unsigned seq = 0;
     req->nlmsg_seq = ++seq;
-    if (mnl().mnl_socket_sendto(nl, req, req->nlmsg_len) < 0) throw_errno(what);
+    if (mnl().mnl_socket_sendto(nl, req, req->nlmsg_len) < 0) throw_errno(what, mnl_errno());
     std::vector<char> buf(MNL_SOCKET_BUFFER_SIZE);
     for (;;) {
         ssize_t n = mnl().mnl_socket_recvfrom(nl, buf.data(), buf.size());
-        if (n < 0) throw_errno(what);
+        if (n < 0) throw_errno(what, mnl_errno());
         int rc = mnl().mnl_cb_run(buf.data(), static_cast<size_t>(n), req->nlmsg_seq, mnl().mnl_socket_get_portid(nl), cb, data);
-        if (rc < 0) throw_errno(what);
+        if (rc < 0) throw_errno(what, mnl_errno());
         if (rc == MNL_CB_STOP) return;
     }
 }

@@ -176,9 +176,13 @@ void check(yajl_gen_status st) {
 const unsigned char *bytes(std::string_view s) { return reinterpret_cast<const unsigned char *>(s.data()); }
 
 yajl_val lookup(void *tree, std::initializer_list<const char *> path) {
-    std::vector<const char *> keys(path.begin(), path.end());
-    keys.push_back(nullptr);
-    return yajl_tree_get(static_cast<yajl_val>(tree), keys.data(), yajl_t_any);
+    // On the stack: list asks ~15 of these per container.
+    const char *keys[8];
+    if (path.size() >= std::size(keys)) throw Error("json: key path too deep");
+    size_t n = 0;
+    for (const char *k : path) keys[n++] = k;
+    keys[n] = nullptr;
+    return yajl_tree_get(static_cast<yajl_val>(tree), keys, yajl_t_any);
 }
 
 }  // namespace
