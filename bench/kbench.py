@@ -654,6 +654,8 @@ class Bench:
                 rt = self.runtimes[(k + j) % len(self.runtimes)]
                 self.record(op, rt.label, self.clock(rt.cmd("list")))
                 self.record("state%d" % n, rt.label, self.clock(rt.cmd("state", ids[rt.label][k % n])))
+            if self.have_ref:  # the files list must read, over the first runtime's root
+                self.record(op, "ref", self.clock([self.kbref, "-l", self.runtimes[0].root]))
         if shutil.which("strace"):
             for rt in self.runtimes:
                 self.add_count(op, rt.label, *self.strace(rt.cmd("list")))

@@ -28,6 +28,13 @@
  * container's cgroup in every hierarchy (v1: one cgroup.procs write each; v2:
  * one); it then drops to the default capabilities, sets no_new_privs and
  * execs CMD (PATH lookup in the container's root); the parent waits for it.
+ *
+ *   kbref -l ROOT
+ *
+ * The file-system work of `list` over a kiln --root (the yardstick of the
+ * listN rows): per container directory its stat (the owner), its state.json
+ * read, the init's /proc/PID/stat read (the pid-reuse check every runtime
+ * makes) and the start socket's presence; no JSON parse, nothing printed.
  * Two ways of doing the same mounts more cheaply, to measure what a runtime
  * would save (bench/PROFILE.md):
  *   -S: masked directories all get a bind of one read-only tmpfs instead of a
@@ -39,6 +46,7 @@
  * Exit status: the command's (128+N if killed by signal N); 127 on a setup error.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -401,12 +409,41 @@ static int exec_into(pid_t init, const char *rel, char **argv) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* -l: see the top. */
+static int list_floor(const char *root) {
+    DIR *d = opendir(root);
+    char buf[8192], path[320];
+    if (!d) fail("opendir", root);
+    int rfd = dirfd(d), n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        struct stat st;
+        if (e->d_name[0] == '.' || fstatat(rfd, e->d_name, &st, 0) < 0 || !S_ISDIR(st.st_mode)) continue;
+        snprintf(path, sizeof path, "%s/state.json", e->d_name);
+        int fd = openat(rfd, path, O_RDONLY | O_CLOEXEC);
+        ssize_t len = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+        if (fd >= 0) close(fd);
+        if (len <= 0) continue;
+        buf[len] = 0;
+        const char *p = strstr(buf, "\"pid\":");
+        snprintf(path, sizeof path, "/proc/%d/stat", p ? atoi(p + 6) : 0);
+        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+            if (read(fd, buf, sizeof buf) < 0) fail("read", path);
+            close(fd);
+        }
+        snprintf(path, sizeof path, "%s/exec.sock", e->d_name);
+        n += faccessat(rfd, path, F_OK, 0) == 0;
+    }
+    closedir(d);
+    return n >= 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
     struct child_args a = {0};
     pid_t exec_init = 0;
     int opt;
-    while ((opt = getopt(argc, argv, "+mc:M:SNe:")) != -1) {
-        if (opt == 'e') exec_init = atoi(optarg);
+    while ((opt = getopt(argc, argv, "+mc:M:SNe:l:")) != -1) {
+        if (opt == 'l') return list_floor(optarg);
+        else if (opt == 'e') exec_init = atoi(optarg);
         else if (opt == 'm') a.minimal = 1;
         else if (opt == 'S') shared_mask = 1;
         else if (opt == 'N') new_api = 1;
@@ -417,7 +454,8 @@ int main(int argc, char **argv) {
     if (exec_init > 0 && argc - optind >= 1) return exec_into(exec_init, a.cgroup, argv + optind);
     if (argc - optind < 2 || (a.cgroup && a.cgroup[0] != '/')) {
         fprintf(stderr, "usage: kbref [-m] [-S] [-N] [-c /CGROUP_PATH] [-M MASKED_FILE] ROOTFS CMD [ARG...]\n"
-                        "       kbref -e PID [-c /CGROUP_PATH] CMD [ARG...]\n");
+                        "       kbref -e PID [-c /CGROUP_PATH] CMD [ARG...]\n"
+                        "       kbref -l ROOT\n");
         return 2;
     }
     static char rootfs[4096];
