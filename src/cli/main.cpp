@@ -161,8 +161,15 @@ int run_main(const std::vector<std::string> &args, char **argv) {
         // CVE-2019-5736 class: no process that enters the container may run
         // from the host's kiln file, which a ptrace-capable container process
         // could open through /proc/<pid>/exe and rewrite once it is no longer
-        // busy. Run from a read-only view of it instead (one re-exec).
-        if (enters_container(ga.command) && argv[0]) sealed::reexec_self(argv);
+        // busy. Run from a read-only view of it instead (one re-exec): exec
+        // and restore at once, create and run once the config says a
+        // container process could see the init (sealed.hpp: keep_argv).
+        if (enters_container(ga.command) && argv[0]) {
+            if (ga.command == "create" || ga.command == "run")
+                sealed::keep_argv(argv);
+            else
+                sealed::reexec_self(argv);
+        }
         return dispatch(ga);
     } catch (const Exit &e) {
         return e.code;

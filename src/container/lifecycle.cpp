@@ -29,6 +29,7 @@
 #include "linux/procfs.hpp"
 #include "linux/resctrl.hpp"
 #include "linux/rootfs.hpp"
+#include "linux/sealed.hpp"
 #include "linux/sync.hpp"
 #include "linux/terminal.hpp"
 #include "linux/userns.hpp"
@@ -166,6 +167,20 @@ unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns, bool
     return flags;
 }
 
+bool has_own_pid_ns(const spec::Spec &spec) {
+    if (!spec.linux) return false;
+    for (auto &n : spec.linux->namespaces)
+        if (n.type == "pid" && n.path.empty()) return true;
+    return false;
+}
+
+// Everything else is invisible to containers until the init execs: in a new
+// pid namespace the init is the first process, and runc's CVE-2019-5736
+// vector (a payload "#!/proc/self/exe") meets the sealed stub, not kiln.
+bool init_seen_by_containers(const spec::Spec &spec) {
+    return !has_own_pid_ns(spec) || (spec.hooks && !spec.hooks->startContainer.empty());
+}
+
 namespace {
 
 bool has_user_ns_path(const spec::Spec &spec) {
@@ -196,12 +211,6 @@ bool dumpable_until_go(const spec::Spec &spec, const linux_init::InitArgs &a) {
     return (a.clone_flags & CLONE_NEWUSER) || (spec.process && spec.process->oomScoreAdj);
 }
 
-bool has_own_pid_ns(const spec::Spec &spec) {
-    if (!spec.linux) return false;
-    for (auto &n : spec.linux->namespaces)
-        if (n.type == "pid" && n.path.empty()) return true;
-    return false;
-}
 
 // linux.netDevices into the container's network namespace: the one the init
 // was cloned into, or the one it joins by path. Nothing to give back on
@@ -281,6 +290,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     spec::validate(spec);
     if (::geteuid() != 0) userns::validate_rootless(spec);
     check_create_options(spec, o, detached, use_fifo);
+    if (init_seen_by_containers(spec)) sealed::reexec_kept();
     if (spec.process) process::warn_unknown_capabilities(spec.process->capabilities);
     const spec::IntelRdt *rdt = spec.linux && spec.linux->intelRdt ? &*spec.linux->intelRdt : nullptr;
     std::string rdt_root = rdt ? resctrl::root() : "";

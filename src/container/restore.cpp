@@ -28,18 +28,12 @@
 #include "linux/rootfs.hpp"
 #include "linux/terminal.hpp"
 #include "util/child.hpp"
+#include "container/lifecycle.hpp"
 #include "container/restore.hpp"
 #include "util/fd.hpp"
 
 namespace kiln {
 namespace {
-
-bool has_own_pid_ns(const spec::Spec &spec) {
-    if (!spec.linux) return false;
-    for (auto &n : spec.linux->namespaces)
-        if (n.type == "pid" && n.path.empty()) return true;
-    return false;
-}
 
 // CRIU wants a root that is a mount point whose parent is not overmounted:
 // the rootfs bound (recursively) at <state dir>/criu-root for the restore.

@@ -85,6 +85,7 @@ UniqueFd readonly_view(int fd, const char *name) {
 
 namespace {
 bool readonly_self = false;
+char **kept_argv = nullptr;
 }
 
 bool running_readonly() { return readonly_self; }
@@ -102,6 +103,16 @@ void reexec_self(char **argv) {
     UniqueFd view = readonly_view(exe.get(), "kiln");
     ::syscall(SYS_execveat, view.get(), "", argv, environ, AT_EMPTY_PATH);
     throw_errno("re-exec kiln from a read-only view of itself");
+}
+
+void keep_argv(char **argv) {
+    kept_argv = argv;
+    UniqueFd exe(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+    readonly_self = exe && is_readonly(exe.get());
+}
+
+void reexec_kept() {
+    if (kept_argv) reexec_self(kept_argv);
 }
 
 }  // namespace kiln::sealed

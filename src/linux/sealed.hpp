@@ -36,6 +36,15 @@ UniqueFd memfd_copy(int fd, const char *name, Sha256 *hash = nullptr, size_t max
 // (same argv and environment) from one. Returns only when kiln already does.
 void reexec_self(char **argv);
 
+// create and run: main keeps argv here (and notes whether kiln already runs
+// from a read-only file) instead of re-executing at once. The launch calls
+// reexec_kept only where a container process could watch the init run kiln
+// code (lifecycle.hpp: init_seen_by_containers); elsewhere the init execs the
+// payload through the sealed stub, so nothing in the container can reach the
+// host's kiln file: one small exec instead of a whole second kiln (~0.3 ms).
+void keep_argv(char **argv);
+void reexec_kept();
+
 // True once reexec_self has seen kiln run from a read-only view: processes
 // forked from us are then no CVE-2019-5736 risk, and need the exec stub
 // only where a small process must wait (a created container).

@@ -282,6 +282,46 @@ test_escape_exec_exe_overwrite_ptrace() {
 	cap rt delete -f "$id"
 }
 
+# The same attack on create/run: an attacker (CAP_SYS_PTRACE) in container A
+# watches A's pid namespace while containers B join it with `run -d`; each B
+# runs kiln code in that namespace before its payload. kiln re-execs from a
+# read-only view of itself for a joined pid namespace (init_seen_by_containers;
+# with a new one nothing can watch, and the payload is exec'd through the
+# sealed stub), so the binary the attacker got hold of cannot be written.
+test_escape_joined_pidns_init_exe() {
+	local cc copy sum a apid ab b bb i
+	cc=$(command -v cc || command -v gcc || true)
+	[ -n "$cc" ] || skip "no C compiler for the attacker program"
+	make_rootfs "$TD/rootfs"
+	printf '%s\n' "$ATTACKER_C" >"$TD/attacker.c"
+	"$cc" -static -O2 -o "$TD/rootfs/attacker" "$TD/attacker.c" 2>"$TD/cc.err" ||
+		skip "cannot build a static attacker: $(head -c 200 "$TD/cc.err")"
+	mkdir -p "$TD/rt"
+	copy=$TD/rt/$(basename "$KILN")
+	cp "$KILN" "$copy"
+	sum=$(sha256sum <"$copy")
+	local KILN=$copy
+	a=$(new_id)
+	ab=$(C_ROOTFS=$TD/rootfs C_CAPS="$DEFAULT_CAPS,\"CAP_SYS_PTRACE\",\"CAP_DAC_OVERRIDE\"" mkb "$a" /attacker /mnt/result 8 loop)
+	cap rt run -d --bundle "$ab" "$a"
+	expect_ok "run -d attacker A"
+	apid=$(pid_of "$a")
+	_scan_done() { grep -q '^scan-done' "$ab/share/result" 2>/dev/null; }
+	for i in $(seq 40); do
+		b=$(new_id)
+		bb=$(C_ROOTFS=$TD/rootfs mkb_in_pidns "$b" "$apid" true)
+		cap rt run -d --bundle "$bb" "$b"
+		cap rt delete -f "$b"
+		_scan_done && break
+	done
+	_result() { grep -q '^result:' "$ab/share/result" 2>/dev/null; }
+	poll 15 _result || fail "attacker gave no result: $(tr '\n' ';' <"$ab/share/result" 2>/dev/null)"
+	echo "attacker after $i runs: $(tr '\n' ';' <"$ab/share/result")" >&2
+	[ "$(sha256sum <"$copy")" = "$sum" ] || fail "runtime binary overwritten through a joined pid namespace: $(tr '\n' ';' <"$ab/share/result")"
+	grep -q '^opened' "$ab/share/result" || fail "the attacker never saw a B init: $(tr '\n' ';' <"$ab/share/result")"
+	cap rt delete -f "$a"
+}
+
 # A container that joins another's pid namespace sees that namespace in its
 # /proc (kiln's init sets it up from outside the namespace, see
 # enter_shared_pid_ns): pid 1 is the other container's process, and no

@@ -147,3 +147,24 @@ TEST_CASE("launch: namespaces_to_create", "[launch]") {
         CHECK(unshare == 0);
     }
 }
+
+TEST_CASE("launch: init_seen_by_containers decides create/run's read-only re-exec", "[launch]") {
+    // A new pid namespace: nothing of any container can see the init.
+    auto own = with_namespaces({{"pid", ""}, {"mount", ""}, {"network", ""}});
+    CHECK(kiln::has_own_pid_ns(own));
+    CHECK_FALSE(kiln::init_seen_by_containers(own));
+    // Another container's pid namespace, joined by path: its processes can.
+    auto joined = with_namespaces({{"pid", "/proc/123/ns/pid"}, {"mount", ""}});
+    CHECK_FALSE(kiln::has_own_pid_ns(joined));
+    CHECK(kiln::init_seen_by_containers(joined));
+    // No pid namespace: the host's, where other containers may live.
+    CHECK(kiln::init_seen_by_containers(with_namespaces({{"mount", ""}})));
+    CHECK(kiln::init_seen_by_containers(kiln::spec::Spec{}));
+    // startContainer hooks run in the container's root, from the image's path.
+    auto hooked = own;
+    hooked.hooks = kiln::spec::Hooks{};
+    hooked.hooks->poststart.push_back({"/usr/bin/true", {}, {}, {}});
+    CHECK_FALSE(kiln::init_seen_by_containers(hooked));
+    hooked.hooks->startContainer.push_back({"/hook", {}, {}, {}});
+    CHECK(kiln::init_seen_by_containers(hooked));
+}
