@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <memory>
 
 #include "cgroups/cgroup.hpp"
@@ -174,11 +176,37 @@ bool has_own_pid_ns(const spec::Spec &spec) {
     return false;
 }
 
+namespace {
+
+// A bind mount that gives the container the host's procfs: /proc or a path
+// in it, or (recursively) the root above it. Symlinks in the source are
+// resolved as mount(2) resolves them; relative sources are the bundle's.
+bool binds_host_proc(const spec::Mount &m, const std::string &bundle) {
+    bool rbind = false, bind = m.type == "bind";
+    for (auto &o : m.options) {
+        if (o == "rbind") rbind = bind = true;
+        if (o == "bind") bind = true;
+    }
+    if (!bind || m.source.empty()) return false;
+    std::string src = m.source[0] == '/' ? m.source : bundle + "/" + m.source;
+    char real[PATH_MAX];
+    if (!::realpath(src.c_str(), real)) return false;
+    std::string r = real;
+    return r == "/proc" || r.rfind("/proc/", 0) == 0 || (rbind && r == "/");
+}
+
+}  // namespace
+
 // Everything else is invisible to containers until the init execs: in a new
 // pid namespace the init is the first process, and runc's CVE-2019-5736
 // vector (a payload "#!/proc/self/exe") meets the sealed stub, not kiln.
-bool init_seen_by_containers(const spec::Spec &spec) {
-    return !has_own_pid_ns(spec) || (spec.hooks && !spec.hooks->startContainer.empty());
+// A bind of the host's /proc shows the container every host process, this
+// kiln (run's supervisor) included.
+bool init_seen_by_containers(const spec::Spec &spec, const std::string &bundle) {
+    if (!has_own_pid_ns(spec) || (spec.hooks && !spec.hooks->startContainer.empty())) return true;
+    for (auto &m : spec.mounts)
+        if (binds_host_proc(m, bundle)) return true;
+    return false;
 }
 
 namespace {
@@ -290,7 +318,7 @@ std::unique_ptr<Launch> launch(const Globals &g, const CreateOptions &o, bool us
     spec::validate(spec);
     if (::geteuid() != 0) userns::validate_rootless(spec);
     check_create_options(spec, o, detached, use_fifo);
-    if (init_seen_by_containers(spec)) sealed::reexec_kept();
+    if (init_seen_by_containers(spec, o.bundle)) sealed::reexec_kept();
     if (spec.process) process::warn_unknown_capabilities(spec.process->capabilities);
     const spec::IntelRdt *rdt = spec.linux && spec.linux->intelRdt ? &*spec.linux->intelRdt : nullptr;
     std::string rdt_root = rdt ? resctrl::root() : "";

@@ -16,10 +16,11 @@ unsigned socket_activation(spec::Spec &spec);
 bool has_own_pid_ns(const spec::Spec &spec);
 // A process of some container could watch this container's init while it
 // still runs kiln code: its pid namespace is joined or the host's (other
-// containers' processes are there), or startContainer hooks run inside the
-// container's root from a path its image chose. Then kiln re-execs from a
-// read-only view of itself (sealed::reexec_kept) before making anything.
-bool init_seen_by_containers(const spec::Spec &spec);
+// containers' processes are there), startContainer hooks run inside the
+// container's root from a path its image chose, or a bind mount gives it the
+// host's /proc. Then kiln re-execs from a read-only view of itself
+// (sealed::reexec_kept) before making anything. bundle: for relative sources.
+bool init_seen_by_containers(const spec::Spec &spec, const std::string &bundle);
 // clone() flags of the namespaces to make; joins those with a path that must be joined first.
 unsigned long namespaces_to_create(const spec::Spec &spec, bool &cgroup_ns, bool &time_ns, UniqueFd &pid_ns,
                                    unsigned long *unshare);

@@ -91,15 +91,7 @@ int main(int argc, char **argv) {
 	return 0;
 }'
 
-_escape_attacker() {
-	local cc
-	cc=$(command -v cc || command -v gcc || true)
-	[ -n "$cc" ] || skip "no C compiler for the attacker program"
-	make_rootfs "$TD/rootfs"
-	printf '%s\n' "$ESCAPE_C" >"$TD/escape.c"
-	"$cc" -static -O2 -o "$TD/rootfs/escape" "$TD/escape.c" 2>"$TD/cc.err" ||
-		skip "cannot build a static attacker: $(head -c 200 "$TD/cc.err")"
-}
+_escape_attacker() { build_attacker "$TD/rootfs" escape "$ESCAPE_C"; }
 
 # The fds a created container's waiting init holds: stdio, and otherwise
 # only sockets, pipes and anonymous inodes, nothing that names a path
@@ -254,17 +246,10 @@ test_escape_passwd_fifo() {
 # runtime under test is a private copy (an unprotected runtime gets THAT
 # file overwritten).
 test_escape_exec_exe_overwrite_ptrace() {
-	local cc copy sum id b i
-	cc=$(command -v cc || command -v gcc || true)
-	[ -n "$cc" ] || skip "no C compiler for the attacker program"
-	make_rootfs "$TD/rootfs"
-	printf '%s\n' "$ATTACKER_C" >"$TD/attacker.c"
-	"$cc" -static -O2 -o "$TD/rootfs/attacker" "$TD/attacker.c" 2>"$TD/cc.err" ||
-		skip "cannot build a static attacker: $(head -c 200 "$TD/cc.err")"
-	mkdir -p "$TD/rt"
-	copy=$TD/rt/$(basename "$KILN")
-	cp "$KILN" "$copy"
-	sum=$(sha256sum <"$copy")
+	local copy sum id b i
+	build_attacker "$TD/rootfs"
+	private_runtime
+	copy=$RT_COPY sum=$RT_SUM
 	local KILN=$copy
 	id=$(new_id)
 	b=$(C_ROOTFS=$TD/rootfs C_CAPS="$DEFAULT_CAPS,\"CAP_SYS_PTRACE\",\"CAP_DAC_OVERRIDE\"" mkb "$id" /attacker /mnt/result 8 loop)
@@ -289,17 +274,10 @@ test_escape_exec_exe_overwrite_ptrace() {
 # with a new one nothing can watch, and the payload is exec'd through the
 # sealed stub), so the binary the attacker got hold of cannot be written.
 test_escape_joined_pidns_init_exe() {
-	local cc copy sum a apid ab b bb i
-	cc=$(command -v cc || command -v gcc || true)
-	[ -n "$cc" ] || skip "no C compiler for the attacker program"
-	make_rootfs "$TD/rootfs"
-	printf '%s\n' "$ATTACKER_C" >"$TD/attacker.c"
-	"$cc" -static -O2 -o "$TD/rootfs/attacker" "$TD/attacker.c" 2>"$TD/cc.err" ||
-		skip "cannot build a static attacker: $(head -c 200 "$TD/cc.err")"
-	mkdir -p "$TD/rt"
-	copy=$TD/rt/$(basename "$KILN")
-	cp "$KILN" "$copy"
-	sum=$(sha256sum <"$copy")
+	local copy sum a apid ab b bb i
+	build_attacker "$TD/rootfs"
+	private_runtime
+	copy=$RT_COPY sum=$RT_SUM
 	local KILN=$copy
 	a=$(new_id)
 	ab=$(C_ROOTFS=$TD/rootfs C_CAPS="$DEFAULT_CAPS,\"CAP_SYS_PTRACE\",\"CAP_DAC_OVERRIDE\"" mkb "$a" /attacker /mnt/result 8 loop)

@@ -70,22 +70,36 @@ int main(int argc, char **argv) {
 	return 0;
 }'
 
-# exe_attack CAPS: the attack, with B's capability set CAPS
-exe_attack() {
-	local caps=$1 cc copy sum a b ba bb pid rootfs
+# build_attacker ROOTFS [NAME SOURCE]: a busybox rootfs with SOURCE (default
+# ATTACKER_C) built static at /NAME (default /attacker); skips the test
+# without a C compiler.
+build_attacker() {
+	local cc name=${2:-attacker} src=${3:-$ATTACKER_C}
 	cc=$(command -v cc || command -v gcc || true)
 	[ -n "$cc" ] || skip "no C compiler for the attacker program"
-	rootfs=$TD/rootfs
-	make_rootfs "$rootfs"
-	printf '%s\n' "$ATTACKER_C" >"$TD/attacker.c"
-	"$cc" -static -O2 -o "$rootfs/attacker" "$TD/attacker.c" 2>"$TD/cc.err" ||
+	make_rootfs "$1"
+	printf '%s\n' "$src" >"$TD/$name.c"
+	"$cc" -static -O2 -o "$1/$name" "$TD/$name.c" 2>"$TD/cc.err" ||
 		skip "cannot build a static attacker: $(head -c 200 "$TD/cc.err")"
-	# The runtime under test is a private copy: an unprotected runtime gets
-	# THIS file overwritten, never the real binary.
+}
+
+# private_runtime: the runtime under test copied to RT_COPY (its sha256 in
+# RT_SUM), so that an unprotected runtime gets THAT file overwritten, never
+# the real binary. The caller then sets KILN=$RT_COPY.
+private_runtime() {
 	mkdir -p "$TD/rt"
-	copy=$TD/rt/$(basename "$KILN")
-	cp "$KILN" "$copy"
-	sum=$(sha256sum <"$copy")
+	RT_COPY=$TD/rt/$(basename "$KILN")
+	cp "$KILN" "$RT_COPY"
+	RT_SUM=$(sha256sum <"$RT_COPY")
+}
+
+# exe_attack CAPS: the attack, with B's capability set CAPS
+exe_attack() {
+	local caps=$1 copy sum a b ba bb pid rootfs
+	rootfs=$TD/rootfs
+	build_attacker "$rootfs"
+	private_runtime
+	copy=$RT_COPY sum=$RT_SUM
 	KILN=$copy
 
 	# A: created, so its init (the runtime binary) waits in the container's
@@ -137,20 +151,13 @@ test_proc_exe_overwrite_sys_ptrace() {
 # attacker process in the container grabs /proc/PID/exe and writes to it once
 # the process is gone. Default capabilities.
 test_proc_exe_overwrite_exec() {
-	local cc copy sum id b rootfs i
-	cc=$(command -v cc || command -v gcc || true)
-	[ -n "$cc" ] || skip "no C compiler for the attacker program"
+	local copy sum id b rootfs i
 	rootfs=$TD/rootfs
-	make_rootfs "$rootfs"
-	printf '%s\n' "$ATTACKER_C" >"$TD/attacker.c"
-	"$cc" -static -O2 -o "$rootfs/attacker" "$TD/attacker.c" 2>"$TD/cc.err" ||
-		skip "cannot build a static attacker: $(head -c 200 "$TD/cc.err")"
+	build_attacker "$rootfs"
 	printf '#!/proc/self/exe\n' >"$rootfs/evil"
 	chmod 755 "$rootfs/evil"
-	mkdir -p "$TD/rt"
-	copy=$TD/rt/$(basename "$KILN")
-	cp "$KILN" "$copy"
-	sum=$(sha256sum <"$copy")
+	private_runtime
+	copy=$RT_COPY sum=$RT_SUM
 	KILN=$copy
 	id=$(new_id)
 	b=$(C_ROOTFS=$rootfs mkb "$id" /attacker /mnt/result 8 loop)
@@ -189,10 +196,8 @@ test_proc_self_exe_as_payload() {
 	local copy sum id b rootfs
 	rootfs=$TD/rootfs
 	make_rootfs "$rootfs"
-	mkdir -p "$TD/rt"
-	copy=$TD/rt/$(basename "$KILN")
-	cp "$KILN" "$copy"
-	sum=$(sha256sum <"$copy")
+	private_runtime
+	copy=$RT_COPY sum=$RT_SUM
 	KILN=$copy
 	printf '#!/proc/self/exe\n' >"$rootfs/evil"
 	chmod 755 "$rootfs/evil"

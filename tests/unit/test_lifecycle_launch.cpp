@@ -11,20 +11,11 @@
 
 #include "container/lifecycle.hpp"
 #include "kiln/error.hpp"
+#include "minimal_config.hpp"
 
 using Strings = std::vector<std::string>;
 
 namespace {
-
-kiln::spec::Spec config(bool terminal) {
-    kiln::spec::Spec s;
-    s.root = kiln::spec::Root{};
-    s.root->path = "rootfs";
-    s.process = kiln::spec::Process{};
-    s.process->args = {"sh"};
-    s.process->terminal = terminal;
-    return s;
-}
 
 kiln::spec::Spec with_namespaces(std::vector<kiln::spec::Namespace> ns) {
     kiln::spec::Spec s;
@@ -50,38 +41,38 @@ struct ListenEnv {
 TEST_CASE("launch: check_create_options", "[launch]") {
     kiln::CreateOptions o;
     SECTION("a plain config passes") {
-        kiln::check_create_options(config(false), o, true, true);
-        kiln::check_create_options(config(false), o, false, false);
+        kiln::check_create_options(minimal_config(false), o, true, true);
+        kiln::check_create_options(minimal_config(false), o, false, false);
     }
     SECTION("no process: create may park the init, run may not") {
-        auto s = config(false);
+        auto s = minimal_config(false);
         s.process.reset();
         kiln::check_create_options(s, o, true, true);
         REQUIRE_THROWS_WITH(kiln::check_create_options(s, o, false, false), "process property must not be empty");
     }
     SECTION("no root.path") {
-        auto s = config(false);
+        auto s = minimal_config(false);
         s.root->path.clear();
         REQUIRE_THROWS_WITH(kiln::check_create_options(s, o, true, true), "config.json: root.path: must not be empty");
         s.root.reset();
         REQUIRE_THROWS_WITH(kiln::check_create_options(s, o, true, true), "config.json: root.path: must not be empty");
     }
     SECTION("a terminal when detached needs a console socket") {
-        REQUIRE_THROWS_WITH(kiln::check_create_options(config(true), o, true, true),
+        REQUIRE_THROWS_WITH(kiln::check_create_options(minimal_config(true), o, true, true),
                             "cannot allocate tty if kiln will detach without setting console socket");
-        kiln::check_create_options(config(true), o, false, false);  // run in the foreground relays it
+        kiln::check_create_options(minimal_config(true), o, false, false);  // run in the foreground relays it
         o.console_socket = "/run/console.sock";
-        kiln::check_create_options(config(true), o, true, true);
+        kiln::check_create_options(minimal_config(true), o, true, true);
     }
     SECTION("a console socket without a terminal") {
         o.console_socket = "/run/console.sock";
-        REQUIRE_THROWS_WITH(kiln::check_create_options(config(false), o, true, true),
+        REQUIRE_THROWS_WITH(kiln::check_create_options(minimal_config(false), o, true, true),
                             "cannot use console socket if kiln will not detach or allocate tty");
     }
 }
 
 TEST_CASE("launch: socket_activation", "[launch]") {
-    auto s = config(false);
+    auto s = minimal_config(false);
     s.process->env = {"A=1", "LISTEN_FDS=9", "LISTEN_PID=77", "B=2"};
     const Strings untouched = s.process->env;
     SECTION("meant for us") {
@@ -152,19 +143,32 @@ TEST_CASE("launch: init_seen_by_containers decides create/run's read-only re-exe
     // A new pid namespace: nothing of any container can see the init.
     auto own = with_namespaces({{"pid", ""}, {"mount", ""}, {"network", ""}});
     CHECK(kiln::has_own_pid_ns(own));
-    CHECK_FALSE(kiln::init_seen_by_containers(own));
+    CHECK_FALSE(kiln::init_seen_by_containers(own, "/"));
     // Another container's pid namespace, joined by path: its processes can.
     auto joined = with_namespaces({{"pid", "/proc/123/ns/pid"}, {"mount", ""}});
     CHECK_FALSE(kiln::has_own_pid_ns(joined));
-    CHECK(kiln::init_seen_by_containers(joined));
+    CHECK(kiln::init_seen_by_containers(joined, "/"));
     // No pid namespace: the host's, where other containers may live.
-    CHECK(kiln::init_seen_by_containers(with_namespaces({{"mount", ""}})));
-    CHECK(kiln::init_seen_by_containers(kiln::spec::Spec{}));
+    CHECK(kiln::init_seen_by_containers(with_namespaces({{"mount", ""}}), "/"));
+    CHECK(kiln::init_seen_by_containers(kiln::spec::Spec{}, "/"));
     // startContainer hooks run in the container's root, from the image's path.
     auto hooked = own;
     hooked.hooks = kiln::spec::Hooks{};
     hooked.hooks->poststart.push_back({"/usr/bin/true", {}, {}, {}});
-    CHECK_FALSE(kiln::init_seen_by_containers(hooked));
+    CHECK_FALSE(kiln::init_seen_by_containers(hooked, "/"));
     hooked.hooks->startContainer.push_back({"/hook", {}, {}, {}});
-    CHECK(kiln::init_seen_by_containers(hooked));
+    CHECK(kiln::init_seen_by_containers(hooked, "/"));
+    // A bind of the host's /proc (or of / recursively) shows every host process.
+    auto bind = [&](const char *src, std::vector<std::string> opts, const char *type = "bind") {
+        auto s = own;
+        s.mounts.push_back({"/host", type, src, std::move(opts), {}, {}});
+        return kiln::init_seen_by_containers(s, "/");
+    };
+    CHECK(bind("/proc", {"rbind"}));
+    CHECK(bind("/proc/self/..", {"bind"}, "none"));  // resolved: /proc
+    CHECK(bind("proc", {"bind"}));                   // relative to the bundle "/"
+    CHECK(bind("/", {"rbind"}));
+    CHECK_FALSE(bind("/", {"bind"}));        // not recursive: no /proc under it
+    CHECK_FALSE(bind("/tmp", {"rbind"}));
+    CHECK_FALSE(bind("/proc", {"ro"}, "proc"));  // a proc mount of its own pid namespace
 }

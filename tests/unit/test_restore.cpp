@@ -6,19 +6,7 @@
 
 #include "container/restore.hpp"
 #include "kiln/error.hpp"
-
-namespace {
-
-kiln::spec::Spec config(bool terminal) {
-    kiln::spec::Spec s;
-    s.root = kiln::spec::Root{};
-    s.root->path = "rootfs";
-    s.process = kiln::spec::Process{};
-    s.process->terminal = terminal;
-    return s;
-}
-
-}  // namespace
+#include "minimal_config.hpp"
 
 TEST_CASE("restore: under_tmpfs", "[restore]") {
     kiln::spec::Spec s;
@@ -34,27 +22,27 @@ TEST_CASE("restore: under_tmpfs", "[restore]") {
 
 TEST_CASE("restore: check_options", "[restore]") {
     kiln::RestoreOptions o;
-    kiln::check_options(config(false), o);
+    kiln::check_options(minimal_config(false), o);
     SECTION("no process") {
-        auto s = config(false);
+        auto s = minimal_config(false);
         s.process.reset();
         REQUIRE_THROWS_WITH(kiln::check_options(s, o), "process property must not be empty");
     }
     SECTION("no root.path") {
-        auto s = config(false);
+        auto s = minimal_config(false);
         s.root->path.clear();
         REQUIRE_THROWS_WITH(kiln::check_options(s, o), "config.json: root.path: must not be empty");
     }
     SECTION("a detached terminal without console socket") {
         o.detach = true;
-        REQUIRE_THROWS_WITH(kiln::check_options(config(true), o),
+        REQUIRE_THROWS_WITH(kiln::check_options(minimal_config(true), o),
                             "cannot allocate tty if kiln will detach without setting console socket");
         o.console_socket = "/run/c.sock";
-        kiln::check_options(config(true), o);
+        kiln::check_options(minimal_config(true), o);
     }
     SECTION("a console socket without a terminal") {
         o.console_socket = "/run/c.sock";
-        REQUIRE_THROWS_WITH(kiln::check_options(config(false), o),
+        REQUIRE_THROWS_WITH(kiln::check_options(minimal_config(false), o),
                             "cannot use console socket if kiln will not detach or allocate tty");
     }
 }
