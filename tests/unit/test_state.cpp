@@ -198,18 +198,22 @@ TEST_CASE("now_rfc3339nano is Go's RFC3339Nano in UTC, without a trailing zero",
         INFO(t);
         CHECK(std::regex_match(t, go));
     }
-    // The same second as gmtime's (up to a tick between the two reads).
-    for (int i = 0; i < 3; i++) {
-        time_t now = ::time(nullptr);
-        std::string t = kiln::now_rfc3339nano();
-        if (::time(nullptr) != now) continue;
+    // Now, on the clock it reads (time() is the coarse clock, which can lag
+    // behind CLOCK_REALTIME across a second boundary): one of the seconds
+    // read just before and just after.
+    auto second = [](time_t t) {
         struct tm tm;
-        ::gmtime_r(&now, &tm);
-        char want[64];
-        std::strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%S", &tm);
-        CHECK(t.substr(0, 19) == want);
-        break;
-    }
+        ::gmtime_r(&t, &tm);
+        char buf[64];
+        std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+        return std::string(buf);
+    };
+    struct timespec before, after;
+    ::clock_gettime(CLOCK_REALTIME, &before);
+    std::string t = kiln::now_rfc3339nano().substr(0, 19);
+    ::clock_gettime(CLOCK_REALTIME, &after);
+    INFO(t);
+    CHECK((t == second(before.tv_sec) || t == second(after.tv_sec)));
 }
 
 TEST_CASE("rfc3339nano's civil date is gmtime's, leap days and centuries included", "[state]") {
